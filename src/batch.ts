@@ -1,0 +1,63 @@
+/**
+ * The batch object and its status rules, shared by the client, the workflow and the activities.
+ * No side effects and no Node imports: this module is bundled into workflow code.
+ */
+import type { Batch as OpenAIBatch, BatchError as OpenAIBatchError, BatchRequestCounts as OpenAIBatchRequestCounts, BatchUsage as OpenAIBatchUsage } from 'openai/resources/batches';
+
+/** OpenAI's `Batch` object: the shape anybatch returns for every provider. */
+export type Batch = OpenAIBatch;
+export type BatchStatus = OpenAIBatch['status'];
+export type BatchRequestCounts = OpenAIBatchRequestCounts;
+export type BatchError = OpenAIBatchError;
+export type BatchUsage = OpenAIBatchUsage;
+
+export const TERMINAL_STATUSES: readonly BatchStatus[] = ['completed', 'failed', 'expired', 'cancelled'];
+
+export function isTerminal(status: BatchStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+/** Where a finished batch's merged results are. */
+export interface BatchResultFiles {
+  /** JSONL of successful requests, in OpenAI's batch output format. */
+  output_path: string;
+  /** JSONL of failed, cancelled and expired requests, in OpenAI's batch output format. */
+  errors_path: string;
+  /** Lines in each file. */
+  output_count: number;
+  errors_count: number;
+}
+
+/** One provider batch that carries (part of) an anybatch batch. */
+export interface ProviderBatchRef {
+  /** The provider's batch id, e.g. `batch_abc123`. */
+  id: string;
+  /** The provider's input file id, when the provider takes files. */
+  input_file_id: string | null;
+  status: BatchStatus;
+}
+
+/**
+ * What the orchestrator adds to OpenAI's `Batch`. It lives under one extra key, `anybatch`, so code
+ * written against OpenAI's type keeps working unchanged (an `AnybatchBatch` is a `Batch`).
+ */
+export interface AnybatchInfo {
+  /** Provider name, e.g. `openai`. */
+  provider: string;
+  /** The provider batch(es) created for this batch, in submission order. */
+  provider_batches: ProviderBatchRef[];
+  /** The staged copy of the input that the worker reads. */
+  input_path: string;
+  /** Folder the results are written to. */
+  results_dir: string;
+  /** Set once the results are written. */
+  results: BatchResultFiles | null;
+  /** Set when the orchestration itself failed (not the provider's per-request errors). */
+  failure: string | null;
+}
+
+export interface AnybatchBatch extends Batch {
+  anybatch: AnybatchInfo;
+}
+
+export const EMPTY_COUNTS: BatchRequestCounts = { total: 0, completed: 0, failed: 0 };

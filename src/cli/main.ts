@@ -1,0 +1,219 @@
+/**
+ * The `anybatch` command line. Exit status: 0 on success (with --wait: the batch ended `completed`),
+ * 2 for invalid input or usage, 1 otherwise. Errors are one readable message on stderr.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { cancelBatch, createBatch, batchResultLines, listBatches, loadBatch } from '../api';
+import type { ClientOptions } from '../api';
+import type { AnybatchBatch } from '../batch';
+import { AnybatchError, InputValidationError, UsageError } from '../errors';
+import { registerSandboxCommand } from '../sandbox/cli';
+import { closeTemporalClients } from '../temporal/client';
+import { listRow, summary } from './format';
+import { waitForBatch } from './wait';
+import { runDev } from './dev';
+import { runQuickstart } from './quickstart';
+
+const EXIT_OK = 0;
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+/** Set by an action whose outcome is not success (e.g. --wait on a batch that did not complete). */
+let exitStatus = EXIT_OK;
+
+interface GlobalOpts {
+  address?: string;
+  namespace?: string;
+  taskQueue?: string;
+}
+
+function clientOptions(cmd: Command): ClientOptions {
+  const g = cmd.optsWithGlobals<GlobalOpts>();
+  return { temporal: { address: g.address, namespace: g.namespace }, taskQueue: g.taskQueue };
+}
+
+function parseMetadata(pairs: string[] | undefined): Record<string, string> | undefined {
+  if (!pairs || pairs.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--metadata takes key=value (got "${pair}").`);
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
+function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${name} must be a positive integer (got "${value}").`);
+    return n;
+  };
+}
+
+function print(batch: AnybatchBatch, json: boolean | undefined): void {
+  process.stdout.write((json ? JSON.stringify(batch, null, 2) : summary(batch)) + '\n');
+}
+
+/** With --wait, `create` succeeds only when the batch completed. */
+function waitedExit(batch: AnybatchBatch): number {
+  return batch.status === 'completed' ? EXIT_OK : EXIT_FAILED;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('anybatch')
+    .description('Durable LLM batch jobs on Temporal, for any provider.')
+    .option('--address <host:port>', 'Temporal frontend (default: TEMPORAL_ADDRESS or 127.0.0.1:7233)')
+    .option('--namespace <ns>', 'Temporal namespace (default: TEMPORAL_NAMESPACE or "default")')
+    .option('--task-queue <name>', 'worker task queue (default: ANYBATCH_TASK_QUEUE or "anybatch")')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('create')
+    .description('validate FILE, start a batch and print it once the provider accepted it')
+    .argument('<file>', 'JSONL input in OpenAI batch format')
+    .requiredOption('--provider <name>', 'provider, e.g. openai')
+    .requiredOption('--endpoint <path>', 'endpoint, e.g. /v1/chat/completions')
+    .option('--completion-window <w>', 'completion window', '24h')
+    .option('--metadata <key=value...>', 'metadata pairs (repeatable)')
+    .option('--api-key <key>', 'provider API key (default: the worker environment)')
+    .option('--api-base <url>', 'provider base URL (e.g. the sandbox)')
+    .option('--poll-interval <duration>', 'how often to poll the provider', '30s')
+    .option('--results-dir <dir>', 'where to write output.jsonl and errors.jsonl')
+    .option('--wait', 'follow the batch until it is terminal')
+    .option('--json', 'print the Batch object as JSON')
+    .action(async (file: string, o, cmd: Command) => {
+      const options = clientOptions(cmd);
+      const batch = await createBatch(o.provider, file, o.endpoint, {
+        ...options,
+        completionWindow: o.completionWindow,
+        metadata: parseMetadata(o.metadata),
+        apiKey: o.apiKey,
+        apiBase: o.apiBase,
+        pollInterval: o.pollInterval,
+        resultsDir: o.resultsDir ? path.resolve(o.resultsDir) : undefined,
+      });
+      if (!o.wait) return print(batch, o.json);
+      if (!o.json) process.stderr.write(`${batch.id} accepted by ${batch.anybatch.provider}\n`);
+      const final = await waitForBatch(batch.id, options);
+      print(final, o.json);
+      exitStatus = waitedExit(final);
+    });
+
+  program
+    .command('get')
+    .description('show a batch')
+    .argument('<id>', 'batch id')
+    .option('--json', 'print the Batch object as JSON')
+    .action(async (id: string, o, cmd: Command) => print(await loadBatch(id, clientOptions(cmd)), o.json));
+
+  program
+    .command('cancel')
+    .description('cancel a batch (partial results are still delivered)')
+    .argument('<id>', 'batch id')
+    .option('--wait', 'wait until the batch is cancelled and its results are written')
+    .option('--json', 'print the Batch object as JSON')
+    .action(async (id: string, o, cmd: Command) => {
+      const options = clientOptions(cmd);
+      const batch = await cancelBatch(null, id, options);
+      if (!o.wait) return print(batch, o.json);
+      const final = await waitForBatch(id, options);
+      print(final, o.json);
+      exitStatus = final.status === 'cancelled' || final.status === 'completed' ? EXIT_OK : EXIT_FAILED;
+    });
+
+  program
+    .command('list')
+    .description('list batches, newest first')
+    .option('--provider <name>', 'only this provider')
+    .option('--after <id>', 'batches created before this one')
+    .addOption(new Option('--limit <n>', 'how many (1-100)').argParser(positiveInt('--limit')).default(20))
+    .option('--json', 'print a JSON array of Batch objects')
+    .action(async (o, cmd: Command) => {
+      const batches = await listBatches(o.provider ?? null, { ...clientOptions(cmd), after: o.after, limit: o.limit });
+      if (o.json) process.stdout.write(JSON.stringify(batches, null, 2) + '\n');
+      else for (const b of batches) process.stdout.write(listRow(b) + '\n');
+    });
+
+  program
+    .command('results')
+    .description('print the result lines of a finished batch (output, then errors), or copy its files to --out')
+    .argument('<id>', 'batch id')
+    .option('--out <dir>', 'copy output.jsonl and errors.jsonl into this folder')
+    .action(async (id: string, o, cmd: Command) => {
+      const options = clientOptions(cmd);
+      if (o.out) {
+        const batch = await loadBatch(id, options);
+        const files = batch.anybatch.results;
+        // batchResultLines raises BatchNotCompleteError for an unfinished batch.
+        if (!files) for await (const _ of batchResultLines(null, id, options)) break;
+        fs.mkdirSync(o.out, { recursive: true });
+        for (const f of [files!.output_path, files!.errors_path]) {
+          const target = path.join(o.out, path.basename(f));
+          fs.copyFileSync(f, target);
+          process.stdout.write(target + '\n');
+        }
+        return;
+      }
+      for await (const line of batchResultLines(null, id, options)) {
+        if (!process.stdout.write(JSON.stringify(line) + '\n')) await new Promise((r) => process.stdout.once('drain', r));
+      }
+    });
+
+  program
+    .command('worker')
+    .description('run a worker (until Ctrl-C)')
+    .action(async (_o, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOpts>();
+      const { runWorker } = await import('../../worker');
+      await runWorker({ address: g.address, namespace: g.namespace, taskQueue: g.taskQueue });
+    });
+
+  program
+    .command('dev')
+    .description('run an embedded Temporal dev server (SQLite, Web UI) and a worker (until Ctrl-C)')
+    .addOption(new Option('--port <n>', 'Temporal frontend port').argParser(positiveInt('--port')).default(7233))
+    .addOption(new Option('--ui-port <n>', 'Web UI port (default: port + 1000)').argParser(positiveInt('--ui-port')))
+    .action(async (o, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOpts>();
+      await runDev({ port: o.port, uiPort: o.uiPort, taskQueue: g.taskQueue, namespace: g.namespace });
+    });
+
+  program
+    .command('quickstart')
+    .description('run examples/chat.jsonl end to end on an embedded Temporal server and the sandbox (npm start)')
+    .option('--file <path>', 'input file', '')
+    .action(async (o) => runQuickstart({ file: o.file || undefined }));
+
+  registerSandboxCommand(program);
+  return program;
+}
+
+function describe(err: unknown): { message: string; code: number } {
+  if (err instanceof CommanderError) return { message: '', code: err.exitCode === 0 ? EXIT_OK : EXIT_USAGE };
+  if (err instanceof InputValidationError || err instanceof UsageError) return { message: err.message, code: EXIT_USAGE };
+  if (err instanceof AnybatchError) return { message: err.message, code: EXIT_FAILED };
+  const e = err as Error;
+  if (/ECONNREFUSED|UNAVAILABLE|Failed to connect|TransportError/i.test(String(e?.message))) {
+    return { message: `cannot reach Temporal (${e.message.split('\n')[0]}). Is a server running? Try \`anybatch dev\`.`, code: EXIT_FAILED };
+  }
+  return { message: e instanceof Error ? e.message : String(err), code: EXIT_FAILED };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code = EXIT_OK;
+  try {
+    const program = buildProgram();
+    exitStatus = EXIT_OK;
+    await program.parseAsync(argv, { from: 'user' });
+    code = exitStatus;
+  } catch (err) {
+    const d = describe(err);
+    if (d.message) process.stderr.write(`anybatch: ${d.message}\n`);
+    code = d.code;
+  }
+  await closeTemporalClients();
+  return code;
+}

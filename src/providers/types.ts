@@ -1,0 +1,82 @@
+/**
+ * The interface every provider adapter implements. The workflow never sees it: activities call it.
+ * Batches come back in OpenAI's `Batch` shape whatever the provider speaks.
+ */
+import type { Batch } from '../batch';
+import type { ProviderCapabilities } from './catalog';
+
+/** How to reach a provider. Resolved in the worker only: never stored in workflow history in plain text. */
+export interface ProviderConnection {
+  apiKey?: string;
+  apiBase?: string;
+  /** Passed to the provider SDK's client constructor (timeouts, headers, ...). */
+  clientArgs?: Record<string, unknown>;
+}
+
+/** The input of one provider batch, staged on the worker's disk. */
+export interface ProviderInput {
+  /** Path of the JSONL file (OpenAI batch format, already validated). */
+  path: string;
+  /** Requests in the file. */
+  requestCount: number;
+  /** Bytes of the file. */
+  bytes: number;
+  /**
+   * A key unique to this anybatch batch and part (`<batch id>/<part>`). Adapters record it with what they
+   * create at the provider, so that a retry finds the earlier upload or batch instead of making another.
+   */
+  idempotencyKey: string;
+  /** Only uploads and batches created at or after this time (unix seconds) are searched for the key. */
+  notBefore: number;
+}
+
+/** What `prepareInput` left at the provider (OpenAI: an uploaded file). */
+export interface PreparedInput {
+  /** Provider file id, or null when the provider takes requests inline. */
+  fileId: string | null;
+}
+
+export interface CreateProviderBatch {
+  input: ProviderInput;
+  prepared: PreparedInput;
+  endpoint: string;
+  completionWindow: string;
+  metadata: Record<string, string> | null;
+}
+
+/** One line of OpenAI's batch output format (output or error file). */
+export interface ResultLine {
+  id: string;
+  custom_id: string;
+  response: { status_code: number; request_id: string; body: unknown } | null;
+  error: { code: string; message: string } | null;
+}
+
+export interface ProviderAdapter {
+  readonly capabilities: ProviderCapabilities;
+  /** Makes the input available to the provider (uploads it), reusing an earlier upload with the same key. */
+  prepareInput(conn: ProviderConnection, input: ProviderInput): Promise<PreparedInput>;
+  /** Creates the provider batch, or returns the one an earlier attempt with the same key created. */
+  createBatch(conn: ProviderConnection, request: CreateProviderBatch): Promise<Batch>;
+  retrieveBatch(conn: ProviderConnection, providerBatchId: string): Promise<Batch>;
+  cancelBatch(conn: ProviderConnection, providerBatchId: string): Promise<Batch>;
+  /** Streams every result line the provider has for a terminal batch (output and error files). */
+  readResults(conn: ProviderConnection, batch: Batch): AsyncIterable<ResultLine>;
+}
+
+/** How a provider call failed, so activities can choose between retrying and failing at once. */
+export type ProviderErrorKind = 'transient' | 'rate_limited' | 'auth' | 'invalid_request' | 'not_found';
+
+export class ProviderError extends Error {
+  readonly kind: ProviderErrorKind;
+  readonly status: number | null;
+  /** For `rate_limited`: how long the provider asked us to wait. */
+  readonly retryAfterMs: number | null;
+  constructor(kind: ProviderErrorKind, message: string, opts: { status?: number | null; retryAfterMs?: number | null; cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+    this.name = 'ProviderError';
+    this.kind = kind;
+    this.status = opts.status ?? null;
+    this.retryAfterMs = opts.retryAfterMs ?? null;
+  }
+}

@@ -1,0 +1,87 @@
+/** Streaming JSONL reading and writing with flat memory. */
+import fs from 'node:fs';
+import { once } from 'node:events';
+import type { Readable } from 'node:stream';
+
+/** Yields each line of a byte stream (without its newline), as Buffers. */
+export async function* splitLines(stream: AsyncIterable<Buffer | Uint8Array>): AsyncGenerator<Buffer> {
+  let rest: Buffer | null = null;
+  for await (const chunk of stream) {
+    let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+    if (rest) buf = Buffer.concat([rest, buf]);
+    let start = 0;
+    for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
+      yield buf.subarray(start, nl > start && buf[nl - 1] === 13 ? nl - 1 : nl);
+      start = nl + 1;
+    }
+    rest = start < buf.length ? Buffer.from(buf.subarray(start)) : null;
+  }
+  if (rest && rest.length > 0) yield rest;
+}
+
+export interface ReadJsonLinesOptions {
+  /** Named in errors, e.g. `file file-abc`. */
+  source: string;
+  /** When known (Content-Length), a body of another size is reported as cut off. */
+  expectedBytes?: number | null;
+}
+
+/** Parses each non-blank line as JSON. Throws on a line that does not parse or a body that is cut off. */
+export async function* readJsonLines<T>(stream: Readable, opts: ReadJsonLinesOptions): AsyncGenerator<T> {
+  let bytes = 0;
+  let lineNo = 0;
+  const counted = (async function* () {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      yield chunk;
+    }
+  })();
+  for await (const line of splitLines(counted)) {
+    lineNo += 1;
+    const text = line.toString('utf8');
+    if (text.trim() === '') continue;
+    let value: T;
+    try {
+      value = JSON.parse(text) as T;
+    } catch {
+      throw new Error(`${opts.source}, line ${lineNo}: not valid JSON (cut off or corrupt)`);
+    }
+    yield value;
+  }
+  if (opts.expectedBytes != null && bytes !== opts.expectedBytes) {
+    throw new Error(`${opts.source}: received ${bytes} of ${opts.expectedBytes} bytes (cut off)`);
+  }
+}
+
+/** Appends JSON lines to a file with backpressure. */
+export class JsonlWriter {
+  private readonly out: fs.WriteStream;
+  count = 0;
+
+  constructor(readonly path: string) {
+    this.out = fs.createWriteStream(path, { flags: 'w', highWaterMark: 1 << 20 });
+  }
+
+  async write(value: unknown): Promise<void> {
+    this.count += 1;
+    if (!this.out.write(JSON.stringify(value) + '\n')) await once(this.out, 'drain');
+  }
+
+  async close(): Promise<void> {
+    this.out.end();
+    await once(this.out, 'finish');
+    const fd = await fs.promises.open(this.path, 'r+');
+    await fd.sync().finally(() => fd.close());
+  }
+
+  destroy(): void {
+    this.out.destroy();
+  }
+}
+
+/** Counts the lines of a JSONL file without holding it in memory. */
+export async function countLines(file: string): Promise<number> {
+  let n = 0;
+  for await (const line of splitLines(fs.createReadStream(file, { highWaterMark: 1 << 20 }))) if (line.length > 0) n += 1;
+  return n;
+}

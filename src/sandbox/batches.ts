@@ -1,0 +1,267 @@
+/**
+ * The batch store: records what happened to each batch (creation, validation result, cancel) and derives
+ * its state from the clock on every read. When a read finds a batch terminal for the first time, the
+ * output and error files are written and the final view is latched, so later reads agree exactly.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { FORCED_VALIDATION_ERROR } from './faults';
+import type { FileStore, StoredFile } from './files';
+import { badRequest, notFound } from './http';
+import { newBatchId } from './ids';
+import { checkInput, type InputCheck } from './input-check';
+import { deriveState, needsCheck, requestCounts, usage, type BatchState, type LifecycleFacts, type Timing } from './lifecycle';
+import { writeOutputs } from './outputs';
+import { paginate, type SortKey } from './pagination';
+import { TERMINAL_STATUSES, type BatchErrorJson, type BatchJson, type ListJson, type RequestCountsJson, type UsageJson } from './wire';
+
+const DAY_S = 24 * 3600;
+
+export interface NewBatch {
+  inputFile: StoredFile;
+  endpoint: string;
+  completionWindow: string;
+  metadata: Record<string, string> | null;
+  /** Lifetime of the output and error files, from their creation; null for the default. */
+  outputExpiresAfterSeconds: number | null;
+}
+
+export interface BatchStoreDeps {
+  files: FileStore;
+  /** Private copies of input files live here, so deleting an input file does not break a running batch. */
+  dir: string;
+  tmpDir: string;
+  now: () => number;
+  timing: Timing;
+  maxRequests: number;
+}
+
+/** Everything a batch response shows, fixed once the batch is terminal. */
+interface BatchView {
+  state: Omit<BatchState, 'plan'>;
+  model: string | null;
+  counts: RequestCountsJson;
+  usage: UsageJson | null;
+  outputFileId: string | null;
+  errorFileId: string | null;
+}
+
+interface BatchRecord extends LifecycleFacts {
+  id: string;
+  key: SortKey;
+  endpoint: string;
+  inputFileId: string;
+  inputPath: string;
+  completionWindow: string;
+  metadata: Record<string, string> | null;
+  outputExpiresAfterSeconds: number | null;
+  checking: Promise<void>;
+  final: BatchView | null;
+  finishing: Promise<void> | null;
+}
+
+export class BatchStore {
+  private readonly batches = new Map<string, BatchRecord>();
+  private seq = 0;
+
+  constructor(private readonly deps: BatchStoreDeps) {}
+
+  async init(): Promise<void> {
+    await fs.mkdir(this.deps.dir, { recursive: true });
+    await fs.mkdir(this.deps.tmpDir, { recursive: true });
+  }
+
+  /** Registers a `validating` batch and starts validating its input in the background. */
+  async create(input: NewBatch, faults: { failValidation?: boolean; expireAfterSeconds?: number }): Promise<BatchJson> {
+    const createdMs = this.deps.now();
+    const id = newBatchId();
+    const inputPath = path.join(this.deps.dir, `${id}.jsonl`);
+    await linkOrCopy(input.inputFile.path, inputPath);
+    const record: BatchRecord = {
+      id,
+      key: { createdMs, seq: this.seq++ },
+      endpoint: input.endpoint,
+      inputFileId: input.inputFile.id,
+      inputPath,
+      completionWindow: input.completionWindow,
+      metadata: input.metadata,
+      outputExpiresAfterSeconds: input.outputExpiresAfterSeconds,
+      createdMs,
+      expiresMs: createdMs + (faults.expireAfterSeconds ?? DAY_S) * 1000,
+      check: null,
+      cancelMs: null,
+      checking: Promise.resolve(),
+      final: null,
+      finishing: null,
+    };
+    const checked: Promise<InputCheck> = faults.failValidation
+      ? Promise.resolve({ ok: false, errors: [FORCED_VALIDATION_ERROR] })
+      : checkInput(inputPath, input.endpoint, this.deps.maxRequests).catch((err: unknown) => ({ ok: false, errors: [unreadable(err)] }));
+    record.checking = checked.then((check) => {
+      record.check = check;
+    });
+    this.batches.set(id, record);
+    return this.toJson(record, this.view(record, createdMs));
+  }
+
+  async retrieve(id: string): Promise<BatchJson> {
+    const record = this.require(id);
+    const t = this.deps.now();
+    return this.toJson(record, await this.settle(record, t));
+  }
+
+  /** Starts cancelling an active batch; `changed` is false when it was already cancelling. */
+  async cancel(id: string): Promise<{ batch: BatchJson; changed: boolean }> {
+    const record = this.require(id);
+    const t = this.deps.now();
+    const status = (await this.settle(record, t)).state.status;
+    if (status === 'cancelling') return { batch: this.toJson(record, this.view(record, t)), changed: false };
+    if (TERMINAL_STATUSES.includes(status)) throw badRequest(`Cannot cancel a batch with status '${status}'.`);
+    record.cancelMs = t;
+    return { batch: this.toJson(record, await this.settle(record, t)), changed: true };
+  }
+
+  /** Newest first; `after` is the id of the last batch of the previous page. */
+  async list(after: string | null, limit: number): Promise<ListJson<BatchJson>> {
+    const cursor = after === null ? null : this.require(after, 'after').key;
+    const page = paginate(
+      [...this.batches.values()].map((record) => ({ key: record.key, value: record })),
+      { order: 'desc', after: cursor, limit },
+    );
+    const t = this.deps.now();
+    const data = await Promise.all(page.data.map(async (record) => this.toJson(record, await this.settle(record, t))));
+    return { ...page, data };
+  }
+
+  /** How many batches are in each status now, without waiting on validation or output files. */
+  countByStatus(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    const t = this.deps.now();
+    for (const record of this.batches.values()) {
+      const status = (record.final ?? this.view(record, t)).state.status;
+      counts[status] = (counts[status] ?? 0) + 1;
+    }
+    return counts;
+  }
+
+  /** Waits for background validation and output writing, so the data directory can be removed. */
+  async drain(): Promise<void> {
+    const pending = [...this.batches.values()].flatMap((r) => (r.finishing ? [r.checking, r.finishing] : [r.checking]));
+    await Promise.allSettled(pending);
+  }
+
+  private require(id: string, param: string | null = null): BatchRecord {
+    const record = this.batches.get(id);
+    if (!record) throw notFound(`No batch found with id '${id}'.`, param);
+    return record;
+  }
+
+  /** The view at `t`, after waiting for whatever that view depends on (validation, output files). */
+  private async settle(record: BatchRecord, t: number): Promise<BatchView> {
+    if (needsCheck(record, t, this.deps.timing)) await record.checking;
+    if (record.final) return record.final;
+    const state = deriveState(record, t, this.deps.timing);
+    if (!TERMINAL_STATUSES.includes(state.status)) return this.view(record, t);
+    record.finishing ??= this.finish(record, state).catch((err: unknown) => {
+      record.finishing = null; // let the next read try again
+      throw err;
+    });
+    await record.finishing;
+    return record.final ?? this.view(record, t);
+  }
+
+  private view(record: BatchRecord, t: number): BatchView {
+    if (record.final) return record.final;
+    const state = deriveState(record, t, this.deps.timing);
+    return { state, model: state.plan?.model ?? null, counts: requestCounts(state), usage: usage(state), outputFileId: null, errorFileId: null };
+  }
+
+  /** Writes the result files of a batch that just became terminal and latches its final view. */
+  private async finish(record: BatchRecord, state: BatchState): Promise<void> {
+    const endedMs = state.completedMs ?? state.cancelledMs ?? state.expiredMs ?? state.failedMs ?? this.deps.now();
+    let outputFileId: string | null = null;
+    let errorFileId: string | null = null;
+    if (state.plan) {
+      const written = await writeOutputs({
+        batchId: record.id,
+        endpoint: record.endpoint,
+        inputPath: record.inputPath,
+        processed: state.processed,
+        unrun: state.unrun,
+        runStartMs: record.createdMs + this.deps.timing.validationMs,
+        rate: this.deps.timing.rate,
+        tmpDir: this.deps.tmpDir,
+      });
+      const store = async (file: typeof written.output, kind: 'output' | 'error'): Promise<string | null> => {
+        if (!file) return null;
+        const stored = await this.deps.files.add(
+          {
+            sourcePath: file.path,
+            bytes: file.bytes,
+            filename: `${record.id}_${kind}.jsonl`,
+            purpose: 'batch_output',
+            expiresAfterSeconds: record.outputExpiresAfterSeconds ?? undefined,
+          },
+          endedMs,
+        );
+        return stored.id;
+      };
+      outputFileId = await store(written.output, 'output');
+      errorFileId = await store(written.error, 'error');
+    }
+    const { plan, ...rest } = state;
+    record.final = {
+      state: rest,
+      model: plan?.model ?? null,
+      counts: requestCounts(state),
+      usage: usage(state),
+      outputFileId,
+      errorFileId,
+    };
+    record.check = null; // the final view is latched; let the per-request plan be collected
+    await fs.rm(record.inputPath, { force: true });
+  }
+
+  private toJson(record: BatchRecord, view: BatchView): BatchJson {
+    const s = view.state;
+    const seconds = (ms: number | null): number | null => (ms === null ? null : Math.floor(ms / 1000));
+    return {
+      id: record.id,
+      object: 'batch',
+      endpoint: record.endpoint,
+      model: view.model,
+      errors: s.errors ? { object: 'list', data: s.errors } : null,
+      input_file_id: record.inputFileId,
+      completion_window: record.completionWindow,
+      status: s.status,
+      output_file_id: view.outputFileId,
+      error_file_id: view.errorFileId,
+      created_at: Math.floor(record.createdMs / 1000),
+      in_progress_at: seconds(s.inProgressMs),
+      expires_at: Math.floor(record.expiresMs / 1000),
+      finalizing_at: seconds(s.finalizingMs),
+      completed_at: seconds(s.completedMs),
+      failed_at: seconds(s.failedMs),
+      expired_at: seconds(s.expiredMs),
+      cancelling_at: seconds(s.cancellingMs),
+      cancelled_at: seconds(s.cancelledMs),
+      request_counts: view.counts,
+      usage: view.usage,
+      metadata: record.metadata,
+    };
+  }
+}
+
+function unreadable(err: unknown): BatchErrorJson {
+  const reason = err instanceof Error ? err.message : String(err);
+  return { code: 'invalid_file', message: `The input file could not be read: ${reason}`, param: 'input_file_id', line: null };
+}
+
+/** A hard link is instant and shares the bytes; copy where the file system cannot link. */
+async function linkOrCopy(source: string, target: string): Promise<void> {
+  try {
+    await fs.link(source, target);
+  } catch {
+    await fs.copyFile(source, target);
+  }
+}

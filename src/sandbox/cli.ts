@@ -1,0 +1,92 @@
+/** `anybatch sandbox`: run the sandbox provider in the foreground until SIGINT/SIGTERM. */
+import type { Command } from 'commander';
+import { UsageError } from '../errors';
+import { startSandbox, type SandboxFaults, type SandboxOptions } from './index';
+
+interface SandboxCliOptions {
+  port: string;
+  host?: string;
+  rate?: string;
+  maxRequests?: string;
+  maxBytes?: string;
+  validationMs?: string;
+  expireAfter?: string;
+  failValidation?: boolean;
+  fault429?: string;
+  fault500?: string;
+  faultDrop?: string;
+  retryAfter?: string;
+  slowMs?: string;
+  apiKey?: string;
+  seed?: string;
+}
+
+export function registerSandboxCommand(program: Command): void {
+  program
+    .command('sandbox')
+    .description('run a local server that speaks the OpenAI Files and Batches APIs (base URL <url>/v1)')
+    .option('--port <n>', 'port to listen on', '8089')
+    .option('--host <h>', 'interface to bind (default 127.0.0.1)')
+    .option('--rate <r>', 'requests processed per second per batch (default 50)')
+    .option('--max-requests <n>', 'most requests in one batch (default 50000)')
+    .option('--max-bytes <b>', 'largest upload in bytes (default 200 MB)')
+    .option('--validation-ms <ms>', "time a batch spends in 'validating' (default 300)")
+    .option('--expire-after <seconds>', 'batches expire this long after creation (default 24h)')
+    .option('--fail-validation', 'every new batch fails validation')
+    .option('--fault-429 <rate>', 'probability (0..1) of a 429 per API request')
+    .option('--fault-500 <rate>', 'probability (0..1) of a 500 per API request')
+    .option('--fault-drop <rate>', 'probability (0..1) of dropping the connection per API request')
+    .option('--retry-after <s>', 'retry-after seconds on injected 429s (default 1)')
+    .option('--slow-ms <ms>', 'latency added to every API request')
+    .option('--api-key <key>', 'accept only this bearer key (default: any non-empty key)')
+    .option('--seed <n>', 'seed of the fault PRNG')
+    .action(async (raw: SandboxCliOptions) => {
+      await runSandbox(toOptions(raw));
+    });
+}
+
+/** Maps the command-line strings onto `SandboxOptions`, refusing anything that is not a number where one is due. */
+function toOptions(raw: SandboxCliOptions): SandboxOptions {
+  const faults: SandboxFaults = {
+    rate429: num('--fault-429', raw.fault429),
+    rate500: num('--fault-500', raw.fault500),
+    rateDrop: num('--fault-drop', raw.faultDrop),
+    retryAfterSeconds: num('--retry-after', raw.retryAfter),
+    slowMs: num('--slow-ms', raw.slowMs),
+    expireAfterSeconds: num('--expire-after', raw.expireAfter),
+    failValidation: raw.failValidation,
+    seed: num('--seed', raw.seed),
+  };
+  return {
+    port: num('--port', raw.port),
+    host: raw.host,
+    rate: num('--rate', raw.rate),
+    maxRequests: num('--max-requests', raw.maxRequests),
+    maxBytes: num('--max-bytes', raw.maxBytes),
+    validationMs: num('--validation-ms', raw.validationMs),
+    apiKey: raw.apiKey,
+    faults, // unset (undefined) settings are dropped by the option check
+  };
+}
+
+function num(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${flag} takes a number (got "${value}").`);
+  return n;
+}
+
+async function runSandbox(options: SandboxOptions): Promise<void> {
+  const sandbox = await startSandbox(options);
+  process.stdout.write(`anybatch sandbox listening on ${sandbox.url} (OpenAI base URL ${sandbox.url}/v1)\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await sandbox.close();
+}

@@ -1,0 +1,59 @@
+/** Streams a stored file as a response body, optionally throttled or cut off midway (download faults). */
+import { promises as fs } from 'node:fs';
+import type { ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { notFound } from './http';
+
+export interface DownloadFaults {
+  bytesPerSecond?: number;
+  /** Send about half the bytes, then destroy the socket. */
+  truncate: boolean;
+}
+
+/** Pieces small enough that a throttled download advances several times a second. */
+const MAX_PIECE = 64 * 1024;
+
+export async function streamFile(res: ServerResponse, file: { id: string; path: string; bytes: number }, faults: DownloadFaults): Promise<void> {
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(file.path, 'r');
+  } catch {
+    throw notFound(`No such File object: ${file.id}`, 'id'); // deleted between lookup and open
+  }
+  const rate = faults.bytesPerSecond;
+  const pieceSize = rate ? Math.max(1, Math.min(MAX_PIECE, Math.floor(rate / 10))) : MAX_PIECE;
+  const stream = handle.createReadStream({ highWaterMark: pieceSize });
+  const limit = faults.truncate ? Math.floor(file.bytes / 2) : file.bytes;
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(file.bytes) });
+  const started = Date.now();
+  let sent = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (res.destroyed || sent >= limit) break;
+      const piece = chunk.subarray(0, limit - sent);
+      sent += piece.length;
+      if (!res.write(piece)) await drained(res);
+      if (rate) {
+        const wait = started + (sent * 1000) / rate - Date.now();
+        if (wait > 0) await sleep(wait);
+      }
+    }
+  } finally {
+    stream.destroy();
+  }
+  if (faults.truncate) res.destroy();
+  else res.end();
+}
+
+/** Resolves when the response can take more data or has gone away. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}

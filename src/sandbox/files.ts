@@ -1,0 +1,112 @@
+/** The file store: metadata in memory, bytes on disk under `<dataDir>/files/<id>`. */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { notFound } from './http';
+import { newFileId } from './ids';
+import { paginate, type PageRequest, type SortKey } from './pagination';
+import type { FileJson, FilePurpose, ListJson } from './wire';
+
+const THIRTY_DAYS_S = 30 * 24 * 3600;
+
+export interface StoredFile {
+  id: string;
+  bytes: number;
+  createdMs: number;
+  /** Unix seconds, or null when the file is kept until deleted. */
+  expiresAt: number | null;
+  filename: string;
+  purpose: FilePurpose;
+  path: string;
+}
+
+export interface NewFile {
+  /** A file already written to disk; it is moved into the store. */
+  sourcePath: string;
+  bytes: number;
+  filename: string;
+  purpose: FilePurpose;
+  /** Seconds after creation; absent means the API's default for the purpose. */
+  expiresAfterSeconds?: number;
+}
+
+export class FileStore {
+  private readonly files = new Map<string, StoredFile>();
+  private readonly keys = new Map<string, SortKey>();
+  private seq = 0;
+
+  constructor(
+    private readonly dir: string,
+    private readonly now: () => number,
+  ) {}
+
+  async init(): Promise<void> {
+    await fs.mkdir(this.dir, { recursive: true });
+  }
+
+  async add(input: NewFile, createdMs = this.now()): Promise<StoredFile> {
+    const id = newFileId();
+    const target = path.join(this.dir, id);
+    await fs.rename(input.sourcePath, target);
+    const createdAt = Math.floor(createdMs / 1000);
+    // Batch inputs and outputs expire after 30 days by default; other purposes are kept until deleted.
+    const defaultExpiry = input.purpose === 'batch' || input.purpose === 'batch_output' ? THIRTY_DAYS_S : null;
+    const expiresAfter = input.expiresAfterSeconds ?? defaultExpiry;
+    const file: StoredFile = {
+      id,
+      bytes: input.bytes,
+      createdMs,
+      expiresAt: expiresAfter === null ? null : createdAt + expiresAfter,
+      filename: input.filename,
+      purpose: input.purpose,
+      path: target,
+    };
+    this.files.set(id, file);
+    this.keys.set(id, { createdMs, seq: this.seq++ });
+    return file;
+  }
+
+  get(id: string): StoredFile | undefined {
+    return this.files.get(id);
+  }
+
+  require(id: string, param: string | null = null): StoredFile {
+    const file = this.files.get(id);
+    if (!file) throw notFound(`No such File object: ${id}`, param);
+    return file;
+  }
+
+  /** Forgets the file and unlinks its bytes; downloads already streaming keep their open descriptor. */
+  async delete(id: string): Promise<void> {
+    const file = this.require(id, 'id');
+    this.files.delete(id);
+    await fs.rm(file.path, { force: true });
+  }
+
+  list(purpose: string | null, page: Omit<PageRequest, 'after'> & { after: string | null }): ListJson<FileJson> {
+    const after = page.after === null ? null : this.cursor(page.after);
+    const items = [...this.files.values()]
+      .filter((f) => purpose === null || f.purpose === purpose)
+      .map((f) => ({ key: this.keys.get(f.id) as SortKey, value: toFileJson(f) }));
+    return paginate(items, { ...page, after });
+  }
+
+  private cursor(id: string): SortKey {
+    const key = this.keys.get(id);
+    if (!key) throw notFound(`No such File object: ${id}`, 'after');
+    return key;
+  }
+}
+
+export function toFileJson(file: StoredFile): FileJson {
+  return {
+    id: file.id,
+    object: 'file',
+    bytes: file.bytes,
+    created_at: Math.floor(file.createdMs / 1000),
+    expires_at: file.expiresAt,
+    filename: file.filename,
+    purpose: file.purpose,
+    status: 'processed',
+    status_details: null,
+  };
+}

@@ -1,0 +1,113 @@
+/** Defaults and validation of `SandboxOptions` and `SandboxFaults`: one place that says what is allowed. */
+import { UsageError } from '../errors';
+import { PROVIDERS } from '../providers/catalog';
+import type { SandboxFaults, SandboxOptions } from './index';
+
+export interface ResolvedOptions {
+  host: string;
+  port: number;
+  rate: number;
+  validationMs: number;
+  finalizingMs: number;
+  cancellingMs: number;
+  maxRequests: number;
+  maxBytes: number;
+  apiKey: string | null;
+  faults: SandboxFaults;
+  dataDir: string | null;
+  now: () => number;
+  log: ((line: string) => void) | null;
+}
+
+export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`Invalid sandbox port: ${port}`);
+  return {
+    host: options.host ?? '127.0.0.1',
+    port,
+    rate: positive('rate', options.rate ?? 50),
+    validationMs: nonNegative('validationMs', options.validationMs ?? 300),
+    finalizingMs: nonNegative('finalizingMs', options.finalizingMs ?? 200),
+    cancellingMs: nonNegative('cancellingMs', options.cancellingMs ?? 300),
+    maxRequests: positiveInteger('maxRequests', options.maxRequests ?? PROVIDERS.openai.maxRequestsPerBatch),
+    maxBytes: positiveInteger('maxBytes', options.maxBytes ?? PROVIDERS.openai.maxBytesPerBatch),
+    apiKey: options.apiKey ? options.apiKey : null,
+    faults: checkFaults(options.faults ?? {}),
+    dataDir: options.dataDir ?? null,
+    now: options.now ?? Date.now,
+    log: options.log ?? null,
+  };
+}
+
+const RATE_KEYS = ['rate429', 'rate500', 'rateDrop', 'truncateDownloads'] as const;
+const FAULT_KEYS = new Set<string>([
+  ...RATE_KEYS,
+  'retryAfterSeconds',
+  'slowMs',
+  'failValidation',
+  'expireAfterSeconds',
+  'createResponseDelayMs',
+  'downloadBytesPerSecond',
+  'seed',
+]);
+
+/** Checks fault settings, which may arrive as untrusted JSON on `POST /_sandbox/faults`. */
+export function checkFaults(input: unknown): SandboxFaults {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new UsageError('Sandbox faults must be an object.');
+  }
+  const raw = input as Record<string, unknown>;
+  for (const key of Object.keys(raw)) {
+    if (!FAULT_KEYS.has(key)) throw new UsageError(`Unknown sandbox fault setting: ${key}`);
+  }
+  const faults: SandboxFaults = {};
+  for (const key of RATE_KEYS) {
+    if (raw[key] === undefined) continue;
+    const value = raw[key];
+    if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
+      throw new UsageError(`Sandbox fault ${key} must be a probability between 0 and 1, got ${String(value)}`);
+    }
+    faults[key] = value;
+  }
+  if (raw.failValidation !== undefined) {
+    if (typeof raw.failValidation !== 'boolean') throw new UsageError('Sandbox fault failValidation must be a boolean.');
+    faults.failValidation = raw.failValidation;
+  }
+  faults.retryAfterSeconds = optional(raw, 'retryAfterSeconds', nonNegative);
+  faults.slowMs = optional(raw, 'slowMs', nonNegative);
+  faults.expireAfterSeconds = optional(raw, 'expireAfterSeconds', positive);
+  faults.createResponseDelayMs = optional(raw, 'createResponseDelayMs', nonNegative);
+  faults.downloadBytesPerSecond = optional(raw, 'downloadBytesPerSecond', positive);
+  faults.seed = optional(raw, 'seed', integer);
+  for (const key of Object.keys(faults) as Array<keyof SandboxFaults>) {
+    if (faults[key] === undefined) delete faults[key];
+  }
+  return faults;
+}
+
+function optional(raw: Record<string, unknown>, key: string, check: (name: string, value: number) => number): number | undefined {
+  const value = raw[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number') throw new UsageError(`Sandbox setting ${key} must be a number, got ${String(value)}`);
+  return check(key, value);
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) throw new UsageError(`Sandbox setting ${name} must be a positive number, got ${value}`);
+  return value;
+}
+
+function nonNegative(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0) throw new UsageError(`Sandbox setting ${name} must be zero or more, got ${value}`);
+  return value;
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value <= 0) throw new UsageError(`Sandbox setting ${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
+function integer(name: string, value: number): number {
+  if (!Number.isInteger(value)) throw new UsageError(`Sandbox setting ${name} must be an integer, got ${value}`);
+  return value;
+}

@@ -1,0 +1,103 @@
+/**
+ * Validation of an input JSONL file before anything is started: one streaming pass that checks every line
+ * and, on request, stages the accepted lines as the copy the worker will read.
+ */
+import { UsageError } from '../errors';
+import type { ProviderCapabilities } from '../providers/catalog';
+import { openInput } from './input-file';
+import { InputScan } from './scan';
+import { StagedFile } from './staging';
+
+export interface ValidationTarget {
+  /** Path as the user gave it (used in error messages). */
+  file: string;
+  /** E.g. `/v1/chat/completions`. */
+  endpoint: string;
+  /** From the catalog. */
+  capabilities: ProviderCapabilities;
+  /** A lower per-batch limit than the provider's (optional). */
+  maxRequests?: number;
+  /** Idem, in bytes. */
+  maxBytes?: number;
+  /**
+   * When false, too many requests/bytes is NOT an error (a later feature splits the input into several
+   * provider batches). Default true.
+   */
+  enforceBatchLimits?: boolean;
+}
+
+export interface ValidatedInput {
+  requestCount: number;
+  /** Bytes of the staged file. */
+  bytes: number;
+  /** Distinct body.model values, in first-seen order. */
+  models: string[];
+  stagedPath: string | null;
+}
+
+/**
+ * Streams the file once; when `stageTo` is given, writes the accepted lines there (atomically: temp file +
+ * rename; removed on failure). Throws InputValidationError listing up to 20 issues (line, field, message)
+ * and the total count, or UsageError when the target itself is wrong.
+ */
+export async function validateInputFile(
+  path: string,
+  target: ValidationTarget,
+  opts: { stageTo?: string } = {},
+): Promise<ValidatedInput> {
+  const scan = new InputScan({
+    endpoint: supportedEndpoint(target),
+    capabilities: target.capabilities,
+    maxRequests: batchLimit('maxRequests', target.maxRequests, target.capabilities.maxRequestsPerBatch),
+    maxBytes: batchLimit('maxBytes', target.maxBytes, target.capabilities.maxBytesPerBatch),
+    enforceBatchLimits: target.enforceBatchLimits ?? true,
+    stage: opts.stageTo !== undefined,
+  });
+
+  const input = await openInput(path);
+  if ('problem' in input) {
+    scan.issues.add({ message: input.problem });
+    throw scan.issues.toError(target.file);
+  }
+
+  let staged: StagedFile | null = null;
+  try {
+    if (opts.stageTo !== undefined) staged = await StagedFile.create(opts.stageTo);
+    for await (const chunk of input.stream) {
+      const accepted = scan.push(chunk as Buffer);
+      if (staged && accepted) await staged.write(accepted);
+    }
+    const last = scan.finish();
+    if (staged && last) await staged.write(last);
+    if (scan.issues.total > 0) throw scan.issues.toError(target.file);
+    await staged?.commit();
+  } catch (error) {
+    input.stream.destroy();
+    await staged?.discard();
+    throw error;
+  }
+
+  return {
+    requestCount: scan.requestCount,
+    bytes: scan.bytes,
+    models: [...scan.models],
+    stagedPath: opts.stageTo ?? null,
+  };
+}
+
+function supportedEndpoint({ endpoint, capabilities }: ValidationTarget): string {
+  if (!capabilities.endpoints.includes(endpoint)) {
+    const supported = capabilities.endpoints.join(', ');
+    throw new UsageError(`Endpoint "${endpoint}" is not supported by ${capabilities.name}; supported endpoints: ${supported}.`);
+  }
+  return endpoint;
+}
+
+/** The caller's lower limit when given, never above the provider's. */
+function batchLimit(name: string, requested: number | undefined, providerLimit: number): number {
+  if (requested === undefined) return providerLimit;
+  if (!Number.isInteger(requested) || requested < 1) {
+    throw new UsageError(`${name} must be a positive integer, got ${requested}.`);
+  }
+  return Math.min(requested, providerLimit);
+}

@@ -1,0 +1,123 @@
+/**
+ * One pass over the input's bytes: frames lines, checks each one and the rules that span lines (unique
+ * custom_ids, one model, batch limits), and hands back the bytes to stage.
+ */
+import type { ProviderCapabilities } from '../providers/catalog';
+import { CustomIdIndex } from './custom-ids';
+import { formatBytes, quote } from './format';
+import { IssueList } from './issues';
+import { LineSplitter, type LineSink } from './lines';
+import { checkRequestLine, payloadField } from './request-line';
+
+const NEWLINE = Buffer.from('\n');
+const SPLIT_HINT = 'allowed in one batch: split the file';
+
+export interface ScanRules {
+  endpoint: string;
+  capabilities: ProviderCapabilities;
+  maxRequests: number;
+  maxBytes: number;
+  enforceBatchLimits: boolean;
+  /** Keep the accepted lines for staging. */
+  stage: boolean;
+}
+
+export class InputScan implements LineSink {
+  readonly issues = new IssueList();
+  requestCount = 0;
+  /** Size of the staged copy: every request line plus its `\n`. */
+  bytes = 0;
+  readonly models = new Set<string>();
+
+  private readonly splitter: LineSplitter;
+  private readonly customIds = new CustomIdIndex();
+  private readonly modelField: string;
+  private firstModel: { model: string; line: number } | null = null;
+  private bytesRead = 0;
+  private staged: Buffer[] = [];
+  private stagedBytes = 0;
+
+  constructor(private readonly rules: ScanRules) {
+    // A line that cannot fit in one batch on its own is refused without being held in memory.
+    this.splitter = new LineSplitter(this, rules.maxBytes - NEWLINE.length);
+    this.modelField = `${payloadField(rules.endpoint)}.model`;
+  }
+
+  /** Scans a chunk; returns the accepted lines it completed, to stage, or null when there is nothing to stage. */
+  push(chunk: Buffer): Buffer | null {
+    this.bytesRead += chunk.length;
+    this.splitter.push(chunk);
+    return this.takeStaged();
+  }
+
+  /** Ends the input: scans its last line and applies the whole-file rules. */
+  finish(): Buffer | null {
+    this.splitter.end();
+    if (this.requestCount === 0) {
+      this.issues.add({ message: this.bytesRead === 0 ? 'file is empty' : 'file has no requests, only blank lines' });
+    } else if (this.rules.enforceBatchLimits) {
+      this.checkBatchLimits();
+    }
+    return this.takeStaged();
+  }
+
+  line(bytes: Buffer, line: number): void {
+    this.count(bytes.length);
+    const checked = checkRequestLine(bytes, this.rules.endpoint);
+    for (const problem of checked.problems) this.issues.add({ line, ...problem });
+    if (checked.customId !== undefined) this.checkUnique(checked.customId, line);
+    if (checked.model !== undefined) this.checkModel(checked.model, line);
+    // Once the file has an issue the staged copy will be thrown away, so it is no longer built.
+    if (this.rules.stage && this.issues.total === 0) {
+      this.staged.push(bytes, NEWLINE);
+      this.stagedBytes += bytes.length + NEWLINE.length;
+    }
+  }
+
+  oversized(line: number, bytes: number): void {
+    this.count(bytes);
+    const limit = formatBytes(this.rules.maxBytes);
+    this.issues.add({ line, message: `line is ${formatBytes(bytes)}, more than fits in one batch (${limit})` });
+  }
+
+  private count(lineBytes: number): void {
+    this.requestCount++;
+    this.bytes += lineBytes + NEWLINE.length;
+  }
+
+  private checkUnique(customId: string, line: number): void {
+    const firstLine = this.customIds.claim(customId, line);
+    if (firstLine !== undefined) {
+      this.issues.add({ line, field: 'custom_id', message: `custom_id ${quote(customId)} is also used on line ${firstLine}` });
+    }
+  }
+
+  private checkModel(model: string, line: number): void {
+    this.models.add(model);
+    if (this.firstModel === null) {
+      this.firstModel = { model, line };
+    } else if (this.rules.capabilities.requiresSingleModel && model !== this.firstModel.model) {
+      const first = `${quote(this.firstModel.model)} on line ${this.firstModel.line}`;
+      const message = `model ${quote(model)} differs from ${first} (${this.rules.capabilities.name} takes one model per batch)`;
+      this.issues.add({ line, field: this.modelField, message });
+    }
+  }
+
+  private checkBatchLimits(): void {
+    const { maxRequests, maxBytes } = this.rules;
+    if (this.requestCount > maxRequests) {
+      this.issues.add({ message: `${this.requestCount} requests, more than the ${maxRequests} ${SPLIT_HINT}` });
+    }
+    if (this.bytes > maxBytes) {
+      this.issues.add({ message: `${formatBytes(this.bytes)} of requests, more than the ${formatBytes(maxBytes)} ${SPLIT_HINT}` });
+    }
+  }
+
+  private takeStaged(): Buffer | null {
+    if (this.stagedBytes === 0) return null;
+    const out = Buffer.concat(this.staged, this.stagedBytes);
+    this.staged = [];
+    this.stagedBytes = 0;
+    return out;
+  }
+}

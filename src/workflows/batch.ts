@@ -1,0 +1,240 @@
+/**
+ * One workflow per batch: plan the parts, upload and create each provider batch, poll until every part
+ * is terminal, download and merge the results. Cancel is a signal (or a Temporal cancellation request);
+ * status is a query; progress goes to search attributes and to the memo (readable with no worker).
+ *
+ * Polling is a workflow loop (a short local activity per tick, then a durable timer) rather than one
+ * long heartbeating activity, because: the query and the Web UI see every poll's progress; no activity
+ * slot is held per batch, so one worker carries thousands of batches; a cancel signal wakes the loop at
+ * once; and timers can be skipped by the time-skipping test server. History stays bounded with
+ * continue-as-new, carrying the small state across runs.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  allHandlersFinished,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+  log,
+} from '@temporalio/workflow';
+import type { RetryPolicy } from '@temporalio/workflow';
+import type { BatchActivities } from '../activities/types';
+import type { AnybatchBatch } from '../batch';
+import {
+  BATCH_COMPLETED,
+  BATCH_CREATED_AT,
+  BATCH_FAILED,
+  BATCH_PROVIDER,
+  BATCH_PROVIDER_IDS,
+  BATCH_STATUS,
+  BATCH_TOTAL,
+} from '../search-attributes';
+import { MEMO_BATCH, cancelSignal, statusQuery, submittedUpdate } from './shared';
+import type { BatchState, BatchWorkflowInput, PartState } from './shared';
+import { batchStatus, buildBatch, partEnded } from './state';
+
+/** Continue-as-new well before Temporal's history warnings (10,240 events). */
+const MAX_HISTORY_EVENTS = 4_000;
+/** Status polls that may fail in a row (each already retried) before the batch is given up. */
+const MAX_POLL_FAILURES = 120;
+/** Provider batches submitted at once when the input is split. */
+const SUBMIT_CONCURRENCY = 4;
+
+const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 12 };
+
+// Side-effecting calls: they heartbeat while they work, so a dead worker is noticed quickly.
+const provider = proxyActivities<BatchActivities>({
+  startToCloseTimeout: '2h',
+  heartbeatTimeout: '30s',
+  retry,
+  cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+});
+// A status read is short and safe to repeat.
+const poll = proxyLocalActivities<BatchActivities>({
+  startToCloseTimeout: '2m',
+  retry: { ...retry, maximumAttempts: 3 },
+});
+
+export async function batchWorkflow(input: BatchWorkflowInput): Promise<AnybatchBatch> {
+  const { spec } = input;
+  const state: BatchState = input.state ?? {
+    parts: [],
+    cancelRequested: false,
+    results: null,
+    failure: null,
+    finishedAt: null,
+    pollFailures: 0,
+  };
+  const current = () => buildBatch(spec, state);
+
+  setHandler(statusQuery, current);
+  setHandler(cancelSignal, () => {
+    state.cancelRequested = true;
+  });
+  setHandler(submittedUpdate, async () => {
+    await condition(() => state.failure !== null || state.results !== null || allSubmitted(state));
+    return current();
+  });
+  // A cancellation request from Temporal (UI, CLI) is a graceful cancel: partial results are still delivered.
+  CancellationScope.current().cancelRequested.catch(() => {
+    state.cancelRequested = true;
+  });
+
+  return CancellationScope.nonCancellable(async () => {
+    let published = '';
+    const publish = () => {
+      const batch = current();
+      const snapshot = JSON.stringify(batch);
+      if (snapshot === published) return;
+      published = snapshot;
+      upsertMemo({ [MEMO_BATCH]: batch });
+      upsertSearchAttributes([
+        { key: BATCH_STATUS, value: batch.status },
+        { key: BATCH_PROVIDER, value: spec.provider },
+        { key: BATCH_TOTAL, value: batch.request_counts?.total ?? 0 },
+        { key: BATCH_COMPLETED, value: batch.request_counts?.completed ?? 0 },
+        { key: BATCH_FAILED, value: batch.request_counts?.failed ?? 0 },
+        { key: BATCH_CREATED_AT, value: new Date(spec.createdAt * 1000) },
+        { key: BATCH_PROVIDER_IDS, value: batch.anybatch.provider_batches.map((b) => b.id) },
+      ]);
+    };
+
+    if (state.parts.length === 0 && state.failure === null) {
+      publish();
+      await guard(state, async () => {
+        const plans = await provider.planParts(spec);
+        state.parts = plans.map((p) => ({ ...p, fileId: null, batch: null, cancelSent: false, error: null, results: null }));
+      });
+    }
+
+    while (state.results === null) {
+      await submitPending(spec, state, publish);
+      await cancelRunning(spec, state);
+      publish();
+
+      if (state.failure !== null || state.parts.every(partEnded)) {
+        await finish(spec, state);
+        break;
+      }
+      await condition(() => state.cancelRequested && state.parts.some(needsCancel), spec.pollIntervalMs);
+      await refresh(spec, state);
+      publish();
+
+      const info = workflowInfo();
+      if (info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS) {
+        await condition(allHandlersFinished);
+        return continueAsNew<typeof batchWorkflow>({ spec, state });
+      }
+    }
+    publish();
+    return current();
+  });
+}
+
+function allSubmitted(state: BatchState): boolean {
+  return state.parts.length > 0 && state.parts.every((p) => p.batch !== null || p.error !== null);
+}
+
+function needsCancel(part: PartState): boolean {
+  return part.batch !== null && !part.cancelSent && !partEnded(part);
+}
+
+/** Runs an orchestration step; a non-retryable failure (or retries exhausted) fails the batch, not the workflow. */
+async function guard(state: BatchState, step: () => Promise<void>): Promise<void> {
+  try {
+    await step();
+  } catch (err) {
+    state.failure = describeFailure(err);
+  }
+}
+
+function describeFailure(err: unknown): { code: string; message: string } {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) return { code: cause.type ?? 'provider_error', message: cause.message };
+  return { code: 'orchestration_error', message: err instanceof Error ? err.message : String(err) };
+}
+
+/** Uploads and creates the parts that have no provider batch yet, a few at a time. */
+async function submitPending(spec: BatchWorkflowInput['spec'], state: BatchState, publish: () => void): Promise<void> {
+  const pending = state.parts.filter((p) => p.batch === null && p.error === null);
+  for (let i = 0; i < pending.length && !state.cancelRequested && state.failure === null; i += SUBMIT_CONCURRENCY) {
+    await Promise.all(
+      pending.slice(i, i + SUBMIT_CONCURRENCY).map(async (part) => {
+        try {
+          const plan = { index: part.index, path: part.path, requestCount: part.requestCount, bytes: part.bytes };
+          if (part.fileId === null) part.fileId = (await provider.uploadPart(spec, plan)).fileId;
+          part.batch = await provider.createPartBatch(spec, plan, part.fileId);
+        } catch (err) {
+          part.error = describeFailure(err);
+        }
+      }),
+    );
+    publish();
+  }
+  if (state.cancelRequested) {
+    for (const part of state.parts) {
+      if (part.batch === null && part.error === null) part.error = { code: 'batch_cancelled', message: 'Cancelled before submission.' };
+    }
+  }
+  // Nothing reached the provider: the batch failed as a whole (e.g. authentication refused).
+  const first = state.parts.find((p) => p.error !== null && p.error.code !== 'batch_cancelled');
+  if (first && state.parts.every((p) => p.batch === null) && state.failure === null) state.failure = first.error;
+}
+
+async function cancelRunning(spec: BatchWorkflowInput['spec'], state: BatchState): Promise<void> {
+  if (!state.cancelRequested) return;
+  await Promise.all(
+    state.parts.filter(needsCancel).map(async (part) => {
+      try {
+        part.batch = await provider.cancelProviderBatch(spec, part.batch!.id);
+      } catch (err) {
+        log.warn('cancel failed; polling on', { part: part.index, error: describeFailure(err).message });
+      }
+      part.cancelSent = true;
+    }),
+  );
+}
+
+/** One status poll of every running part. */
+async function refresh(spec: BatchWorkflowInput['spec'], state: BatchState): Promise<void> {
+  const running = state.parts.filter((p) => p.batch !== null && !partEnded(p));
+  try {
+    const batches = await Promise.all(running.map((p) => poll.retrieveProviderBatch(spec, p.batch!.id)));
+    running.forEach((p, i) => (p.batch = batches[i]));
+    state.pollFailures = 0;
+  } catch (err) {
+    const failure = describeFailure(err);
+    const fatal = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable;
+    state.pollFailures += 1;
+    log.warn('status poll failed', { error: failure.message, consecutive: state.pollFailures });
+    if (fatal || state.pollFailures >= MAX_POLL_FAILURES) state.failure = failure;
+  }
+}
+
+/** Downloads each ended part's results and merges them into the batch's output and error files. */
+async function finish(spec: BatchWorkflowInput['spec'], state: BatchState): Promise<void> {
+  // Planning failed: the whole input is accounted for as one part that never reached the provider.
+  if (state.parts.length === 0) state.parts = [{ index: 0, ...spec.input, fileId: null, batch: null, cancelSent: false, error: null, results: null }];
+  for (const part of state.parts) {
+    if (part.results !== null) continue;
+    const plan = { index: part.index, path: part.path, requestCount: part.requestCount, bytes: part.bytes };
+    const fallback = state.failure ?? part.error ?? { code: 'batch_failed', message: 'The batch failed.' };
+    try {
+      part.results = await provider.downloadPartResults(spec, plan, part.batch, part.batch !== null && partEnded(part) ? null : fallback);
+    } catch (err) {
+      // The provider's results could not be read (retries exhausted): account for every request anyway.
+      state.failure = describeFailure(err);
+      part.results = await provider.downloadPartResults(spec, plan, part.batch, state.failure);
+    }
+  }
+  state.results = await provider.mergeResults(spec, state.parts.map((p) => p.results!));
+  state.finishedAt = Math.floor(Date.now() / 1000);
+  log.info('batch finished', { status: batchStatus(state), ...state.results });
+}

@@ -1,0 +1,85 @@
+/**
+ * What the client, the worker and the workflow share about a batch workflow: its input, its state and its
+ * messages. No side effects and no Node imports (bundled into workflow code).
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { AnybatchBatch, Batch, BatchResultFiles } from '../batch';
+
+export const BATCH_WORKFLOW_TYPE = 'batchWorkflow';
+
+/** Everything a batch workflow needs to know, fixed at creation. */
+export interface BatchSpec {
+  batchId: string;
+  provider: string;
+  endpoint: string;
+  completionWindow: string;
+  metadata: Record<string, string> | null;
+  /** Unix seconds. */
+  createdAt: number;
+  /** The staged, validated input. */
+  input: { path: string; requestCount: number; bytes: number; model: string | null };
+  resultsDir: string;
+  pollIntervalMs: number;
+  /** How to reach the provider. `sealed` is the encrypted credentials (API key, client args): see src/secrets.ts. */
+  connection: { apiBase: string | null; sealed: string | null };
+  /** A lower per-provider-batch request limit than the provider's own (splits the input further). */
+  maxRequestsPerPart: number | null;
+  /** Provider-specific options passed through to the adapter. */
+  providerOptions: Record<string, unknown>;
+}
+
+/** One slice of the input that becomes one provider batch. */
+export interface PartPlan {
+  index: number;
+  path: string;
+  requestCount: number;
+  bytes: number;
+}
+
+/** What one part's results came to, in the batch's results folder. */
+export interface PartResults {
+  outputPath: string;
+  errorsPath: string;
+  outputCount: number;
+  errorsCount: number;
+}
+
+export interface PartState extends PartPlan {
+  /** Provider file id of the uploaded input (null until uploaded, or for providers that take requests inline). */
+  fileId: string | null;
+  /** Latest provider batch snapshot, in OpenAI's shape. */
+  batch: Batch | null;
+  cancelSent: boolean;
+  /** Why this part could not be submitted (then it never reached the provider). */
+  error: { code: string; message: string } | null;
+  results: PartResults | null;
+}
+
+/** The workflow's whole state: small, carried across continue-as-new. */
+export interface BatchState {
+  parts: PartState[];
+  cancelRequested: boolean;
+  results: BatchResultFiles | null;
+  /** Orchestration failure (auth rejected, provider refused the batch, ...). */
+  failure: { code: string; message: string } | null;
+  /** Unix seconds at which the batch reached a terminal status. */
+  finishedAt: number | null;
+  /** Consecutive failed status polls (reset on success). */
+  pollFailures: number;
+}
+
+export interface BatchWorkflowInput {
+  spec: BatchSpec;
+  /** Present when this run continues an earlier one (continue-as-new). */
+  state?: BatchState;
+}
+
+/** Returns the batch as it is now. */
+export const statusQuery = defineQuery<AnybatchBatch>('status');
+/** Asks the workflow to cancel the provider batch(es) and deliver partial results. Idempotent. */
+export const cancelSignal = defineSignal('cancel');
+/** Waits until every part was accepted by the provider (or the batch failed/ended) and returns the batch. */
+export const submittedUpdate = defineUpdate<AnybatchBatch>('submitted');
+
+/** The memo key holding the latest batch snapshot, readable without a worker. */
+export const MEMO_BATCH = 'batch';

@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+/**
+ * The anybatch worker: runs batch workflows and their activities. `anybatch worker` (or `node dist/worker.js`)
+ * runs it until SIGINT/SIGTERM; `createWorker` embeds it in another process.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { WorkerOptions } from '@temporalio/worker';
+import { createActivities } from './src/activities';
+import { taskQueue as defaultTaskQueue, temporalSettings } from './src/config';
+import { ensureSearchAttributes } from './src/temporal/search-attributes';
+
+export interface AnybatchWorkerOptions {
+  address?: string;
+  namespace?: string;
+  taskQueue?: string;
+  /** Extra Temporal worker options (concurrency, cache size, ...). */
+  worker?: Partial<WorkerOptions>;
+  /** Skip registering the search attributes (for clusters where an operator manages them). */
+  skipSearchAttributes?: boolean;
+}
+
+/** A prebuilt workflow bundle (docker image) is used when present; otherwise the workflows are bundled at start. */
+function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  const bundle = process.env.ANYBATCH_WORKFLOW_BUNDLE;
+  if (bundle && fs.existsSync(bundle)) return { workflowBundle: { codePath: bundle } };
+  return { workflowsPath: require.resolve(path.join(__dirname, 'src', 'workflows')) };
+}
+
+export async function createWorker(opts: AnybatchWorkerOptions = {}): Promise<Worker> {
+  const settings = temporalSettings({ address: opts.address, namespace: opts.namespace });
+  if (!opts.skipSearchAttributes) {
+    const admin = await Connection.connect(settings.connection);
+    try {
+      await ensureSearchAttributes(admin, settings.namespace);
+    } finally {
+      await admin.close();
+    }
+  }
+  const connection = await NativeConnection.connect({
+    address: settings.connection.address,
+    tls: settings.connection.tls,
+    apiKey: settings.connection.apiKey as string | undefined,
+    metadata: settings.connection.metadata,
+  });
+  return Worker.create({
+    connection,
+    namespace: settings.namespace,
+    taskQueue: opts.taskQueue ?? defaultTaskQueue(),
+    ...workflowSource(),
+    activities: createActivities(),
+    // Batches mostly sleep between polls: many cached workflows, modest activity concurrency.
+    maxCachedWorkflows: 2_000,
+    maxConcurrentActivityTaskExecutions: 50,
+    maxConcurrentLocalActivityExecutions: 200,
+    ...opts.worker,
+  });
+}
+
+/** Runs a worker until SIGINT/SIGTERM. */
+export async function runWorker(opts: AnybatchWorkerOptions = {}): Promise<void> {
+  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  const worker = await createWorker(opts);
+  const settings = temporalSettings({ address: opts.address, namespace: opts.namespace });
+  console.error(`anybatch worker: task queue "${worker.options.taskQueue}" on ${settings.connection.address} (namespace ${settings.namespace})`);
+  await worker.run();
+}
+
+if (require.main === module) {
+  runWorker().catch((err) => {
+    console.error(`anybatch worker: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });
+}
