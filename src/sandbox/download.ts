@@ -32,11 +32,13 @@ export async function streamFile(res: ServerResponse, file: { id: string; path: 
       if (res.destroyed || sent >= limit) break;
       const piece = chunk.subarray(0, limit - sent);
       sent += piece.length;
-      if (!res.write(piece)) await drained(res);
       if (rate) {
+        // Hold each piece until the throttle allows it, so `sent` bytes never arrive before sent/rate seconds.
         const wait = started + (sent * 1000) / rate - Date.now();
         if (wait > 0) await sleep(wait);
+        if (res.destroyed) break;
       }
+      if (!res.write(piece)) await drained(res);
     }
   } finally {
     stream.destroy();

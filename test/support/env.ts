@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Worker } from '@temporalio/worker';
 import { createWorker } from '../../worker';
 import { startSandbox } from '../../src/sandbox';
@@ -28,6 +29,15 @@ export interface TestEnv {
   teardown(): Promise<void>;
 }
 
+/** Worker logs at WARN so test output shows what matters. */
+export function quietRuntime(): void {
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // already installed in this process
+  }
+}
+
 export function temporalAddress(): string {
   const address = process.env.ANYBATCH_TEST_TEMPORAL_ADDRESS;
   if (!address) throw new Error('ANYBATCH_TEST_TEMPORAL_ADDRESS is not set: run through jest (test/support/global-setup.ts)');
@@ -35,6 +45,7 @@ export function temporalAddress(): string {
 }
 
 export async function startTestEnv(sandboxOptions: SandboxOptions = {}, opts: { worker?: boolean } = {}): Promise<TestEnv> {
+  quietRuntime();
   const address = temporalAddress();
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'anybatch-home-'));
   process.env.ANYBATCH_HOME = home;
