@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './src/activities';
 import { taskQueue as defaultTaskQueue, temporalSettings } from './src/config';
@@ -60,8 +60,16 @@ export async function createWorker(opts: AnybatchWorkerOptions = {}): Promise<Wo
 }
 
 /** Runs a worker until SIGINT/SIGTERM. */
+const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+
+/** ANYBATCH_LOG_LEVEL (TRACE, DEBUG, INFO, WARN, ERROR; default INFO). */
+function logLevel(): (typeof LOG_LEVELS)[number] {
+  const level = (process.env.ANYBATCH_LOG_LEVEL ?? 'INFO').toUpperCase();
+  return (LOG_LEVELS as readonly string[]).includes(level) ? (level as (typeof LOG_LEVELS)[number]) : 'INFO';
+}
+
 export async function runWorker(opts: AnybatchWorkerOptions = {}): Promise<void> {
-  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'], logger: new DefaultLogger(logLevel()) });
   const worker = await createWorker(opts);
   const settings = temporalSettings({ address: opts.address, namespace: opts.namespace });
   console.error(`anybatch worker: task queue "${worker.options.taskQueue}" on ${settings.connection.address} (namespace ${settings.namespace})`);

@@ -50,12 +50,17 @@ export interface CreateBatchOptions extends ClientOptions {
   batchId?: string;
   /** Resolve as soon as the workflow started, without waiting for the provider to accept the batch. */
   noWait?: boolean;
+  /**
+   * Publish progress as search attributes for the Web UI (default true; the worker registers them). Set false
+   * on a cluster where they cannot be registered: status then lives in the memo and the `status` query only.
+   */
+  searchAttributes?: boolean;
   /** Provider-specific options, passed to the provider adapter. */
   [providerOption: string]: unknown;
 }
 
 const KNOWN_OPTIONS = new Set([
-  'temporal', 'taskQueue', 'completionWindow', 'metadata', 'apiKey', 'apiBase', 'clientArgs', 'pollInterval', 'resultsDir', 'batchId', 'noWait',
+  'temporal', 'taskQueue', 'completionWindow', 'metadata', 'apiKey', 'apiBase', 'clientArgs', 'pollInterval', 'resultsDir', 'batchId', 'noWait', 'searchAttributes',
 ]);
 /** Metadata keys anybatch itself writes on provider batches. */
 const RESERVED_METADATA = 1;
@@ -128,6 +133,7 @@ export async function createBatch(provider: string, inputFilePath: string, endpo
     connection: { apiBase: options.apiBase ?? null, sealed: credentials },
     maxRequestsPerPart: null,
     providerOptions,
+    searchAttributes: options.searchAttributes ?? true,
   };
   const initial = buildBatch(spec, { parts: [], cancelRequested: false, results: null, failure: null, finishedAt: null, pollFailures: 0 });
 
@@ -139,12 +145,14 @@ export async function createBatch(provider: string, inputFilePath: string, endpo
       taskQueue: options.taskQueue ?? taskQueue(),
       args: [{ spec } satisfies BatchWorkflowInput],
       memo: { [MEMO_BATCH]: initial },
-      typedSearchAttributes: [
-        { key: BATCH_STATUS, value: initial.status },
-        { key: BATCH_PROVIDER, value: provider },
-        { key: BATCH_TOTAL, value: input.requestCount },
-        { key: BATCH_CREATED_AT, value: new Date(createdAt * 1000) },
-      ],
+      typedSearchAttributes: spec.searchAttributes
+        ? [
+            { key: BATCH_STATUS, value: initial.status },
+            { key: BATCH_PROVIDER, value: provider },
+            { key: BATCH_TOTAL, value: input.requestCount },
+            { key: BATCH_CREATED_AT, value: new Date(createdAt * 1000) },
+          ]
+        : [],
     });
   } catch (err) {
     await fs.promises.rm(staged, { force: true });

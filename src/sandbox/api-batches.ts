@@ -69,7 +69,14 @@ function checkMetadata(value: unknown): Record<string, string> | null {
 function checkOutputExpiry(value: unknown): number | null {
   if (value === undefined || value === null) return null;
   const seconds = isPlainObject(value) ? value.seconds : undefined;
-  if (!isPlainObject(value) || value.anchor !== 'created_at' || typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < FILE_EXPIRY_SECONDS.min || seconds > FILE_EXPIRY_SECONDS.max) {
+  const valid =
+    isPlainObject(value) &&
+    value.anchor === 'created_at' &&
+    typeof seconds === 'number' &&
+    Number.isInteger(seconds) &&
+    seconds >= FILE_EXPIRY_SECONDS.min &&
+    seconds <= FILE_EXPIRY_SECONDS.max;
+  if (!valid) {
     throw badRequest(
       `Invalid 'output_expires_after': expected {anchor: 'created_at', seconds: ${FILE_EXPIRY_SECONDS.min}..${FILE_EXPIRY_SECONDS.max}}.`,
       'output_expires_after',

@@ -11,7 +11,7 @@ import { badRequest, notFound } from './http';
 import { newBatchId } from './ids';
 import { checkInput, type InputCheck } from './input-check';
 import { deriveState, needsCheck, requestCounts, usage, type BatchState, type LifecycleFacts, type Timing } from './lifecycle';
-import { writeOutputs } from './outputs';
+import { writeOutputs, type WrittenFile } from './outputs';
 import { paginate, type SortKey } from './pagination';
 import { TERMINAL_STATUSES, type BatchErrorJson, type BatchJson, type ListJson, type RequestCountsJson, type UsageJson } from './wire';
 
@@ -56,6 +56,8 @@ interface BatchRecord extends LifecycleFacts {
   metadata: Record<string, string> | null;
   outputExpiresAfterSeconds: number | null;
   checking: Promise<void>;
+  /** Latest clock reading a served view was derived at. */
+  seenMs: number;
   final: BatchView | null;
   finishing: Promise<void> | null;
 }
@@ -68,7 +70,6 @@ export class BatchStore {
 
   async init(): Promise<void> {
     await fs.mkdir(this.deps.dir, { recursive: true });
-    await fs.mkdir(this.deps.tmpDir, { recursive: true });
   }
 
   /** Registers a `validating` batch and starts validating its input in the background. */
@@ -91,6 +92,7 @@ export class BatchStore {
       check: null,
       cancelMs: null,
       checking: Promise.resolve(),
+      seenMs: createdMs,
       final: null,
       finishing: null,
     };
@@ -113,9 +115,13 @@ export class BatchStore {
   /** Starts cancelling an active batch; `changed` is false when it was already cancelling. */
   async cancel(id: string): Promise<{ batch: BatchJson; changed: boolean }> {
     const record = this.require(id);
-    const t = this.deps.now();
-    const status = (await this.settle(record, t)).state.status;
-    if (status === 'cancelling') return { batch: this.toJson(record, this.view(record, t)), changed: false };
+    await this.settle(record, this.deps.now());
+    // The latest reading any client was shown: cancelling there keeps counts from going backwards, and
+    // settle has made every state up to it derivable (validation awaited, terminal states latched).
+    const t = record.seenMs;
+    const view = record.final ?? this.view(record, t);
+    const status = view.state.status;
+    if (status === 'cancelling') return { batch: this.toJson(record, view), changed: false };
     if (TERMINAL_STATUSES.includes(status)) throw badRequest(`Cannot cancel a batch with status '${status}'.`);
     record.cancelMs = t;
     return { batch: this.toJson(record, await this.settle(record, t)), changed: true };
@@ -156,18 +162,22 @@ export class BatchStore {
     return record;
   }
 
-  /** The view at `t`, after waiting for whatever that view depends on (validation, output files). */
+  /** The view at `t` (or later), after waiting for whatever that view depends on (validation, output files). */
   private async settle(record: BatchRecord, t: number): Promise<BatchView> {
     if (needsCheck(record, t, this.deps.timing)) await record.checking;
+    if (record.finishing) await record.finishing; // another read found it terminal; never show an older state
     if (record.final) return record.final;
-    const state = deriveState(record, t, this.deps.timing);
-    if (!TERMINAL_STATUSES.includes(state.status)) return this.view(record, t);
+    // A reading older than one already served (a slow request, a clock set back) shows the newer state.
+    record.seenMs = Math.max(record.seenMs, t);
+    const at = record.seenMs;
+    const state = deriveState(record, at, this.deps.timing);
+    if (!TERMINAL_STATUSES.includes(state.status)) return this.view(record, at);
     record.finishing ??= this.finish(record, state).catch((err: unknown) => {
       record.finishing = null; // let the next read try again
       throw err;
     });
     await record.finishing;
-    return record.final ?? this.view(record, t);
+    return record.final ?? this.view(record, at);
   }
 
   private view(record: BatchRecord, t: number): BatchView {
@@ -192,22 +202,8 @@ export class BatchStore {
         rate: this.deps.timing.rate,
         tmpDir: this.deps.tmpDir,
       });
-      const store = async (file: typeof written.output, kind: 'output' | 'error'): Promise<string | null> => {
-        if (!file) return null;
-        const stored = await this.deps.files.add(
-          {
-            sourcePath: file.path,
-            bytes: file.bytes,
-            filename: `${record.id}_${kind}.jsonl`,
-            purpose: 'batch_output',
-            expiresAfterSeconds: record.outputExpiresAfterSeconds ?? undefined,
-          },
-          endedMs,
-        );
-        return stored.id;
-      };
-      outputFileId = await store(written.output, 'output');
-      errorFileId = await store(written.error, 'error');
+      outputFileId = await this.storeResult(record, written.output, 'output', endedMs);
+      errorFileId = await this.storeResult(record, written.error, 'error', endedMs);
     }
     const { plan, ...rest } = state;
     record.final = {
@@ -220,6 +216,22 @@ export class BatchStore {
     };
     record.check = null; // the final view is latched; let the per-request plan be collected
     await fs.rm(record.inputPath, { force: true });
+  }
+
+  /** Registers a written result file as the batch's `batch_output` file; null when there was nothing to write. */
+  private async storeResult(record: BatchRecord, file: WrittenFile | null, kind: 'output' | 'error', createdMs: number): Promise<string | null> {
+    if (!file) return null;
+    const stored = await this.deps.files.add(
+      {
+        sourcePath: file.path,
+        bytes: file.bytes,
+        filename: `${record.id}_${kind}.jsonl`,
+        purpose: 'batch_output',
+        expiresAfterSeconds: record.outputExpiresAfterSeconds ?? undefined,
+      },
+      createdMs,
+    );
+    return stored.id;
   }
 
   private toJson(record: BatchRecord, view: BatchView): BatchJson {

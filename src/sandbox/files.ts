@@ -65,10 +65,6 @@ export class FileStore {
     return file;
   }
 
-  get(id: string): StoredFile | undefined {
-    return this.files.get(id);
-  }
-
   require(id: string, param: string | null = null): StoredFile {
     const file = this.files.get(id);
     if (!file) throw notFound(`No such File object: ${id}`, param);

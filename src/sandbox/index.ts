@@ -102,6 +102,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     timing: { validationMs: opts.validationMs, finalizingMs: opts.finalizingMs, cancellingMs: opts.cancellingMs, rate: opts.rate },
     maxRequests: opts.maxRequests,
   });
+  await fs.mkdir(tmpDir, { recursive: true });
   await files.init();
   await batches.init();
 

@@ -43,7 +43,7 @@ export interface BatchState {
 }
 
 /** When a validated batch runs: requests spread evenly from `startMs` at `rate` per second. */
-export function schedule(plan: RequestPlan, startMs: number, rate: number): { doneMs: number; processedAt(t: number): number } {
+function schedule(plan: RequestPlan, startMs: number, rate: number): { doneMs: number; processedAt(t: number): number } {
   return {
     doneMs: startMs + Math.ceil((plan.total * 1000) / rate),
     processedAt: (t) => Math.min(plan.total, Math.max(0, Math.floor(((t - startMs) * rate) / 1000))),

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, promises as fs, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
 import { stableHex } from './ids';
 import { readInputLines } from './jsonl';
 import type { UnrunCode } from './lifecycle';
@@ -33,7 +34,6 @@ export interface OutputJob {
 export interface WrittenFile {
   path: string;
   bytes: number;
-  lines: number;
 }
 
 export interface WrittenOutputs {
@@ -44,7 +44,7 @@ export interface WrittenOutputs {
 /** Streams into a temp file opened on the first line, so a file that would be empty is never created. */
 class LazyJsonlWriter {
   private stream: WriteStream | null = null;
-  private lines = 0;
+  private failure: Error | null = null;
   private readonly path: string;
 
   constructor(tmpDir: string) {
@@ -52,16 +52,23 @@ class LazyJsonlWriter {
   }
 
   async write(line: OutputLineJson): Promise<void> {
-    this.stream ??= createWriteStream(this.path);
-    this.lines++;
+    if (!this.stream) {
+      this.stream = createWriteStream(this.path);
+      // A write error arrives later as an event; keep it for the next call instead of crashing the process.
+      this.stream.on('error', (err) => {
+        this.failure = err;
+      });
+    }
+    if (this.failure) throw this.failure;
     if (!this.stream.write(`${JSON.stringify(line)}\n`)) await once(this.stream, 'drain');
   }
 
   async close(): Promise<WrittenFile | null> {
     if (!this.stream) return null;
+    if (this.failure) throw this.failure;
     this.stream.end();
-    await once(this.stream, 'finish');
-    return { path: this.path, bytes: this.stream.bytesWritten, lines: this.lines };
+    await finished(this.stream);
+    return { path: this.path, bytes: this.stream.bytesWritten };
   }
 
   async discard(): Promise<void> {

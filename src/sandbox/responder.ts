@@ -37,7 +37,7 @@ export function respond(endpoint: string, body: Record<string, unknown>, ctx: Re
 }
 
 /** Rough token estimate: about four characters a token, at least one. */
-export function estimateTokens(text: string): number {
+function estimateTokens(text: string): number {
   return Math.max(1, Math.ceil(text.length / 4));
 }
 

@@ -44,7 +44,8 @@ async function handle(ctx: RouteContext, stats: () => SandboxStats, req: Incomin
   if (log) res.once('close', () => log(`${method} ${url.pathname} ${res.headersSent ? res.statusCode : 'dropped'} ${Date.now() - started}ms`));
   try {
     if (url.pathname.startsWith('/_sandbox/')) await control(ctx, stats, method, url.pathname, req, res);
-    else await api(ctx, method, url, req, res);
+    else if (url.pathname.startsWith('/v1/')) await api(ctx, method, url, req, res);
+    else throw invalidUrl(method, url.pathname);
   } catch (err) {
     if (res.headersSent) {
       res.destroy(); // mid-body: the only honest signal left is a broken connection
@@ -68,7 +69,7 @@ async function api(ctx: RouteContext, method: string, url: URL, req: IncomingMes
   if (fault.kind === 'error') throw fault.error;
   authenticate(req, ctx.options.apiKey);
   const route = matchRoute(method, url.pathname);
-  if (!route) throw new ApiError(404, `Invalid URL (${method} ${url.pathname})`);
+  if (!route) throw invalidUrl(method, url.pathname);
   await route.handler(ctx, { req, res, url, params: route.params });
 }
 
@@ -114,5 +115,9 @@ async function control(
     }
     return sendJson(res, 200, { faults: ctx.faults.current });
   }
-  throw new ApiError(404, `Invalid URL (${method} ${pathname})`);
+  throw invalidUrl(method, pathname);
+}
+
+function invalidUrl(method: string, pathname: string): ApiError {
+  return new ApiError(404, `Invalid URL (${method} ${pathname})`);
 }

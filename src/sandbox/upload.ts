@@ -23,7 +23,7 @@ interface UploadState {
 export async function receiveUpload(req: IncomingMessage, tmpDir: string, maxBytes: number): Promise<ReceivedUpload> {
   let parser: busboy.Busboy;
   try {
-    parser = busboy({ headers: req.headers, limits: { fileSize: maxBytes, fields: 20, parts: 30 } });
+    parser = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { fileSize: maxBytes, fields: 20, parts: 30 } });
   } catch {
     throw badRequest('Expected a multipart/form-data request body.');
   }

@@ -95,6 +95,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<Anybatch
       if (snapshot === published) return;
       published = snapshot;
       upsertMemo({ [MEMO_BATCH]: batch });
+      if (!spec.searchAttributes) return;
       upsertSearchAttributes([
         { key: BATCH_STATUS, value: batch.status },
         { key: BATCH_PROVIDER, value: spec.provider },

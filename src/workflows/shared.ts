@@ -26,6 +26,8 @@ export interface BatchSpec {
   maxRequestsPerPart: number | null;
   /** Provider-specific options passed through to the adapter. */
   providerOptions: Record<string, unknown>;
+  /** Publish progress as search attributes (off for servers without anybatch's attributes registered). */
+  searchAttributes: boolean;
 }
 
 /** One slice of the input that becomes one provider batch. */

@@ -93,7 +93,7 @@ test('bad input lines fail the batch asynchronously with codes and line numbers'
   expect(failed.failed_at).not.toBeNull();
   expect(failed.in_progress_at).toBeNull();
   expect(failed.errors?.object).toBe('list');
-  expect(failed.errors?.data.map((e) => [e.code, e.line])).toEqual([
+  expect(failed.errors?.data?.map((e) => [e.code, e.line])).toEqual([
     ['invalid_json_line', 2],
     ['duplicate_custom_id', 3],
     ['url_mismatch', 4],
@@ -115,7 +115,7 @@ test('more requests than maxRequests fail with too_many_tasks', async () => {
   try {
     const smallClient = clientFor(small);
     const failed = await waitFor(smallClient, (await startChatBatch(smallClient, dir, range(4).map((id) => chatLine(id)))).id, ['failed']);
-    expect(failed.errors?.data.map((e) => e.code)).toEqual(['too_many_tasks']);
+    expect(failed.errors?.data?.map((e) => e.code)).toEqual(['too_many_tasks']);
   } finally {
     await small.close();
   }
@@ -125,7 +125,7 @@ test('the failValidation fault fails every new batch', async () => {
   sandbox.setFaults({ failValidation: true });
   const failed = await waitFor(client, (await startChatBatch(client, dir, [chatLine('x')])).id, ['failed']);
   expect(failed.errors?.data).toHaveLength(1);
-  expect(failed.errors?.data[0]).toEqual(
+  expect(failed.errors?.data?.[0]).toEqual(
     expect.objectContaining({ code: expect.any(String), line: expect.any(Number), message: expect.any(String) }),
   );
 });
@@ -225,4 +225,24 @@ test('the batch state follows an injected clock', async () => {
   } finally {
     await clocked.close();
   }
+});
+
+test('deleting the input file does not disturb a batch already created from it', async () => {
+  const created = await startChatBatch(client, dir, range(5).map((id) => chatLine(id)));
+  await client.files.delete(created.input_file_id);
+  const done = await waitFor(client, created.id, ['completed']);
+  expect(done.request_counts).toEqual({ total: 5, completed: 5, failed: 0 });
+});
+
+test('output_expires_after sets the expiry of the result files', async () => {
+  const input = await startChatBatch(client, dir, [chatLine('x')]);
+  const batch = await client.batches.create({
+    input_file_id: input.input_file_id,
+    endpoint: '/v1/chat/completions',
+    completion_window: '24h',
+    output_expires_after: { anchor: 'created_at', seconds: 3600 },
+  });
+  const done = await waitFor(client, batch.id, ['completed']);
+  const output = await client.files.retrieve(done.output_file_id as string);
+  expect(output.expires_at).toBe(output.created_at + 3600);
 });
