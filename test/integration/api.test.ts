@@ -14,6 +14,7 @@ import {
 import type { AnybatchBatch } from '../../src';
 import type { ResultLine } from '../../src/providers/types';
 import { startSandbox } from '../../src/sandbox';
+import { recordHistory } from '../support/histories';
 import { eventually, readJsonl, startTestEnv, writeChatInput } from '../support/env';
 import type { TestEnv } from '../support/env';
 
@@ -72,6 +73,7 @@ test('a batch runs to completion and every request has a chat.completion result'
   expect(errors).toHaveLength(0);
   expect((output[0].response!.body as { object: string }).object).toBe('chat.completion');
 
+  await recordHistory(env.client, created.id, 'completed');
   const results = await retrieveBatchResults('openai', created.id, env.options);
   expect(results.results).toHaveLength(30);
   expect(results.results.every((r) => r.error === null && r.result !== null)).toBe(true);
@@ -129,6 +131,7 @@ test('cancelling mid-run delivers partial results and batch_cancelled lines for 
   expect(errors.length).toBeGreaterThan(0);
   expect(errors.every((l) => l.error?.code === 'batch_cancelled')).toBe(true);
   expect(cancelled.request_counts).toEqual({ total: 2000, completed: output.length, failed: errors.length });
+  await recordHistory(env.client, created.id, 'cancelled');
 });
 
 test('an expired batch delivers partial results and batch_expired lines', async () => {
@@ -141,6 +144,7 @@ test('an expired batch delivers partial results and batch_expired lines', async 
   expect(output.length).toBeGreaterThan(0);
   expect(errors.length).toBeGreaterThan(0);
   expect(errors.every((l) => l.error?.code === 'batch_expired')).toBe(true);
+  await recordHistory(env.client, created.id, 'expired');
 });
 
 test("a batch the provider fails at validation ends failed with the provider's errors", async () => {
@@ -154,6 +158,7 @@ test("a batch the provider fails at validation ends failed with the provider's e
   expect(done.errors!.data![0].code).toBeTruthy();
   const { errors } = accountFor(done, 10);
   expect(errors.every((l) => l.error?.code === 'batch_failed')).toBe(true);
+  await recordHistory(env.client, created.id, 'failed-validation');
 });
 
 test('transient provider faults (429 with retry-after, 500, dropped connections) are retried to completion', async () => {
@@ -163,6 +168,7 @@ test('transient provider faults (429 with retry-after, 500, dropped connections)
   const done = await untilTerminal(created.id, 120_000);
   expect(done.status).toBe('completed');
   accountFor(done, 50);
+  await recordHistory(env.client, created.id, 'transient-faults');
   const faults = env.sandbox.stats().faults;
   expect(faults.rate429 + faults.rate500 + faults.drops).toBeGreaterThan(0);
 });

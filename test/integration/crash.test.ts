@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createBatch, retrieveBatch } from '../../src';
+import { recordHistory } from '../support/histories';
 import { eventually, readJsonl, startTestEnv, writeChatInput } from '../support/env';
 import type { TestEnv } from '../support/env';
 
@@ -65,6 +66,7 @@ test('a worker killed after the provider accepted the batch, and again mid-downl
   }, 180_000);
   await kill(worker);
 
+  await recordHistory(env.client, created.id, 'worker-killed-twice');
   expect(env.sandbox.stats().batchesCreated).toBe(1);
   expect(done.anybatch.provider_batches).toHaveLength(1);
   const lines = [...readJsonl<{ custom_id: string }>(done.anybatch.results!.output_path), ...readJsonl<{ custom_id: string }>(done.anybatch.results!.errors_path)];
