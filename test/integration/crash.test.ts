@@ -17,7 +17,7 @@ let worker: ChildProcess | null = null;
 
 beforeAll(async () => {
   // No in-process worker: the worker under test is a child process we can kill.
-  env = await startTestEnv({ createResponseDelayMs: 3_000, downloadBytesPerSecond: 150_000 }, { worker: false });
+  env = await startTestEnv({ faults: { createResponseDelayMs: 3_000, downloadBytesPerSecond: 150_000 } }, { worker: false });
 });
 afterAll(async () => {
   worker?.kill('SIGKILL');

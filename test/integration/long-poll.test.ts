@@ -87,7 +87,7 @@ test('a 24-hour batch polled every 30 s keeps each run short (continue-as-new) a
     const lengths: number[] = [];
     let runId: string | undefined = handle.firstExecutionRunId;
     while (runId) {
-      const history = await env.client.workflow.getHandle(spec.batchId, runId).fetchHistory();
+      const history: { events?: { workflowExecutionContinuedAsNewEventAttributes?: { newExecutionRunId?: string | null } | null }[] | null } = await env.client.workflow.getHandle(spec.batchId, runId).fetchHistory();
       const events = history.events ?? [];
       lengths.push(events.length);
       runId = events[events.length - 1]?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
