@@ -102,7 +102,8 @@ function checkMetadata(provider: string, metadata: Record<string, string> | unde
  * accepted the batch. Invalid input throws `InputValidationError` before anything starts.
  */
 export async function createBatch(provider: string, inputFilePath: string, endpoint: string, options: CreateBatchOptions = {}): Promise<AnybatchBatch> {
-  const capabilities = getAdapter(provider).capabilities;
+  const adapter = getAdapter(provider);
+  const capabilities = adapter.capabilities;
   const completionWindow = options.completionWindow ?? '24h';
   if (!capabilities.completionWindows.includes(completionWindow)) {
     throw new UsageError(`completionWindow "${completionWindow}" is not supported by ${provider}; use ${capabilities.completionWindows.join(' or ')}.`);
@@ -115,9 +116,13 @@ export async function createBatch(provider: string, inputFilePath: string, endpo
   const home = anybatchHome();
   const staged = path.join(home, 'inputs', `${batchId}.jsonl`);
   await fs.promises.mkdir(path.dirname(staged), { recursive: true });
-  const input = await validateInputFile(inputFilePath, { file: inputFilePath, endpoint, capabilities }, { stageTo: staged });
-
   const providerOptions = Object.fromEntries(Object.entries(options).filter(([k]) => !KNOWN_OPTIONS.has(k)));
+  const checkRequest = adapter.checkRequest?.bind(adapter);
+  const input = await validateInputFile(
+    inputFilePath,
+    { file: inputFilePath, endpoint, capabilities, checkPayload: checkRequest && ((payload) => checkRequest(payload, endpoint, providerOptions)) },
+    { stageTo: staged },
+  );
   const credentials = options.apiKey !== undefined || options.clientArgs !== undefined ? seal({ apiKey: options.apiKey, clientArgs: options.clientArgs }) : null;
   const createdAt = Math.floor(Date.now() / 1000);
   const spec: BatchSpec = {
@@ -134,6 +139,7 @@ export async function createBatch(provider: string, inputFilePath: string, endpo
     maxRequestsPerPart: null,
     providerOptions,
     searchAttributes: options.searchAttributes ?? true,
+    warnings: input.warnings,
   };
   const initial = buildBatch(spec, { parts: [], cancelRequested: false, results: null, failure: null, finishedAt: null, pollFailures: 0 });
 

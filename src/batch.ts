@@ -54,6 +54,8 @@ export interface AnybatchInfo {
   results: BatchResultFiles | null;
   /** Set when the orchestration itself failed (not the provider's per-request errors). */
   failure: string | null;
+  /** Fields the provider ignores or changes in these requests (e.g. `seed` for Anthropic), each once. */
+  warnings: string[];
 }
 
 export interface AnybatchBatch extends Batch {

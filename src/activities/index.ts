@@ -2,11 +2,12 @@
  * Activity implementations: every side effect of a batch workflow. Provider details stay behind the
  * adapter; failures are classified here so the workflow retries what is transient and fails fast on the rest.
  */
+import path from 'node:path';
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { Batch, BatchResultFiles } from '../batch';
 import { getAdapter } from '../providers';
 import { ProviderError } from '../providers/types';
-import type { ProviderConnection } from '../providers/types';
+import type { ProviderConnection, ProviderInput } from '../providers/types';
 import { mergeResults, missingOutcome, writePartResults } from '../results/writer';
 import { redact, unseal } from '../secrets';
 import type { Credentials } from '../secrets';
@@ -67,8 +68,16 @@ function toFailure(err: unknown, creds: Credentials | undefined): unknown {
   return err;
 }
 
-function key(spec: BatchSpec, part: PartPlan): { idempotencyKey: string; notBefore: number } {
-  return { idempotencyKey: `${spec.batchId}/${part.index}`, notBefore: spec.createdAt - KEY_SEARCH_SLACK_SECONDS };
+/** How a part looks to a provider adapter. */
+function providerInput(spec: BatchSpec, part: PartPlan): ProviderInput {
+  return {
+    ...part,
+    idempotencyKey: `${spec.batchId}/${part.index}`,
+    notBefore: spec.createdAt - KEY_SEARCH_SLACK_SECONDS,
+    endpoint: spec.endpoint,
+    options: spec.providerOptions,
+    workDir: path.join(path.dirname(spec.input.path), `${spec.batchId}.work`, String(part.index)),
+  };
 }
 
 export function createActivities(): BatchActivities {
@@ -79,14 +88,14 @@ export function createActivities(): BatchActivities {
 
     async uploadPart(spec: BatchSpec, part: PartPlan): Promise<{ fileId: string | null }> {
       const adapter = getAdapter(spec.provider);
-      return providerCall(spec, (conn) => adapter.prepareInput(conn, { ...part, ...key(spec, part) }));
+      return providerCall(spec, (conn) => adapter.prepareInput(conn, providerInput(spec, part)));
     },
 
     async createPartBatch(spec: BatchSpec, part: PartPlan, fileId: string | null): Promise<Batch> {
       const adapter = getAdapter(spec.provider);
       return providerCall(spec, (conn) =>
         adapter.createBatch(conn, {
-          input: { ...part, ...key(spec, part) },
+          input: providerInput(spec, part),
           prepared: { fileId },
           endpoint: spec.endpoint,
           completionWindow: spec.completionWindow,
@@ -110,7 +119,7 @@ export function createActivities(): BatchActivities {
           batchId: spec.batchId,
           resultsDir: spec.resultsDir,
           part,
-          lines: outcome === null && batch !== null ? adapter.readResults(conn, batch) : null,
+          lines: outcome === null && batch !== null ? adapter.readResults(conn, batch, providerInput(spec, part)) : null,
           outcome: outcome ?? missingOutcome(batch!),
           warn: (message) => log.warn(message, { batchId: spec.batchId }),
         }),

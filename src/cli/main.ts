@@ -95,6 +95,7 @@ export function buildProgram(): Command {
         pollInterval: o.pollInterval,
         resultsDir: o.resultsDir ? path.resolve(o.resultsDir) : undefined,
       });
+      for (const warning of batch.anybatch.warnings) process.stderr.write(`anybatch: warning: ${warning}\n`);
       if (!o.wait) return print(batch, o.json);
       if (!o.json) process.stderr.write(`${batch.id} accepted by ${batch.anybatch.provider}\n`);
       const final = await waitForBatch(batch.id, options);

@@ -1,11 +1,13 @@
 /** The provider registry: one line per provider. */
 import { UsageError } from '../errors';
 import { PROVIDERS } from './catalog';
+import { AnthropicAdapter } from './anthropic/adapter';
 import { OpenAIAdapter } from './openai/adapter';
 import type { ProviderAdapter } from './types';
 
 const factories: Record<string, () => ProviderAdapter> = {
   openai: () => new OpenAIAdapter(PROVIDERS.openai),
+  anthropic: () => new AnthropicAdapter(PROVIDERS.anthropic),
 };
 
 const adapters = new Map<string, ProviderAdapter>();

@@ -28,6 +28,12 @@ export interface ProviderInput {
   idempotencyKey: string;
   /** Only uploads and batches created at or after this time (unix seconds) are searched for the key. */
   notBefore: number;
+  /** The batch's endpoint, e.g. `/v1/chat/completions`. */
+  endpoint: string;
+  /** Provider-specific options given to `createBatch`. */
+  options: Record<string, unknown>;
+  /** A folder of the worker's where the adapter may keep files for this part (translations, id maps, markers). */
+  workDir: string;
 }
 
 /** What `prepareInput` left at the provider (OpenAI: an uploaded file). */
@@ -52,16 +58,24 @@ export interface ResultLine {
   error: { code: string; message: string } | null;
 }
 
+/** What a provider makes of one request body before anything is sent (see `ProviderAdapter.checkRequest`). */
+export interface RequestCheck {
+  problems: { field?: string; message: string }[];
+  warnings: string[];
+}
+
 export interface ProviderAdapter {
   readonly capabilities: ProviderCapabilities;
+  /** Checks one request body at validation time (e.g. that it translates to the provider's format). */
+  checkRequest?(payload: Record<string, unknown>, endpoint: string, options: Record<string, unknown>): RequestCheck;
   /** Makes the input available to the provider (uploads it), reusing an earlier upload with the same key. */
   prepareInput(conn: ProviderConnection, input: ProviderInput): Promise<PreparedInput>;
   /** Creates the provider batch, or returns the one an earlier attempt with the same key created. */
   createBatch(conn: ProviderConnection, request: CreateProviderBatch): Promise<Batch>;
   retrieveBatch(conn: ProviderConnection, providerBatchId: string): Promise<Batch>;
   cancelBatch(conn: ProviderConnection, providerBatchId: string): Promise<Batch>;
-  /** Streams every result line the provider has for a terminal batch (output and error files). */
-  readResults(conn: ProviderConnection, batch: Batch): AsyncIterable<ResultLine>;
+  /** Streams every result line the provider has for a terminal batch, in OpenAI's output format and ids. */
+  readResults(conn: ProviderConnection, batch: Batch, input: ProviderInput): AsyncIterable<ResultLine>;
 }
 
 /** How a provider call failed, so activities can choose between retrying and failing at once. */

@@ -6,6 +6,9 @@ import { UsageError } from '../errors';
 import type { ProviderCapabilities } from '../providers/catalog';
 import { openInput } from './input-file';
 import { InputScan } from './scan';
+import type { PayloadCheck } from './scan';
+
+export type { PayloadCheck } from './scan';
 import { StagedFile } from './staging';
 
 export interface ValidationTarget {
@@ -24,6 +27,8 @@ export interface ValidationTarget {
    * provider batches). Default true.
    */
   enforceBatchLimits?: boolean;
+  /** Provider-specific checks of each request body (see `PayloadCheck`). */
+  checkPayload?: PayloadCheck;
 }
 
 export interface ValidatedInput {
@@ -32,6 +37,8 @@ export interface ValidatedInput {
   bytes: number;
   /** Distinct body.model values, in first-seen order. */
   models: string[];
+  /** Provider warnings (fields dropped or changed in translation), each once. */
+  warnings: string[];
   stagedPath: string | null;
 }
 
@@ -52,6 +59,7 @@ export async function validateInputFile(
     maxBytes: batchLimit('maxBytes', target.maxBytes, target.capabilities.maxBytesPerBatch),
     enforceBatchLimits: target.enforceBatchLimits ?? true,
     stage: opts.stageTo !== undefined,
+    checkPayload: target.checkPayload,
   });
 
   const input = await openInput(path);
@@ -81,6 +89,7 @@ export async function validateInputFile(
     requestCount: scan.requestCount,
     bytes: scan.bytes,
     models: [...scan.models],
+    warnings: [...scan.warnings],
     stagedPath: opts.stageTo ?? null,
   };
 }

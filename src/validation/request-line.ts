@@ -16,6 +16,8 @@ export interface CheckedLine {
   /** Present when the line has a usable custom_id, even if other fields are wrong (duplicates still count). */
   customId?: string;
   model?: string;
+  /** The request body (`body` or `params`) when it is an object, for provider-specific checks. */
+  payload?: JsonObject;
   problems: LineProblem[];
 }
 
@@ -38,7 +40,8 @@ export function checkRequestLine(bytes: Buffer, endpoint: string): CheckedLine {
   const field = payloadField(endpoint);
   if (field === 'body') checkEnvelope(value, endpoint, problems);
   const model = checkPayload(value[field], field, problems);
-  return { customId, model, problems };
+  const payload = isObject(value[field]) ? (value[field] as JsonObject) : undefined;
+  return { customId, model, payload, problems };
 }
 
 function checkCustomId(id: unknown, problems: LineProblem[]): string | undefined {

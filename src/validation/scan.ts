@@ -8,6 +8,7 @@ import { formatBytes, quote } from './format';
 import { IssueList } from './issues';
 import { LineSplitter, type LineSink } from './lines';
 import { checkRequestLine, payloadField } from './request-line';
+import type { LineProblem } from './request-line';
 
 const NEWLINE = Buffer.from('\n');
 const SPLIT_HINT = 'allowed in one batch: split the file';
@@ -20,7 +21,12 @@ export interface ScanRules {
   enforceBatchLimits: boolean;
   /** Keep the accepted lines for staging. */
   stage: boolean;
+  /** Provider-specific checks of one request body (e.g. whether it translates to the provider's format). */
+  checkPayload?: PayloadCheck;
 }
+
+/** Problems make the line invalid; warnings (e.g. a field the provider ignores) are reported once each. */
+export type PayloadCheck = (payload: Record<string, unknown>) => { problems: LineProblem[]; warnings: string[] };
 
 export class InputScan implements LineSink {
   readonly issues = new IssueList();
@@ -28,6 +34,7 @@ export class InputScan implements LineSink {
   /** Size of the staged copy: every request line plus its `\n`. */
   bytes = 0;
   readonly models = new Set<string>();
+  readonly warnings = new Set<string>();
 
   private readonly splitter: LineSplitter;
   private readonly customIds = new CustomIdIndex();
@@ -65,6 +72,11 @@ export class InputScan implements LineSink {
     this.count(bytes.length);
     const checked = checkRequestLine(bytes, this.rules.endpoint);
     for (const problem of checked.problems) this.issues.add({ line, ...problem });
+    if (checked.problems.length === 0 && checked.payload && this.rules.checkPayload) {
+      const extra = this.rules.checkPayload(checked.payload);
+      for (const problem of extra.problems) this.issues.add({ line, ...problem });
+      for (const warning of extra.warnings) this.warnings.add(warning);
+    }
     if (checked.customId !== undefined) this.checkUnique(checked.customId, line);
     if (checked.model !== undefined) this.checkModel(checked.model, line);
     // Once the file has an issue the staged copy will be thrown away, so it is no longer built.

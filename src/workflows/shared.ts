@@ -26,6 +26,8 @@ export interface BatchSpec {
   maxRequestsPerPart: number | null;
   /** Provider-specific options passed through to the adapter. */
   providerOptions: Record<string, unknown>;
+  /** What the provider will drop or change in these requests (from validation), each once. */
+  warnings?: string[];
   /** Publish progress as search attributes (off for servers without anybatch's attributes registered). */
   searchAttributes: boolean;
 }

@@ -107,6 +107,7 @@ export function buildBatch(spec: BatchSpec, state: BatchState): AnybatchBatch {
       results_dir: spec.resultsDir,
       results,
       failure: state.failure?.message ?? null,
+      warnings: spec.warnings ?? [],
     },
   };
   const model = spec.input.model ?? parts.find((p) => p.batch?.model)?.batch?.model;

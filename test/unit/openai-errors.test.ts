@@ -1,6 +1,7 @@
 /** How `openai` SDK errors are classified: retry, wait for retry-after, or fail at once. */
 import OpenAI from 'openai';
-import { retryAfterMs, toProviderError } from '../../src/providers/openai/errors';
+import { retryAfterMs } from '../../src/providers/http-errors';
+import { toProviderError } from '../../src/providers/openai/errors';
 import { ProviderError } from '../../src/providers/types';
 
 function apiError(status: number, headers: Record<string, string> = {}) {

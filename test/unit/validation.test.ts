@@ -63,7 +63,20 @@ describe('validateInputFile', () => {
   test('accepts a valid file and reports its requests, bytes and models', async () => {
     const content = jsonl([request('a'), request('b'), request('c')]);
     const result = await validateInputFile(await inputFile(content), target());
-    expect(result).toEqual({ requestCount: 3, bytes: Buffer.byteLength(content), models: ['gpt-4o-mini'], stagedPath: null });
+    expect(result).toEqual({ requestCount: 3, bytes: Buffer.byteLength(content), models: ['gpt-4o-mini'], warnings: [], stagedPath: null });
+  });
+
+  test('a provider check adds its problems by line and its warnings once each', async () => {
+    const content = jsonl([request('a'), request('b'), request('c')]);
+    const checkPayload = (payload: Record<string, unknown>) =>
+      (payload.messages as unknown[]).length > 0 && payload.model === 'gpt-4o-mini'
+        ? { problems: [{ field: 'body.n', message: 'n > 1 is not supported' }], warnings: ['body.seed: dropped'] }
+        : { problems: [], warnings: [] };
+    const err = await validateInputFile(await inputFile(content), { ...target(), checkPayload }).catch((e) => e);
+    expect(err).toBeInstanceOf(InputValidationError);
+    expect((err as InputValidationError).issues).toEqual([1, 2, 3].map((line) => ({ line, field: 'body.n', message: 'n > 1 is not supported' })));
+    const ok = await validateInputFile(await inputFile(content), { ...target(), checkPayload: () => ({ problems: [], warnings: ['body.seed: dropped'] }) });
+    expect(ok.warnings).toEqual(['body.seed: dropped']);
   });
 
   test('lists distinct models in first-seen order when the provider allows several', async () => {

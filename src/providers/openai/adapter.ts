@@ -89,7 +89,7 @@ export class OpenAIAdapter implements ProviderAdapter {
     }
   }
 
-  async *readResults(conn: ProviderConnection, batch: Batch): AsyncIterable<ResultLine> {
+  async *readResults(conn: ProviderConnection, batch: Batch, _input: ProviderInput): AsyncIterable<ResultLine> {
     const client = this.client(conn);
     for (const fileId of [batch.output_file_id, batch.error_file_id]) {
       if (!fileId) continue;

@@ -1,0 +1,192 @@
+/**
+ * Anthropic's Message Batches API through the official `@anthropic-ai/sdk`. OpenAI-format chat requests are
+ * translated (mapping.ts) into Message Batches requests on the worker's disk, ids that Anthropic would refuse
+ * are remapped (and mapped back in the results), and the create body is streamed, so memory stays flat.
+ *
+ * Anthropic batches carry no metadata, so the idempotency key cannot travel with the batch. Instead a marker
+ * file records the create: before the call (intent and time), after it (the batch id). A retry that finds an
+ * intent without an id adopts the one batch created within seconds of the intent with exactly this request
+ * count; otherwise it creates.
+ */
+import { once } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import Anthropic from '@anthropic-ai/sdk';
+import type { MessageBatch } from '@anthropic-ai/sdk/resources/messages/batches';
+import type { Batch } from '../../batch';
+import { splitLines } from '../../results/jsonl';
+import type { ProviderCapabilities } from '../catalog';
+import { ProviderError } from '../types';
+import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, RequestCheck, ResultLine } from '../types';
+import { call, toProviderError } from './errors';
+import { CustomIdMap, RequestMappingError, toAnthropicParams, toOpenAIBatch, toOpenAIResultLine } from './mapping';
+import type { AnthropicMappingOptions } from './mapping';
+
+const NATIVE_ENDPOINT = '/v1/messages';
+/** How far around the recorded intent a retried create looks for the batch an earlier attempt made. */
+const ADOPT_WINDOW_BEFORE_S = 5;
+const ADOPT_WINDOW_AFTER_S = 300;
+
+interface CreateMarker {
+  intentAt: number;
+  batchId?: string;
+}
+
+/** Provider options understood here (`createBatch(..., { defaultMaxTokens, responseFormat, rawResults })`). */
+function mappingOptions(options: Record<string, unknown>): AnthropicMappingOptions {
+  const out: AnthropicMappingOptions = {};
+  if (typeof options.defaultMaxTokens === 'number') out.defaultMaxTokens = options.defaultMaxTokens;
+  if (options.responseFormat === 'native' || options.responseFormat === 'reject') out.responseFormat = options.responseFormat;
+  return out;
+}
+
+function files(input: ProviderInput) {
+  return {
+    requests: path.join(input.workDir, 'requests.jsonl'),
+    ids: path.join(input.workDir, 'custom-ids.json'),
+    marker: path.join(input.workDir, 'create.json'),
+  };
+}
+
+async function writeAtomic(file: string, data: string): Promise<void> {
+  await fs.promises.writeFile(file + '.tmp', data);
+  await fs.promises.rename(file + '.tmp', file);
+}
+
+export class AnthropicAdapter implements ProviderAdapter {
+  private readonly clients = new Map<string, Anthropic>();
+
+  constructor(readonly capabilities: ProviderCapabilities) {}
+
+  private client(conn: ProviderConnection): Anthropic {
+    const id = JSON.stringify([conn.apiKey ?? null, conn.apiBase ?? null, conn.clientArgs ?? null]);
+    let client = this.clients.get(id);
+    if (!client) {
+      const apiKey = conn.apiKey ?? process.env.ANTHROPIC_API_KEY;
+      if (!apiKey) {
+        throw new ProviderError('auth', 'No Anthropic API key: set ANTHROPIC_API_KEY in the worker environment or pass apiKey to createBatch.');
+      }
+      client = new Anthropic({ maxRetries: 0, ...conn.clientArgs, apiKey, baseURL: conn.apiBase ?? process.env.ANTHROPIC_BASE_URL });
+      this.clients.set(id, client);
+    }
+    return client;
+  }
+
+  checkRequest(payload: Record<string, unknown>, endpoint: string, options: Record<string, unknown>): RequestCheck {
+    if (endpoint === NATIVE_ENDPOINT) return { problems: [], warnings: [] };
+    try {
+      return { problems: [], warnings: toAnthropicParams(payload, mappingOptions(options)).warnings };
+    } catch (err) {
+      if (err instanceof RequestMappingError) return { problems: [{ field: err.field, message: err.message }], warnings: [] };
+      throw err;
+    }
+  }
+
+  /** Writes the part's Message Batches requests (and the remapped ids) to its work folder. */
+  async prepareInput(_conn: ProviderConnection, input: ProviderInput): Promise<PreparedInput> {
+    const f = files(input);
+    if (fs.existsSync(f.requests) && fs.existsSync(f.ids)) return { fileId: null };
+    await fs.promises.mkdir(input.workDir, { recursive: true });
+    const ids = new CustomIdMap();
+    const opts = mappingOptions(input.options);
+    const out = fs.createWriteStream(f.requests + '.tmp');
+    let bytes = 0;
+    for await (const raw of splitLines(fs.createReadStream(input.path, { highWaterMark: 1 << 20 }))) {
+      if (raw.length === 0) continue;
+      const line = JSON.parse(raw.toString('utf8')) as { custom_id: string; body?: Record<string, unknown>; params?: Record<string, unknown> };
+      const params = input.endpoint === NATIVE_ENDPOINT ? line.params : toAnthropicParams(line.body ?? {}, opts).params;
+      const text = JSON.stringify({ custom_id: ids.add(line.custom_id), params }) + '\n';
+      bytes += Buffer.byteLength(text);
+      if (!out.write(text)) await once(out, 'drain');
+    }
+    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    if (bytes > this.capabilities.maxBytesPerBatch) {
+      await fs.promises.rm(f.requests + '.tmp', { force: true });
+      throw new ProviderError('invalid_request', `The translated requests are ${bytes} bytes, more than Anthropic's ${this.capabilities.maxBytesPerBatch} per batch.`);
+    }
+    await writeAtomic(f.ids, JSON.stringify(Object.fromEntries(ids.entries())));
+    await fs.promises.rename(f.requests + '.tmp', f.requests);
+    return { fileId: null };
+  }
+
+  async createBatch(conn: ProviderConnection, request: CreateProviderBatch): Promise<Batch> {
+    const client = this.client(conn);
+    const f = files(request.input);
+    const marker = fs.existsSync(f.marker) ? (JSON.parse(await fs.promises.readFile(f.marker, 'utf8')) as CreateMarker) : null;
+    if (marker?.batchId) return this.retrieveBatch(conn, marker.batchId);
+    if (marker) {
+      const adopted = await this.findCreatedAround(client, marker.intentAt, request.input.requestCount);
+      if (adopted) {
+        await writeAtomic(f.marker, JSON.stringify({ ...marker, batchId: adopted.id }));
+        return toOpenAIBatch(adopted, { endpoint: NATIVE_ENDPOINT });
+      }
+    }
+    const intent: CreateMarker = { intentAt: Math.floor(Date.now() / 1000) };
+    await writeAtomic(f.marker, JSON.stringify(intent));
+    const created = await call('create message batch', () =>
+      client.post<MessageBatch>('/v1/messages/batches', { body: requestsBody(f.requests), headers: { 'content-type': 'application/json' } }),
+    );
+    await writeAtomic(f.marker, JSON.stringify({ ...intent, batchId: created.id }));
+    return toOpenAIBatch(created, { endpoint: NATIVE_ENDPOINT });
+  }
+
+  /** The batch an interrupted create made: created near `intentAt` with this many requests, if exactly one. */
+  private async findCreatedAround(client: Anthropic, intentAt: number, requestCount: number): Promise<MessageBatch | null> {
+    const matches: MessageBatch[] = [];
+    await call('list message batches', async () => {
+      for await (const batch of client.messages.batches.list({ limit: 100 })) {
+        const created = Date.parse(batch.created_at) / 1000;
+        if (created < intentAt - ADOPT_WINDOW_BEFORE_S) break;
+        const c = batch.request_counts;
+        const total = c.processing + c.succeeded + c.errored + c.canceled + c.expired;
+        if (created <= intentAt + ADOPT_WINDOW_AFTER_S && total === requestCount) matches.push(batch);
+      }
+    });
+    return matches.length === 1 ? matches[0] : null;
+  }
+
+  async retrieveBatch(conn: ProviderConnection, id: string): Promise<Batch> {
+    const batch = await call('retrieve message batch', () => this.client(conn).messages.batches.retrieve(id));
+    return toOpenAIBatch(batch, { endpoint: NATIVE_ENDPOINT });
+  }
+
+  async cancelBatch(conn: ProviderConnection, id: string): Promise<Batch> {
+    try {
+      const batch = await call('cancel message batch', () => this.client(conn).messages.batches.cancel(id));
+      return toOpenAIBatch(batch, { endpoint: NATIVE_ENDPOINT });
+    } catch (err) {
+      // A batch that ended meanwhile cannot be cancelled; its current state is the answer.
+      if (err instanceof ProviderError && err.kind === 'invalid_request') return this.retrieveBatch(conn, id);
+      throw err;
+    }
+  }
+
+  async *readResults(conn: ProviderConnection, batch: Batch, input: ProviderInput): AsyncIterable<ResultLine> {
+    const ids = CustomIdMap.fromEntries(Object.entries(JSON.parse(await fs.promises.readFile(files(input).ids, 'utf8')) as Record<string, string>));
+    const raw = input.endpoint === NATIVE_ENDPOINT || input.options.rawResults === true;
+    const createdAt = batch.completed_at ?? batch.expired_at ?? batch.cancelled_at ?? batch.created_at;
+    const results = await call('download results', () => this.client(conn).messages.batches.results(batch.id));
+    try {
+      for await (const line of results) {
+        yield toOpenAIResultLine(line, ids.toOriginal(line.custom_id) ?? line.custom_id, { raw, createdAt });
+      }
+    } catch (err) {
+      // A cut-off download is a transient fault: the activity retries and writes nothing short.
+      if (err instanceof Anthropic.APIError) throw toProviderError(err, 'download results');
+      throw new ProviderError('transient', `results download of ${batch.id} failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+}
+
+/** `{"requests":[line,line,...]}` streamed from the translated requests file. */
+async function* requestsBody(file: string): AsyncGenerator<Buffer> {
+  yield Buffer.from('{"requests":[');
+  let first = true;
+  for await (const line of splitLines(fs.createReadStream(file, { highWaterMark: 1 << 20 }))) {
+    if (line.length === 0) continue;
+    if (!first) yield Buffer.from(',');
+    first = false;
+    yield line;
+  }
+  yield Buffer.from(']}');
+}
