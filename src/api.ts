@@ -55,12 +55,18 @@ export interface CreateBatchOptions extends ClientOptions {
    * on a cluster where they cannot be registered: status then lives in the memo and the `status` query only.
    */
   searchAttributes?: boolean;
+  /** At most this many requests per provider batch (default and ceiling: the provider's limit). */
+  maxRequestsPerPart?: number;
+  /** At most this many bytes sent per provider batch (default and ceiling: the provider's limit). */
+  maxBytesPerPart?: number;
+  /** Provider batches submitted at once when the input is split (default 4). */
+  submitConcurrency?: number;
   /** Provider-specific options, passed to the provider adapter. */
   [providerOption: string]: unknown;
 }
 
 const KNOWN_OPTIONS = new Set([
-  'temporal', 'taskQueue', 'completionWindow', 'metadata', 'apiKey', 'apiBase', 'clientArgs', 'pollInterval', 'resultsDir', 'batchId', 'noWait', 'searchAttributes',
+  'temporal', 'taskQueue', 'completionWindow', 'metadata', 'apiKey', 'apiBase', 'clientArgs', 'pollInterval', 'resultsDir', 'batchId', 'noWait', 'searchAttributes', 'maxRequestsPerPart', 'maxBytesPerPart', 'submitConcurrency',
 ]);
 /** Metadata keys anybatch itself writes on provider batches. */
 const RESERVED_METADATA = 1;
@@ -80,6 +86,12 @@ function durationMs(value: string | number | undefined, name: string, fallback: 
   }
   if (!Number.isFinite(ms) || ms <= 0) throw new UsageError(`${name} must be a positive duration such as "30s" or "1m" (got ${JSON.stringify(value)}).`);
   return ms;
+}
+
+function positiveOption(value: number | undefined, name: string): number | null {
+  if (value === undefined) return null;
+  if (!Number.isInteger(value) || value < 1) throw new UsageError(`${name} must be a positive integer (got ${value}).`);
+  return value;
 }
 
 function checkMetadata(provider: string, metadata: Record<string, string> | undefined): Record<string, string> | null {
@@ -110,6 +122,9 @@ export async function createBatch(provider: string, inputFilePath: string, endpo
   }
   const metadata = checkMetadata(provider, options.metadata);
   const pollIntervalMs = durationMs(options.pollInterval, 'pollInterval', DEFAULT_POLL_MS);
+  const maxRequestsPerPart = positiveOption(options.maxRequestsPerPart, 'maxRequestsPerPart');
+  const maxBytesPerPart = positiveOption(options.maxBytesPerPart, 'maxBytesPerPart');
+  const submitConcurrency = positiveOption(options.submitConcurrency, 'submitConcurrency') ?? undefined;
   const batchId = options.batchId ?? newBatchId();
   if (!/^[A-Za-z0-9_.-]{1,200}$/.test(batchId)) throw new UsageError(`batchId "${batchId}" may only hold letters, digits, "_", "-" and ".".`);
 
@@ -120,7 +135,15 @@ export async function createBatch(provider: string, inputFilePath: string, endpo
   const checkRequest = adapter.checkRequest?.bind(adapter);
   const input = await validateInputFile(
     inputFilePath,
-    { file: inputFilePath, endpoint, capabilities, checkPayload: checkRequest && ((payload) => checkRequest(payload, endpoint, providerOptions)) },
+    {
+      file: inputFilePath,
+      endpoint,
+      capabilities,
+      // Inputs past the provider's limits are split into several provider batches; a single line must still fit one.
+      enforceBatchLimits: false,
+      maxBytes: maxBytesPerPart ?? undefined,
+      checkPayload: checkRequest && ((payload) => checkRequest(payload, endpoint, providerOptions)),
+    },
     { stageTo: staged },
   );
   const credentials = options.apiKey !== undefined || options.clientArgs !== undefined ? seal({ apiKey: options.apiKey, clientArgs: options.clientArgs }) : null;
@@ -136,7 +159,9 @@ export async function createBatch(provider: string, inputFilePath: string, endpo
     resultsDir: path.resolve(options.resultsDir ?? path.join(home, 'results', batchId)),
     pollIntervalMs,
     connection: { apiBase: options.apiBase ?? null, sealed: credentials },
-    maxRequestsPerPart: null,
+    maxRequestsPerPart,
+    maxBytesPerPart,
+    submitConcurrency,
     providerOptions,
     searchAttributes: options.searchAttributes ?? true,
     warnings: input.warnings,

@@ -8,6 +8,7 @@ import type { Batch, BatchResultFiles } from '../batch';
 import { getAdapter } from '../providers';
 import { ProviderError } from '../providers/types';
 import type { ProviderConnection, ProviderInput } from '../providers/types';
+import { splitInput } from '../results/split';
 import { mergeResults, missingOutcome, writePartResults } from '../results/writer';
 import { redact, unseal } from '../secrets';
 import type { Credentials } from '../secrets';
@@ -83,7 +84,14 @@ function providerInput(spec: BatchSpec, part: PartPlan): ProviderInput {
 export function createActivities(): BatchActivities {
   return {
     async planParts(spec: BatchSpec): Promise<PartPlan[]> {
-      return [{ index: 0, path: spec.input.path, requestCount: spec.input.requestCount, bytes: spec.input.bytes }];
+      const adapter = getAdapter(spec.provider);
+      const { maxRequestsPerBatch, maxBytesPerBatch } = adapter.capabilities;
+      const sentBytes = adapter.sentBytes?.bind(adapter);
+      return splitInput(spec.input.path, {
+        maxRequests: Math.min(maxRequestsPerBatch, spec.maxRequestsPerPart ?? Infinity),
+        maxBytes: Math.min(maxBytesPerBatch, spec.maxBytesPerPart ?? Infinity),
+        sentBytes: sentBytes && ((line) => sentBytes(line, spec.endpoint, spec.providerOptions)),
+      });
     },
 
     async uploadPart(spec: BatchSpec, part: PartPlan): Promise<{ fileId: string | null }> {

@@ -82,6 +82,8 @@ export function buildProgram(): Command {
     .option('--api-base <url>', 'provider base URL (e.g. the sandbox)')
     .option('--poll-interval <duration>', 'how often to poll the provider', '30s')
     .option('--results-dir <dir>', 'where to write output.jsonl and errors.jsonl')
+    .addOption(new Option('--max-requests-per-part <n>', "split into provider batches of at most N requests (default: the provider's limit)").argParser(positiveInt('--max-requests-per-part')))
+    .addOption(new Option('--max-bytes-per-part <n>', "split into provider batches of at most N bytes (default: the provider's limit)").argParser(positiveInt('--max-bytes-per-part')))
     .option('--wait', 'follow the batch until it is terminal')
     .option('--json', 'print the Batch object as JSON')
     .action(async (file: string, o, cmd: Command) => {
@@ -94,6 +96,8 @@ export function buildProgram(): Command {
         apiBase: o.apiBase,
         pollInterval: o.pollInterval,
         resultsDir: o.resultsDir ? path.resolve(o.resultsDir) : undefined,
+        maxRequestsPerPart: o.maxRequestsPerPart,
+        maxBytesPerPart: o.maxBytesPerPart,
       });
       for (const warning of batch.anybatch.warnings) process.stderr.write(`anybatch: warning: ${warning}\n`);
       if (!o.wait) return print(batch, o.json);

@@ -66,6 +66,8 @@ export interface RequestCheck {
 
 export interface ProviderAdapter {
   readonly capabilities: ProviderCapabilities;
+  /** Bytes one staged request line costs at the provider, when it differs from the line (e.g. after translation). */
+  sentBytes?(line: Buffer, endpoint: string, options: Record<string, unknown>): number;
   /** Checks one request body at validation time (e.g. that it translates to the provider's format). */
   checkRequest?(payload: Record<string, unknown>, endpoint: string, options: Record<string, unknown>): RequestCheck;
   /** Makes the input available to the provider (uploads it), reusing an earlier upload with the same key. */

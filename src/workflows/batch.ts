@@ -44,7 +44,7 @@ import { batchStatus, buildBatch, partEnded } from './state';
 const MAX_HISTORY_EVENTS = 4_000;
 /** Status polls that may fail in a row (each already retried) before the batch is given up. */
 const MAX_POLL_FAILURES = 120;
-/** Provider batches submitted at once when the input is split. */
+/** Provider batches submitted at once when the input is split (unless the batch says otherwise). */
 const SUBMIT_CONCURRENCY = 4;
 
 const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 12 };
@@ -165,9 +165,10 @@ function describeFailure(err: unknown): { code: string; message: string } {
 /** Uploads and creates the parts that have no provider batch yet, a few at a time. */
 async function submitPending(spec: BatchWorkflowInput['spec'], state: BatchState, publish: () => void): Promise<void> {
   const pending = state.parts.filter((p) => p.batch === null && p.error === null);
-  for (let i = 0; i < pending.length && !state.cancelRequested && state.failure === null; i += SUBMIT_CONCURRENCY) {
+  const concurrency = spec.submitConcurrency ?? SUBMIT_CONCURRENCY;
+  for (let i = 0; i < pending.length && !state.cancelRequested && state.failure === null; i += concurrency) {
     await Promise.all(
-      pending.slice(i, i + SUBMIT_CONCURRENCY).map(async (part) => {
+      pending.slice(i, i + concurrency).map(async (part) => {
         try {
           const plan = { index: part.index, path: part.path, requestCount: part.requestCount, bytes: part.bytes };
           if (part.fileId === null) part.fileId = (await provider.uploadPart(spec, plan)).fileId;

@@ -24,6 +24,10 @@ export interface BatchSpec {
   connection: { apiBase: string | null; sealed: string | null };
   /** A lower per-provider-batch request limit than the provider's own (splits the input further). */
   maxRequestsPerPart: number | null;
+  /** A lower per-provider-batch byte limit than the provider's own. */
+  maxBytesPerPart?: number | null;
+  /** Provider batches submitted at once when the input is split (default 4). */
+  submitConcurrency?: number;
   /** Provider-specific options passed through to the adapter. */
   providerOptions: Record<string, unknown>;
   /** What the provider will drop or change in these requests (from validation), each once. */

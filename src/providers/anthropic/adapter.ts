@@ -19,7 +19,7 @@ import type { ProviderCapabilities } from '../catalog';
 import { ProviderError } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, RequestCheck, ResultLine } from '../types';
 import { call, toProviderError } from './errors';
-import { CustomIdMap, RequestMappingError, toAnthropicParams, toOpenAIBatch, toOpenAIResultLine } from './mapping';
+import { ANTHROPIC_CUSTOM_ID, CustomIdMap, RequestMappingError, toAnthropicParams, toOpenAIBatch, toOpenAIResultLine } from './mapping';
 import type { AnthropicMappingOptions } from './mapping';
 
 const NATIVE_ENDPOINT = '/v1/messages';
@@ -80,6 +80,15 @@ export class AnthropicAdapter implements ProviderAdapter {
       if (err instanceof RequestMappingError) return { problems: [{ field: err.field, message: err.message }], warnings: [] };
       throw err;
     }
+  }
+
+  /** A request's size in the create body: its translated JSON and a separating comma. */
+  sentBytes(line: Buffer, endpoint: string, options: Record<string, unknown>): number {
+    const parsed = JSON.parse(line.toString('utf8')) as { custom_id: string; body?: Record<string, unknown>; params?: Record<string, unknown> };
+    const params = endpoint === NATIVE_ENDPOINT ? parsed.params : toAnthropicParams(parsed.body ?? {}, mappingOptions(options)).params;
+    // An id that gets remapped becomes at most 64 characters: count that, so the estimate never falls short.
+    const customId = ANTHROPIC_CUSTOM_ID.test(parsed.custom_id) ? parsed.custom_id : 'x'.repeat(64);
+    return Buffer.byteLength(JSON.stringify({ custom_id: customId, params })) + 1;
   }
 
   /** Writes the part's Message Batches requests (and the remapped ids) to its work folder. */

@@ -1,0 +1,54 @@
+/** Splitting a staged input into parts that each fit one provider batch. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { partPath, splitInput } from '../../src/results/split';
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anybatch-split-'));
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function staged(n: number, pad = 0): string {
+  const file = path.join(dir, 'ab_1.jsonl');
+  const lines = Array.from({ length: n }, (_, i) => JSON.stringify({ custom_id: `r${i}`, pad: 'x'.repeat(pad) }));
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+  return file;
+}
+
+const ids = (file: string) => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).custom_id);
+
+test('an input within the limits is one part: the staged file itself', async () => {
+  const file = staged(10);
+  expect(await splitInput(file, { maxRequests: 10, maxBytes: 1e9 })).toEqual([{ index: 0, path: file, requestCount: 10, bytes: fs.statSync(file).size }]);
+  expect(fs.readdirSync(dir)).toEqual(['ab_1.jsonl']);
+});
+
+test('the request limit cuts parts in order, and together they hold every line once', async () => {
+  const file = staged(25);
+  const parts = await splitInput(file, { maxRequests: 10, maxBytes: 1e9 });
+  expect(parts.map((p) => p.requestCount)).toEqual([10, 10, 5]);
+  expect(parts.map((p) => p.path)).toEqual([0, 1, 2].map((i) => partPath(file, i)));
+  expect(parts.flatMap((p) => ids(p.path))).toEqual(ids(file));
+  expect(parts.reduce((a, p) => a + p.bytes, 0)).toBe(fs.statSync(file).size);
+});
+
+test('the byte limit counts what is sent, as the provider measures it', async () => {
+  const file = staged(10, 100);
+  const line = fs.readFileSync(file, 'utf8').split('\n')[0].length + 1;
+  expect((await splitInput(file, { maxRequests: 100, maxBytes: line * 3 })).map((p) => p.requestCount)).toEqual([3, 3, 3, 1]);
+  // A translation that doubles each request halves the part size.
+  const doubled = await splitInput(file, { maxRequests: 100, maxBytes: line * 4, sentBytes: (l) => 2 * (l.length + 1) });
+  expect(doubled.map((p) => p.requestCount)).toEqual([2, 2, 2, 2, 2]);
+});
+
+test('splitting again gives the same parts (a retried activity is harmless)', async () => {
+  const file = staged(7);
+  const first = await splitInput(file, { maxRequests: 3, maxBytes: 1e9 });
+  const contents = first.map((p) => fs.readFileSync(p.path, 'utf8'));
+  const second = await splitInput(file, { maxRequests: 3, maxBytes: 1e9 });
+  expect(second).toEqual(first);
+  expect(second.map((p) => fs.readFileSync(p.path, 'utf8'))).toEqual(contents);
+  expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+});
