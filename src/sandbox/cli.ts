@@ -24,7 +24,7 @@ interface SandboxCliOptions {
 export function registerSandboxCommand(program: Command): void {
   program
     .command('sandbox')
-    .description('run a local server that speaks the OpenAI Files and Batches APIs (base URL <url>/v1)')
+    .description("run a local server that speaks the OpenAI Files and Batches APIs (base URL <url>/v1) and Anthropic's Message Batches API (base URL <url>)")
     .option('--port <n>', 'port to listen on', '8089')
     .option('--host <h>', 'interface to bind (default 127.0.0.1)')
     .option('--rate <r>', 'requests processed per second per batch (default 50)')

@@ -13,7 +13,12 @@ export interface DownloadFaults {
 /** Pieces small enough that a throttled download advances several times a second. */
 const MAX_PIECE = 64 * 1024;
 
-export async function streamFile(res: ServerResponse, file: { id: string; path: string; bytes: number }, faults: DownloadFaults): Promise<void> {
+export async function streamFile(
+  res: ServerResponse,
+  file: { id: string; path: string; bytes: number },
+  faults: DownloadFaults,
+  contentType = 'application/octet-stream',
+): Promise<void> {
   let handle: fs.FileHandle;
   try {
     handle = await fs.open(file.path, 'r');
@@ -24,7 +29,7 @@ export async function streamFile(res: ServerResponse, file: { id: string; path: 
   const pieceSize = rate ? Math.max(1, Math.min(MAX_PIECE, Math.floor(rate / 10))) : MAX_PIECE;
   const stream = handle.createReadStream({ highWaterMark: pieceSize });
   const limit = faults.truncate ? Math.floor(file.bytes / 2) : file.bytes;
-  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(file.bytes) });
+  res.writeHead(200, { 'content-type': contentType, 'content-length': String(file.bytes) });
   const started = Date.now();
   let sent = 0;
   try {

@@ -82,8 +82,8 @@ export class FaultInjector {
   }
 }
 
-/** Small, fast 32-bit PRNG; quality is ample for fault sampling. */
-function mulberry32(seed: number): () => number {
+/** Small, fast 32-bit PRNG; quality is ample for fault sampling and shuffling results. */
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

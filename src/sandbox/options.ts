@@ -12,6 +12,8 @@ export interface ResolvedOptions {
   cancellingMs: number;
   maxRequests: number;
   maxBytes: number;
+  /** The Message Batches limits: the catalog's, or lower when `maxRequests` is set lower; `maxBytes` when set. */
+  anthropic: { maxRequests: number; maxBytes: number };
   apiKey: string | null;
   faults: SandboxFaults;
   dataDir: string | null;
@@ -31,6 +33,10 @@ export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
     cancellingMs: nonNegative('cancellingMs', options.cancellingMs ?? 300),
     maxRequests: positiveInteger('maxRequests', options.maxRequests ?? PROVIDERS.openai.maxRequestsPerBatch),
     maxBytes: positiveInteger('maxBytes', options.maxBytes ?? PROVIDERS.openai.maxBytesPerBatch),
+    anthropic: {
+      maxRequests: Math.min(options.maxRequests ?? Infinity, PROVIDERS.anthropic.maxRequestsPerBatch), // checked just above
+      maxBytes: positiveInteger('maxBytes', options.maxBytes ?? PROVIDERS.anthropic.maxBytesPerBatch),
+    },
     apiKey: options.apiKey ? options.apiKey : null,
     faults: checkFaults(options.faults ?? {}),
     dataDir: options.dataDir ?? null,

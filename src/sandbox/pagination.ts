@@ -14,7 +14,7 @@ export interface PageRequest {
   limit: number;
 }
 
-function compare(a: SortKey, b: SortKey): number {
+export function compare(a: SortKey, b: SortKey): number {
   return a.createdMs - b.createdMs || a.seq - b.seq;
 }
 

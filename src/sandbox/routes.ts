@@ -1,5 +1,6 @@
-/** The `/v1` route table: which handler serves which method and path. */
+/** The OpenAI `/v1` route table: which handler serves which method and path. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { MessageBatchStore } from './anthropic/store';
 import { cancelBatch, createBatch, listBatches, retrieveBatch } from './api-batches';
 import { createFile, deleteFile, fileContent, listFiles, retrieveFile } from './api-files';
 import type { BatchStore } from './batches';
@@ -11,6 +12,8 @@ export interface Counters {
   filesCreated: number;
   batchesCreated: number;
   batchCancels: number;
+  messageBatchesCreated: number;
+  messageBatchCancels: number;
   requests: number;
   contentDownloadsInFlight: number;
 }
@@ -20,6 +23,7 @@ export interface RouteContext {
   options: ResolvedOptions;
   files: FileStore;
   batches: BatchStore;
+  messageBatches: MessageBatchStore;
   faults: FaultInjector;
   counters: Counters;
   /** Scratch space for uploads in progress. */
@@ -36,9 +40,20 @@ export interface RouteInput {
 
 type Handler = (ctx: RouteContext, input: RouteInput) => Promise<void>;
 
+export interface Route {
+  method: string;
+  pattern: RegExp;
+  handler: Handler;
+}
+
+export interface RouteMatch {
+  handler: Handler;
+  params: string[];
+}
+
 const ID = '([^/]+)';
 
-const ROUTES: Array<{ method: string; pattern: RegExp; handler: Handler }> = [
+const ROUTES: Route[] = [
   { method: 'POST', pattern: /^\/v1\/files$/, handler: createFile },
   { method: 'GET', pattern: /^\/v1\/files$/, handler: listFiles },
   { method: 'GET', pattern: new RegExp(`^/v1/files/${ID}$`), handler: retrieveFile },
@@ -50,8 +65,13 @@ const ROUTES: Array<{ method: string; pattern: RegExp; handler: Handler }> = [
   { method: 'POST', pattern: new RegExp(`^/v1/batches/${ID}/cancel$`), handler: cancelBatch },
 ];
 
-export function matchRoute(method: string, pathname: string): { handler: Handler; params: string[] } | null {
-  for (const route of ROUTES) {
+export function matchRoute(method: string, pathname: string): RouteMatch | null {
+  return findRoute(ROUTES, method, pathname);
+}
+
+/** The first route of `routes` serving the method and path, with its decoded path parameters. */
+export function findRoute(routes: Route[], method: string, pathname: string): RouteMatch | null {
+  for (const route of routes) {
     if (route.method !== method) continue;
     const match = route.pattern.exec(pathname);
     if (!match) continue;

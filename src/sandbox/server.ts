@@ -1,11 +1,16 @@
 /**
  * The HTTP front: request ids, logging, the `/_sandbox` control routes, then for `/v1/*` injected faults,
- * bearer auth and the route table, with every failure rendered in OpenAI's error shape.
+ * auth and the route table. Paths under `/v1/messages` speak Anthropic's dialect (`x-api-key`,
+ * `anthropic-version`, `request-id`, its error shape); the rest speak OpenAI's.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageError } from '../errors';
+import { authenticateAnthropic } from './anthropic/auth';
+import { sendAnthropicError } from './anthropic/errors';
+import { newAnthropicRequestId } from './anthropic/ids';
+import { isAnthropicPath, matchAnthropicRoute } from './anthropic/routes';
 import { ApiError, readJsonBody, sendError, sendJson } from './http';
 import { newRequestId } from './ids';
 import { checkFaults } from './options';
@@ -39,25 +44,28 @@ async function handle(ctx: RouteContext, stats: () => SandboxStats, req: Incomin
   const started = Date.now();
   const method = req.method ?? 'GET';
   const url = new URL(req.url ?? '/', 'http://sandbox.invalid');
-  res.setHeader('x-request-id', newRequestId());
+  const anthropic = isAnthropicPath(url.pathname);
+  const requestId = anthropic ? newAnthropicRequestId() : newRequestId();
+  res.setHeader(anthropic ? 'request-id' : 'x-request-id', requestId);
+  const render = (err: ApiError): void => (anthropic ? sendAnthropicError(res, err, requestId) : sendError(res, err));
   const log = ctx.options.log;
   if (log) res.once('close', () => log(`${method} ${url.pathname} ${res.headersSent ? res.statusCode : 'dropped'} ${Date.now() - started}ms`));
   try {
     if (url.pathname.startsWith('/_sandbox/')) await control(ctx, stats, method, url.pathname, req, res);
-    else if (url.pathname.startsWith('/v1/')) await api(ctx, method, url, req, res);
+    else if (url.pathname.startsWith('/v1/')) await api(ctx, anthropic, method, url, req, res);
     else throw invalidUrl(method, url.pathname);
   } catch (err) {
     if (res.headersSent) {
       res.destroy(); // mid-body: the only honest signal left is a broken connection
       return;
     }
-    if (err instanceof ApiError) return sendError(res, err);
+    if (err instanceof ApiError) return render(err);
     log?.(`internal error on ${method} ${url.pathname}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-    sendError(res, new ApiError(500, 'The server had an error while processing your request.', 'server_error'));
+    render(new ApiError(500, 'The server had an error while processing your request.', 'server_error'));
   }
 }
 
-async function api(ctx: RouteContext, method: string, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function api(ctx: RouteContext, anthropic: boolean, method: string, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
   ctx.counters.requests++;
   const faults = ctx.faults.current;
   if (faults.slowMs) await sleep(faults.slowMs);
@@ -67,8 +75,9 @@ async function api(ctx: RouteContext, method: string, url: URL, req: IncomingMes
     return;
   }
   if (fault.kind === 'error') throw fault.error;
-  authenticate(req, ctx.options.apiKey);
-  const route = matchRoute(method, url.pathname);
+  if (anthropic) authenticateAnthropic(req, ctx.options.apiKey);
+  else authenticate(req, ctx.options.apiKey);
+  const route = anthropic ? matchAnthropicRoute(method, url.pathname) : matchRoute(method, url.pathname);
   if (!route) throw invalidUrl(method, url.pathname);
   await route.handler(ctx, { req, res, url, params: route.params });
 }
