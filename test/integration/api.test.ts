@@ -173,6 +173,20 @@ test('transient provider faults (429 with retry-after, 500, dropped connections)
   expect(faults.rate429 + faults.rate500 + faults.drops).toBeGreaterThan(0);
 });
 
+test('slow responses and result downloads cut off midway still give complete, uncorrupted results', async () => {
+  // Every download is cut off until two were: the activity must detect it and retry, never write a short file.
+  env.sandbox.setFaults({ slowMs: 30, truncateDownloads: 1 });
+  const input = writeChatInput(env.home, 300);
+  const created = await createBatch('openai', input, '/v1/chat/completions', opts());
+  await eventually(() => env.sandbox.stats().faults.truncated >= 2, 60_000, 50);
+  expect((await retrieveBatch('openai', created.id, env.options)).anybatch.results).toBeNull();
+  env.sandbox.setFaults({ slowMs: 30 });
+  const done = await untilTerminal(created.id, 120_000);
+  expect(done.status).toBe('completed');
+  const { output } = accountFor(done, 300);
+  expect(output.every((l) => (l.response!.body as { object: string }).object === 'chat.completion')).toBe(true);
+});
+
 test('an authentication error fails the batch at once with a clear message that hides the key', async () => {
   const secret = 'sk-wrong-key-0123456789abcdef';
   const strict = await startSandbox({ apiKey: 'the-right-key' });
