@@ -48,6 +48,17 @@ async function providerCall<T>(spec: BatchSpec, fn: (conn: ProviderConnection) =
   }
 }
 
+/** Keeps a long local computation (splitting, merging) visibly alive, so a dead worker is still noticed fast. */
+async function heartbeating<T>(fn: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_MS);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(beat);
+  }
+}
+
 function toFailure(err: unknown, creds: Credentials | undefined): unknown {
   if (err instanceof ApplicationFailure) return err;
   const message = redact(err instanceof Error ? err.message : String(err), creds);
@@ -87,11 +98,13 @@ export function createActivities(): BatchActivities {
       const adapter = getAdapter(spec.provider);
       const { maxRequestsPerBatch, maxBytesPerBatch } = adapter.capabilities;
       const sentBytes = adapter.sentBytes?.bind(adapter);
-      return splitInput(spec.input.path, {
-        maxRequests: Math.min(maxRequestsPerBatch, spec.maxRequestsPerPart ?? Infinity),
-        maxBytes: Math.min(maxBytesPerBatch, spec.maxBytesPerPart ?? Infinity),
-        sentBytes: sentBytes && ((line) => sentBytes(line, spec.endpoint, spec.providerOptions)),
-      });
+      return heartbeating(() =>
+        splitInput(spec.input.path, {
+          maxRequests: Math.min(maxRequestsPerBatch, spec.maxRequestsPerPart ?? Infinity),
+          maxBytes: Math.min(maxBytesPerBatch, spec.maxBytesPerPart ?? Infinity),
+          sentBytes: sentBytes && ((line) => sentBytes(line, spec.endpoint, spec.providerOptions)),
+        }),
+      );
     },
 
     async uploadPart(spec: BatchSpec, part: PartPlan): Promise<{ fileId: string | null }> {
@@ -135,7 +148,7 @@ export function createActivities(): BatchActivities {
     },
 
     async mergeResults(spec: BatchSpec, parts: PartResults[]): Promise<BatchResultFiles> {
-      return mergeResults(spec.resultsDir, parts);
+      return heartbeating(() => mergeResults(spec.resultsDir, parts));
     },
   };
 }
