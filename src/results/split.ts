@@ -8,6 +8,8 @@ import { once } from 'node:events';
 import type { PartPlan } from '../workflows/shared';
 import { splitLines } from './jsonl';
 
+const NEWLINE = Buffer.from('\n');
+
 export interface SplitLimits {
   maxRequests: number;
   maxBytes: number;
@@ -50,7 +52,7 @@ export async function splitInput(stagedPath: string, limits: SplitLimits): Promi
       current.sent += sent;
       total += 1;
       totalBytes += line.length + 1;
-      if (!current.out.write(line) || !current.out.write('\n')) await once(current.out, 'drain');
+      if (!current.out.write(Buffer.concat([line, NEWLINE]))) await once(current.out, 'drain');
     }
     await close();
   } catch (err) {

@@ -52,3 +52,11 @@ test('splitting again gives the same parts (a retried activity is harmless)', as
   expect(second.map((p) => fs.readFileSync(p.path, 'utf8'))).toEqual(contents);
   expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
 });
+
+test('parts stay line-intact when writing has to wait for the disk (backpressure)', async () => {
+  const file = staged(3000, 20_000); // 60 MB of 20 KB lines: far past the write buffer
+  const parts = await splitInput(file, { maxRequests: 1000, maxBytes: 1e9 });
+  expect(parts.map((p) => p.requestCount)).toEqual([1000, 1000, 1000]);
+  const all = parts.flatMap((p) => ids(p.path));
+  expect(all).toEqual(Array.from({ length: 3000 }, (_, i) => `r${i}`));
+}, 60_000);
