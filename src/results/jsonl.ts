@@ -58,16 +58,22 @@ export class JsonlWriter {
   private readonly out: fs.WriteStream;
   count = 0;
 
+  /** A write error, kept so it is thrown by the next call (and never escapes as an unhandled 'error' event). */
+  private failure: Error | null = null;
+
   constructor(readonly path: string) {
     this.out = fs.createWriteStream(path, { flags: 'w', highWaterMark: 1 << 20 });
+    this.out.on('error', (err) => (this.failure ??= err));
   }
 
   async write(value: unknown): Promise<void> {
+    if (this.failure) throw this.failure;
     this.count += 1;
     if (!this.out.write(JSON.stringify(value) + '\n')) await once(this.out, 'drain');
   }
 
   async close(): Promise<void> {
+    if (this.failure) throw this.failure;
     this.out.end();
     await once(this.out, 'finish');
     const fd = await fs.promises.open(this.path, 'r+');
