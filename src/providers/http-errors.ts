@@ -31,3 +31,27 @@ export function classifyHttpFailure(status: number | undefined, headers: Headers
       return status >= 500 ? new ProviderError('transient', message, opts) : new ProviderError('invalid_request', message, opts);
   }
 }
+
+/** The error classes of a Stainless-generated SDK (`openai`, `@anthropic-ai/sdk`). */
+export interface SdkErrors {
+  APIError: abstract new (...args: never[]) => Error & { status?: number; headers?: Headers };
+  APIConnectionError: abstract new (...args: never[]) => Error;
+}
+
+/** `call(what, fn)` for one SDK: runs a provider call and turns the SDK's errors into `ProviderError`s. */
+export function sdkCalls(sdk: SdkErrors) {
+  const toProviderError = (err: unknown, what: string): unknown => {
+    if (err instanceof ProviderError || !(err instanceof sdk.APIError)) return err;
+    const apiError = err as Error & { status?: number; headers?: Headers };
+    const status = err instanceof sdk.APIConnectionError ? undefined : apiError.status;
+    return classifyHttpFailure(status, apiError.headers, `${what}: ${apiError.message}`, err);
+  };
+  const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toProviderError(err, what);
+    }
+  };
+  return { toProviderError, call };
+}
