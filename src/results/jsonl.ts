@@ -1,6 +1,7 @@
 /** Streaming JSONL reading and writing with flat memory. */
 import fs from 'node:fs';
 import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 
 /** Yields each line of a byte stream (without its newline), as Buffers. */
@@ -80,8 +81,11 @@ export class JsonlWriter {
     await fd.sync().finally(() => fd.close());
   }
 
-  destroy(): void {
+  /** Abandons the file: closes the stream (waiting for a pending open, which would otherwise recreate it) and removes it. */
+  async discard(): Promise<void> {
     this.out.destroy();
+    await finished(this.out).catch(() => undefined);
+    await fs.promises.rm(this.path, { force: true });
   }
 }
 

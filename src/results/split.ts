@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
 import type { PartPlan } from '../workflows/shared';
 import { splitLines } from './jsonl';
 
@@ -56,7 +57,12 @@ export async function splitInput(stagedPath: string, limits: SplitLimits): Promi
     }
     await close();
   } catch (err) {
-    (current as { out: fs.WriteStream } | null)?.out.destroy();
+    const open = current as { plan: PartPlan; out: fs.WriteStream } | null;
+    if (open) {
+      open.out.destroy();
+      await finished(open.out).catch(() => undefined);
+      await fs.promises.rm(open.plan.path + '.tmp', { force: true });
+    }
     throw err;
   }
   if (parts.length === 1) {

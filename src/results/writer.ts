@@ -99,9 +99,7 @@ export async function writePartResults(opts: WritePartOptions): Promise<PartResu
     await output.close();
     await errors.close();
   } catch (err) {
-    output.destroy();
-    errors.destroy();
-    await Promise.all([fs.promises.rm(output.path, { force: true }), fs.promises.rm(errors.path, { force: true })]);
+    await Promise.all([output.discard(), errors.discard()]);
     throw err;
   }
   if (unknown > 0) opts.warn?.(`ignored ${unknown} result line(s) whose custom_id is not in part ${opts.part.index}'s input`);

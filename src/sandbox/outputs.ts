@@ -72,7 +72,10 @@ class LazyJsonlWriter {
   }
 
   async discard(): Promise<void> {
-    this.stream?.destroy();
+    if (this.stream) {
+      this.stream.destroy();
+      await finished(this.stream).catch(() => undefined);
+    }
     await fs.rm(this.path, { force: true });
   }
 }

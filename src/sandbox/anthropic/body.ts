@@ -24,6 +24,7 @@ export async function receiveBody(req: IncomingMessage, tmpDir: string, maxBytes
     await finished(out);
   } catch (err) {
     out.destroy();
+    await finished(out).catch(() => undefined);
     await fs.rm(tmpPath, { force: true });
     throw err;
   }

@@ -43,6 +43,7 @@ export async function copyRequests(bodyPath: string, target: string, maxRequests
     return count;
   } catch (err) {
     out.destroy();
+    await finished(out).catch(() => undefined);
     await fs.rm(target, { force: true });
     throw err;
   }
