@@ -7,7 +7,7 @@ COPY tsconfig.json tsconfig.build.json client.ts worker.ts ./
 COPY src ./src
 COPY bench ./bench
 COPY scripts ./scripts
-RUN npm run build && node scripts/bundle-workflows.js dist/workflow-bundle.js && npm prune --omit=dev
+RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 WORKDIR /app

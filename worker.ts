@@ -22,10 +22,14 @@ export interface AnybatchWorkerOptions {
   skipSearchAttributes?: boolean;
 }
 
-/** A prebuilt workflow bundle (docker image) is used when present; otherwise the workflows are bundled at start. */
+/**
+ * The workflow code: ANYBATCH_WORKFLOW_BUNDLE, else the bundle `npm run build` writes next to the compiled
+ * worker (dist/workflow-bundle.js), else bundled at start (running from the TypeScript sources, as the tests do).
+ * A prebuilt bundle starts faster and keeps webpack out of the worker: about 80 MB less RSS for its lifetime.
+ */
 function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
-  const bundle = process.env.ANYBATCH_WORKFLOW_BUNDLE;
-  if (bundle && fs.existsSync(bundle)) return { workflowBundle: { codePath: bundle } };
+  const bundle = process.env.ANYBATCH_WORKFLOW_BUNDLE || path.join(__dirname, 'workflow-bundle.js');
+  if (fs.existsSync(bundle)) return { workflowBundle: { codePath: bundle } };
   return { workflowsPath: require.resolve(path.join(__dirname, 'src', 'workflows')) };
 }
 

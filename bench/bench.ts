@@ -2,10 +2,11 @@
  * `npm run bench`: end-to-end figures on this machine. The CLI, a fresh worker per input and the sandbox run
  * as separate processes and each reports its peak RSS. Not part of `npm test`.
  *
- *   node dist/bench/bench.js [--sizes 10,200] [--lines 50000]
+ *   node dist/bench/bench.js [--sizes 10,200] [--lines 50000] [--no-peer]
  *
  * For each generated input (realistic chat requests): `anybatch create` (validate, stage, upload, create; split
- * past 50,000 requests or 200 MB), then the wait until results are merged on disk.
+ * past 50,000 requests or 200 MB), then the wait until results are merged on disk. Then the peer, any-llm
+ * (bench/peer.ts), on the same file and sandbox: `create_batch`, then `retrieve_batch_results`.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,54 +17,108 @@ import { isTerminal } from '../src/batch';
 import type { AnybatchBatch } from '../src/batch';
 import { CLIENT, measureNode, startSandboxProcess, startTemporal, startWorkerProcess } from './harness';
 import { MB, writeInput } from './inputs';
+import { PEER_PACKAGE, ensurePeer, runPeer } from './peer';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
 }
 
-type Row = Record<'input' | 'requests' | 'parts' | 'submit' | 'submitRate' | 'endToEnd' | 'clientRss' | 'workerRss', string>;
+function table(head: string[], rows: string[][]): string {
+  const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(width[i])).join(' | ')} |`;
+  return [line(head), `| ${width.map((w) => '-'.repeat(w)).join(' | ')} |`, ...rows.map(line)].join('\n');
+}
 
-function table(rows: Row[]): string {
-  const head: Row = {
-    input: 'input',
-    requests: 'requests',
-    parts: 'provider batches',
-    submit: 'submit wall',
-    submitRate: 'submit MB/s',
-    endToEnd: 'until results written',
-    clientRss: 'create peak RSS',
-    workerRss: 'worker peak RSS',
-  };
-  const keys = Object.keys(head) as (keyof Row)[];
-  const all = [head, ...rows];
-  const width = Object.fromEntries(keys.map((k) => [k, Math.max(...all.map((r) => r[k].length))])) as Record<keyof Row, number>;
-  const line = (r: Row) => `| ${keys.map((k) => r[k].padEnd(width[k])).join(' | ')} |`;
-  return [line(head), `| ${keys.map((k) => '-'.repeat(width[k])).join(' | ')} |`, ...rows.map(line)].join('\n');
+const s = (seconds: number) => (Number.isFinite(seconds) ? `${seconds.toFixed(2)} s` : 'n/a');
+const mb = (value: number) => (Number.isFinite(value) ? `${value.toFixed(0)} MB` : 'n/a');
+const ratio = (peer: number, ours: number) => (Number.isFinite(peer) && Number.isFinite(ours) && ours > 0 ? `${(peer / ours).toFixed(1)}x` : 'n/a');
+
+interface Timestamp {
+  seconds?: { toNumber(): number } | number | null;
+  nanos?: number | null;
+}
+interface HistoryEvent {
+  eventId?: { toNumber(): number } | number | null;
+  eventTime?: Timestamp | null;
+  activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null } | null;
+  activityTaskCompletedEventAttributes?: { scheduledEventId?: { toNumber(): number } | number | null } | null;
+}
+const num = (v: { toNumber(): number } | number | null | undefined) => (v == null ? NaN : typeof v === 'number' ? v : v.toNumber());
+const ms = (t: Timestamp | null | undefined) => num(t?.seconds) * 1000 + (t?.nanos ?? 0) / 1e6;
+
+/** Seconds from the first results download being scheduled to the merge completing, from the batch's history. */
+async function resultsSeconds(client: Client, batchId: string): Promise<number> {
+  const history = (await client.workflow.getHandle(batchId).fetchHistory()) as { events?: HistoryEvent[] | null };
+  const scheduled = new Map<number, { name: string; at: number }>();
+  let first = Infinity;
+  let last = NaN;
+  for (const event of history.events ?? []) {
+    const name = event.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (name) {
+      scheduled.set(num(event.eventId), { name, at: ms(event.eventTime) });
+      if (name === 'downloadPartResults') first = Math.min(first, ms(event.eventTime));
+    }
+    const done = event.activityTaskCompletedEventAttributes;
+    if (done && scheduled.get(num(done.scheduledEventId))?.name === 'mergeResults') last = ms(event.eventTime);
+  }
+  return (last - first) / 1000;
+}
+
+/** Waits until a provider batch (created by the peer directly at the sandbox) is terminal; returns its status. */
+async function sandboxBatchStatus(apiBase: string, id: string): Promise<string> {
+  for (;;) {
+    const res = await fetch(`${apiBase}/batches/${id}`, { headers: { authorization: 'Bearer bench' } });
+    const batch = (await res.json()) as { status: string; errors?: { data?: { message: string }[] } };
+    if (['completed', 'failed', 'expired', 'cancelled'].includes(batch.status)) {
+      return batch.status === 'failed' ? `failed: ${batch.errors?.data?.[0]?.message ?? 'no reason'}` : batch.status;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+interface Measured {
+  label: string;
+  mib: number;
+  requests: number;
+  parts: number;
+  submit: number;
+  clientRss: number;
+  results: number;
+  endToEnd: number;
+  workerRss: number;
+  peer: { submit: number; submitCall: number; submitRss: number; results: number; resultsCall: number; resultsRss: number; note: string } | null;
 }
 
 async function main(): Promise<void> {
   const inputs: { label: string; bytes: number; lines: number }[] = arg('sizes', '10,200')
     .split(',')
-    .map((mb) => ({ label: `${mb} MB`, bytes: Number(mb) * 1_000_000, lines: Infinity }));
-  if (process.argv.includes('--lines')) inputs.unshift({ label: `${arg('lines', '50000')} lines`, bytes: Infinity, lines: Number(arg('lines', '50000')) });
+    .filter(Boolean)
+    .map((size) => ({ label: `${size} MB`, bytes: Number(size) * 1_000_000, lines: Infinity }));
+  const lines = Number(arg('lines', '50000'));
+  if (lines > 0) inputs.push({ label: `${lines} lines`, bytes: Infinity, lines });
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const peerMissing = process.argv.includes('--no-peer') ? 'skipped (--no-peer)' : ensurePeer(log);
+  if (peerMissing) log(`bench: the peer is unavailable: ${peerMissing}`);
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anybatch-bench-'));
   const temporal = await startTemporal(dir);
   const sandbox = await startSandboxProcess(dir, ['--rate', '1000000', '--validation-ms', '50']);
+  const apiBase = `${sandbox.url}/v1`;
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
-  const rows: Row[] = [];
+  const rows: Measured[] = [];
   try {
     for (const [i, spec] of inputs.entries()) {
       const file = path.join(dir, `input-${i}.jsonl`);
       const requests = await writeInput(file, spec.bytes, spec.lines);
-      const mb = fs.statSync(file).size / MB;
+      const mib = fs.statSync(file).size / MB;
       const env = { TEMPORAL_ADDRESS: temporal.address, ANYBATCH_HOME: path.join(dir, `home-${i}`), ANYBATCH_TASK_QUEUE: `bench-${i}` };
       const worker = await startWorkerProcess(dir, env);
       let workerRss = NaN;
+      let row: Measured;
       try {
-        const create = ['create', file, '--provider', 'openai', '--endpoint', '/v1/chat/completions', '--api-base', `${sandbox.url}/v1`, '--api-key', 'bench', '--poll-interval', '1s', '--json'];
+        const create = ['create', file, '--provider', 'openai', '--endpoint', '/v1/chat/completions', '--api-base', apiBase, '--api-key', 'bench', '--poll-interval', '1s', '--json'];
         const submit = await measureNode(CLIENT, create, env, dir);
         if (submit.code !== 0) throw new Error(`create failed: ${submit.stderr}`);
         const id = (JSON.parse(submit.stdout) as AnybatchBatch).id;
@@ -73,23 +128,42 @@ async function main(): Promise<void> {
           if (isTerminal(batch.status)) break;
           await new Promise((r) => setTimeout(r, 250));
         }
-        const endToEnd = batch.completed_at !== undefined ? batch.completed_at - batch.created_at : NaN;
         if (batch.anybatch.results?.output_count !== requests) throw new Error(`expected ${requests} results, got ${batch.anybatch.results?.output_count}`);
         workerRss = await worker.stop();
-        rows.push({
-          input: `${spec.label} (${mb.toFixed(1)} MiB)`,
-          requests: String(requests),
-          parts: String(batch.anybatch.provider_batches.length),
-          submit: `${submit.seconds.toFixed(2)} s`,
-          submitRate: (mb / submit.seconds).toFixed(1),
-          endToEnd: `~${endToEnd} s`,
-          clientRss: `${submit.peakRssMb.toFixed(0)} MB`,
-          workerRss: `${workerRss.toFixed(0)} MB`,
-        });
-        process.stderr.write(`bench: ${spec.label} done\n`);
+        row = {
+          label: spec.label,
+          mib,
+          requests,
+          parts: batch.anybatch.provider_batches.length,
+          submit: submit.seconds,
+          clientRss: submit.peakRssMb,
+          results: await resultsSeconds(client, id),
+          endToEnd: batch.completed_at !== undefined ? batch.completed_at - batch.created_at : NaN,
+          workerRss,
+          peer: null,
+        };
+        log(`bench: ${spec.label}: anybatch done`);
       } finally {
         if (Number.isNaN(workerRss)) await worker.stop();
       }
+      if (!peerMissing) {
+        const created = await runPeer('create', file, apiBase);
+        const peer = { submit: created.seconds, submitCall: created.callSeconds, submitRss: created.peakRssMb, results: NaN, resultsCall: NaN, resultsRss: NaN, note: '' };
+        if (created.error) peer.note = `create_batch: ${created.error}`;
+        else {
+          const status = await sandboxBatchStatus(apiBase, String(created.report.batch_id));
+          if (status !== 'completed') peer.note = `provider batch ${status}`;
+          else {
+            const results = await runPeer('results', String(created.report.batch_id), apiBase);
+            if (results.error) peer.note = `retrieve_batch_results: ${results.error}`;
+            else if (results.report.results !== requests) peer.note = `retrieve_batch_results gave ${String(results.report.results)} of ${requests}`;
+            Object.assign(peer, { results: results.seconds, resultsCall: results.callSeconds, resultsRss: results.peakRssMb });
+          }
+        }
+        row.peer = peer;
+        log(`bench: ${spec.label}: any-llm done${peer.note ? ` (${peer.note})` : ''}`);
+      }
+      rows.push(row);
     }
   } finally {
     await connection.close();
@@ -97,8 +171,50 @@ async function main(): Promise<void> {
     await temporal.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`anybatch bench: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), ${(os.totalmem() / 1024 ** 3).toFixed(0)} GB, Node ${process.version}`);
-  console.log(table(rows));
+
+  console.log(`anybatch bench: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), ${(os.totalmem() / 1024 ** 3).toFixed(0)} GB, Node ${process.version}; peer: ${peerMissing ? `none (${peerMissing})` : `${PEER_PACKAGE} (Python)`}`);
+  console.log('\nsubmit: validate, stage, upload, create (anybatch: the `anybatch create` process; any-llm: `create_batch`, process and call alone)');
+  console.log(
+    table(
+      ['input', 'requests', 'provider batches', 'anybatch wall', 'MB/s', 'anybatch create RSS', 'any-llm wall (call)', 'any-llm RSS', 'any-llm / anybatch'],
+      rows.map((r) => [
+        `${r.label} (${r.mib.toFixed(1)} MiB)`,
+        String(r.requests),
+        String(r.parts),
+        s(r.submit),
+        (r.mib / r.submit).toFixed(1),
+        mb(r.clientRss),
+        r.peer ? `${s(r.peer.submit)} (${s(r.peer.submitCall)})` : 'n/a',
+        mb(r.peer?.submitRss ?? NaN),
+        ratio(r.peer?.submit ?? NaN, r.submit),
+      ]),
+    ),
+  );
+  console.log('\nresults: download and write every result line (anybatch: the worker, from the batch history; any-llm: `retrieve_batch_results`)');
+  console.log(
+    table(
+      ['input', 'result lines', 'anybatch results', 'anybatch worker peak RSS', 'end to end', 'any-llm wall (call)', 'any-llm RSS', 'any-llm / anybatch', 'any-llm note'],
+      rows.map((r) => [
+        r.label,
+        String(r.requests),
+        s(r.results),
+        mb(r.workerRss),
+        `~${r.endToEnd} s`,
+        r.peer && Number.isFinite(r.peer.results) ? `${s(r.peer.results)} (${s(r.peer.resultsCall)})` : 'n/a',
+        mb(r.peer?.resultsRss ?? NaN),
+        ratio(r.peer?.results ?? NaN, r.results),
+        r.peer?.note || '',
+      ]),
+    ),
+  );
+  const small = rows.find((r) => r.label === '10 MB');
+  const large = rows.find((r) => r.label === '200 MB');
+  if (small && large) {
+    console.log(
+      `\nflat memory, 10 MB -> 200 MB (target: at most +25 MB): create ${mb(small.clientRss)} -> ${mb(large.clientRss)} (+${(large.clientRss - small.clientRss).toFixed(0)} MB); ` +
+        `worker ${mb(small.workerRss)} -> ${mb(large.workerRss)} (+${(large.workerRss - small.workerRss).toFixed(0)} MB)`,
+    );
+  }
 }
 
 main().catch((err: unknown) => {

@@ -110,9 +110,14 @@ export async function startSandboxProcess(dir: string, args: string[] = []): Pro
   return service(child, `http://127.0.0.1:${port}`, file);
 }
 
+/** Extra Node flags for benchmarked workers, to profile them: BENCH_WORKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof". */
+function workerNodeArgs(): string[] {
+  return (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+}
+
 export async function startWorkerProcess(dir: string, env: NodeJS.ProcessEnv): Promise<Service> {
   const file = rssFile(dir);
-  const child = spawn(process.execPath, ['-r', RSS_REPORT, WORKER], {
+  const child = spawn(process.execPath, [...workerNodeArgs(), '-r', RSS_REPORT, WORKER], {
     env: { ...process.env, ANYBATCH_LOG_LEVEL: 'WARN', ...env, BENCH_RSS_FILE: file },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

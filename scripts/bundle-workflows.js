@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Prebuilds the workflow bundle (used by the Docker image: the worker then starts without webpack).
+// Prebuilds the workflow bundle (part of `npm run build`): the compiled worker then starts without webpack.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -9,4 +9,7 @@ const out = process.argv[2] || path.join(__dirname, '..', 'dist', 'workflow-bund
 bundleWorkflowCode({ workflowsPath: require.resolve('../dist/src/workflows') }).then(({ code }) => {
   fs.writeFileSync(out, code);
   console.log(`workflow bundle: ${out} (${Math.round(code.length / 1024)} KiB)`);
+}).catch((err) => {
+  console.error(`workflow bundle failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
 });

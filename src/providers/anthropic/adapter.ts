@@ -19,6 +19,7 @@ import type { ProviderCapabilities } from '../catalog';
 import { ProviderError } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, RequestCheck, ResultLine } from '../types';
 import { call, toProviderError } from './errors';
+import { streamingFetch } from '../streaming-fetch';
 import { ANTHROPIC_CUSTOM_ID, CustomIdMap, RequestMappingError, toAnthropicParams, toOpenAIBatch, toOpenAIResultLine } from './mapping';
 import type { AnthropicMappingOptions } from './mapping';
 
@@ -66,7 +67,7 @@ export class AnthropicAdapter implements ProviderAdapter {
       if (!apiKey) {
         throw new ProviderError('auth', 'No Anthropic API key: set ANTHROPIC_API_KEY in the worker environment or pass apiKey to createBatch.');
       }
-      client = new Anthropic({ maxRetries: 0, ...conn.clientArgs, apiKey, baseURL: conn.apiBase ?? process.env.ANTHROPIC_BASE_URL });
+      client = new Anthropic({ maxRetries: 0, fetch: streamingFetch, ...conn.clientArgs, apiKey, baseURL: conn.apiBase ?? process.env.ANTHROPIC_BASE_URL });
       this.clients.set(id, client);
     }
     return client;

@@ -11,6 +11,7 @@ import type { ProviderCapabilities } from '../catalog';
 import { ProviderError } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, ResultLine } from '../types';
 import { call } from './errors';
+import { streamingFetch } from '../streaming-fetch';
 import { readJsonLines } from '../../results/jsonl';
 
 /** Metadata key that ties a provider batch to its anybatch batch and part (the idempotency key). */
@@ -31,7 +32,7 @@ export class OpenAIAdapter implements ProviderAdapter {
       if (!apiKey) {
         throw new ProviderError('auth', 'No OpenAI API key: set OPENAI_API_KEY in the worker environment or pass apiKey to createBatch.');
       }
-      client = new OpenAI({ maxRetries: 0, ...conn.clientArgs, apiKey, baseURL: conn.apiBase ?? process.env.OPENAI_BASE_URL });
+      client = new OpenAI({ maxRetries: 0, fetch: streamingFetch, ...conn.clientArgs, apiKey, baseURL: conn.apiBase ?? process.env.OPENAI_BASE_URL });
       this.clients.set(id, client);
     }
     return client;
@@ -49,7 +50,10 @@ export class OpenAIAdapter implements ProviderAdapter {
       return null;
     });
     if (existing) return { fileId: existing.id };
-    const file = await call('upload input', () => client.files.create({ file: fs.createReadStream(input.path), purpose: 'batch' }));
+    // A file-backed Blob is read lazily while the body is sent, so the upload never sits in memory.
+    const file = await call('upload input', async () =>
+      client.files.create({ file: new File([await fs.openAsBlob(input.path)], filename, { type: 'application/jsonl' }), purpose: 'batch' }),
+    );
     return { fileId: file.id };
   }
 
