@@ -15,9 +15,11 @@ import { Client, Connection } from '@temporalio/client';
 import { loadBatch } from '../src/api';
 import { isTerminal } from '../src/batch';
 import type { AnybatchBatch } from '../src/batch';
-import { CLIENT, measureNode, startSandboxProcess, startTemporal, startWorkerProcess } from './harness';
+import { measureNode, startSandboxProcess, startTemporal, startWorkerProcess } from './harness';
 import { MB, writeInput } from './inputs';
 import { PEER_PACKAGE, ensurePeer, runPeer } from './peer';
+
+const CREATE_CALL = path.join(__dirname, 'create-call.js');
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -47,8 +49,8 @@ interface HistoryEvent {
 const num = (v: { toNumber(): number } | number | null | undefined) => (v == null ? NaN : typeof v === 'number' ? v : v.toNumber());
 const ms = (t: Timestamp | null | undefined) => num(t?.seconds) * 1000 + (t?.nanos ?? 0) / 1e6;
 
-/** Seconds from the first results download being scheduled to the merge completing, from the batch's history. */
-async function resultsSeconds(client: Client, batchId: string): Promise<number> {
+/** Seconds from the first `from` activity being scheduled to the last `to` activity completing, from the batch's history. */
+async function activitySpan(client: Client, batchId: string, from: string, to: string): Promise<number> {
   const history = (await client.workflow.getHandle(batchId).fetchHistory()) as { events?: HistoryEvent[] | null };
   const scheduled = new Map<number, { name: string; at: number }>();
   let first = Infinity;
@@ -57,10 +59,10 @@ async function resultsSeconds(client: Client, batchId: string): Promise<number> 
     const name = event.activityTaskScheduledEventAttributes?.activityType?.name;
     if (name) {
       scheduled.set(num(event.eventId), { name, at: ms(event.eventTime) });
-      if (name === 'downloadPartResults') first = Math.min(first, ms(event.eventTime));
+      if (name === from) first = Math.min(first, ms(event.eventTime));
     }
     const done = event.activityTaskCompletedEventAttributes;
-    if (done && scheduled.get(num(done.scheduledEventId))?.name === 'mergeResults') last = ms(event.eventTime);
+    if (done && scheduled.get(num(done.scheduledEventId))?.name === to) last = ms(event.eventTime);
   }
   return (last - first) / 1000;
 }
@@ -83,6 +85,10 @@ interface Measured {
   requests: number;
   parts: number;
   submit: number;
+  /** The createBatch call alone (no process start, no imports). */
+  submitCall: number;
+  /** Of `submit`, the worker's part: plan (split), upload, create. */
+  submitWorker: number;
   clientRss: number;
   results: number;
   endToEnd: number;
@@ -118,10 +124,11 @@ async function main(): Promise<void> {
       let workerRss = NaN;
       let row: Measured;
       try {
-        const create = ['create', file, '--provider', 'openai', '--endpoint', '/v1/chat/completions', '--api-base', apiBase, '--api-key', 'bench', '--poll-interval', '1s', '--json'];
-        const submit = await measureNode(CLIENT, create, env, dir);
-        if (submit.code !== 0) throw new Error(`create failed: ${submit.stderr}`);
-        const id = (JSON.parse(submit.stdout) as AnybatchBatch).id;
+        // The library call in its own process, as the peer's create_batch is measured.
+        const submit = await measureNode(CREATE_CALL, [file, '--api-base', apiBase], env, dir);
+        if (submit.code !== 0) throw new Error(`createBatch failed: ${submit.stderr}`);
+        const created = JSON.parse(submit.stdout.trim().split('\n').pop()!) as { batch_id: string; call_seconds: number };
+        const id = created.batch_id;
         let batch: AnybatchBatch;
         for (;;) {
           batch = await loadBatch(id, { temporal: { client } });
@@ -136,8 +143,10 @@ async function main(): Promise<void> {
           requests,
           parts: batch.anybatch.provider_batches.length,
           submit: submit.seconds,
+          submitCall: created.call_seconds,
           clientRss: submit.peakRssMb,
-          results: await resultsSeconds(client, id),
+          results: await activitySpan(client, id, 'downloadPartResults', 'mergeResults'),
+          submitWorker: await activitySpan(client, id, 'planParts', 'createPartBatch'),
           endToEnd: batch.completed_at !== undefined ? batch.completed_at - batch.created_at : NaN,
           workerRss,
           peer: null,
@@ -173,27 +182,27 @@ async function main(): Promise<void> {
   }
 
   console.log(`anybatch bench: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), ${(os.totalmem() / 1024 ** 3).toFixed(0)} GB, Node ${process.version}; peer: ${peerMissing ? `none (${peerMissing})` : `${PEER_PACKAGE} (Python)`}`);
-  console.log('\nsubmit: validate, stage, upload, create (anybatch: the `anybatch create` process; any-llm: `create_batch`, process and call alone)');
+  console.log('\nsubmit: validate, stage, upload, create (anybatch: `createBatch`; any-llm: `create_batch`; each in its own process, timed whole and the call alone)');
   console.log(
     table(
-      ['input', 'requests', 'provider batches', 'anybatch wall', 'MB/s', 'anybatch create RSS', 'any-llm wall (call)', 'any-llm RSS', 'any-llm / anybatch'],
+      ['input', 'requests', 'provider batches', 'anybatch wall (call alone; worker part)', 'MB/s', 'anybatch client RSS', 'any-llm wall (call alone)', 'any-llm RSS', 'any-llm / anybatch (wall; call alone)'],
       rows.map((r) => [
         `${r.label} (${r.mib.toFixed(1)} MiB)`,
         String(r.requests),
         String(r.parts),
-        s(r.submit),
-        (r.mib / r.submit).toFixed(1),
+        `${s(r.submit)} (${s(r.submitCall)}; ${s(r.submitWorker)})`,
+        (r.mib / r.submitCall).toFixed(1),
         mb(r.clientRss),
         r.peer ? `${s(r.peer.submit)} (${s(r.peer.submitCall)})` : 'n/a',
         mb(r.peer?.submitRss ?? NaN),
-        ratio(r.peer?.submit ?? NaN, r.submit),
+        `${ratio(r.peer?.submit ?? NaN, r.submit)}; ${ratio(r.peer?.submitCall ?? NaN, r.submitCall)}`,
       ]),
     ),
   );
   console.log('\nresults: download and write every result line (anybatch: the worker, from the batch history; any-llm: `retrieve_batch_results`)');
   console.log(
     table(
-      ['input', 'result lines', 'anybatch results', 'anybatch worker peak RSS', 'end to end', 'any-llm wall (call)', 'any-llm RSS', 'any-llm / anybatch', 'any-llm note'],
+      ['input', 'result lines', 'anybatch results', 'anybatch worker peak RSS', 'end to end', 'any-llm wall (call alone)', 'any-llm RSS', 'any-llm / anybatch (wall; call alone)', 'any-llm note'],
       rows.map((r) => [
         r.label,
         String(r.requests),
@@ -202,7 +211,7 @@ async function main(): Promise<void> {
         `~${r.endToEnd} s`,
         r.peer && Number.isFinite(r.peer.results) ? `${s(r.peer.results)} (${s(r.peer.resultsCall)})` : 'n/a',
         mb(r.peer?.resultsRss ?? NaN),
-        ratio(r.peer?.results ?? NaN, r.results),
+        `${ratio(r.peer?.results ?? NaN, r.results)}; ${ratio(r.peer?.resultsCall ?? NaN, r.results)}`,
         r.peer?.note || '',
       ]),
     ),
@@ -211,7 +220,7 @@ async function main(): Promise<void> {
   const large = rows.find((r) => r.label === '200 MB');
   if (small && large) {
     console.log(
-      `\nflat memory, 10 MB -> 200 MB (target: at most +25 MB): create ${mb(small.clientRss)} -> ${mb(large.clientRss)} (+${(large.clientRss - small.clientRss).toFixed(0)} MB); ` +
+      `\nflat memory, 10 MB -> 200 MB (target: at most +25 MB): client ${mb(small.clientRss)} -> ${mb(large.clientRss)} (+${(large.clientRss - small.clientRss).toFixed(0)} MB); ` +
         `worker ${mb(small.workerRss)} -> ${mb(large.workerRss)} (+${(large.workerRss - small.workerRss).toFixed(0)} MB)`,
     );
   }

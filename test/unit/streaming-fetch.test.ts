@@ -102,9 +102,9 @@ test('a streamed body (async iterable or ReadableStream) is sent chunked, in ord
     for (let i = 0; i < 100; i++) yield Buffer.from(`${i},`);
   }
   const expected = Array.from({ length: 100 }, (_, i) => `${i},`).join('');
-  const viaIterable = await streamingFetch(`${base}/echo`, { method: 'POST', body: parts() as unknown as BodyInit });
+  const viaIterable = await streamingFetch(`${base}/echo`, { method: 'POST', body: parts() as unknown as RequestInit["body"] });
   expect(await viaIterable.text()).toBe(`echo:${expected}`);
-  const viaStream = await streamingFetch(`${base}/echo`, { method: 'POST', body: ReadableStream.from(parts()) as unknown as BodyInit, duplex: 'half' } as RequestInit);
+  const viaStream = await streamingFetch(`${base}/echo`, { method: 'POST', body: ReadableStream.from(parts()) as unknown as RequestInit["body"], duplex: 'half' } as RequestInit);
   expect(await viaStream.text()).toBe(`echo:${expected}`);
   expect(received.map((r) => r.headers['transfer-encoding'])).toEqual(['chunked', 'chunked']);
 });
