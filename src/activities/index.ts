@@ -103,6 +103,7 @@ export function createActivities(): BatchActivities {
           maxRequests: Math.min(maxRequestsPerBatch, spec.maxRequestsPerPart ?? Infinity),
           maxBytes: Math.min(maxBytesPerBatch, spec.maxBytesPerPart ?? Infinity),
           sentBytes: sentBytes && ((line) => sentBytes(line, spec.endpoint, spec.providerOptions)),
+          requestCount: spec.input.requestCount,
         }),
       );
     },

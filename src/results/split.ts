@@ -16,6 +16,8 @@ export interface SplitLimits {
   maxBytes: number;
   /** Bytes one request line costs at the provider (default: the line and its newline). */
   sentBytes?: (line: Buffer) => number;
+  /** The staged file's request count, when known (validation counted it): lets a file that fits skip the read. */
+  requestCount?: number;
 }
 
 export function partPath(stagedPath: string, index: number): string {
@@ -24,6 +26,11 @@ export function partPath(stagedPath: string, index: number): string {
 
 /** Returns the parts; a file that fits in one batch is its own single part (no copy). */
 export async function splitInput(stagedPath: string, limits: SplitLimits): Promise<PartPlan[]> {
+  if (!limits.sentBytes && limits.requestCount !== undefined && limits.requestCount <= limits.maxRequests) {
+    // Sent as is: what is sent is at most the file's size, so a file within both limits needs no pass at all.
+    const { size } = await fs.promises.stat(stagedPath);
+    if (size <= limits.maxBytes) return [{ index: 0, path: stagedPath, requestCount: limits.requestCount, bytes: size }];
+  }
   const cost = limits.sentBytes ?? ((line: Buffer) => line.length + 1);
   const parts: PartPlan[] = [];
   let current: { plan: PartPlan; sent: number; out: fs.WriteStream } | null = null;
@@ -38,7 +45,6 @@ export async function splitInput(stagedPath: string, limits: SplitLimits): Promi
   };
 
   let total = 0;
-  let totalBytes = 0;
   try {
     for await (const line of splitLines(fs.createReadStream(stagedPath, { highWaterMark: 1 << 20 }))) {
       if (line.length === 0) continue;
@@ -52,7 +58,6 @@ export async function splitInput(stagedPath: string, limits: SplitLimits): Promi
       current.plan.bytes += line.length + 1;
       current.sent += sent;
       total += 1;
-      totalBytes += line.length + 1;
       if (!current.out.write(Buffer.concat([line, NEWLINE]))) await once(current.out, 'drain');
     }
     await close();
@@ -68,7 +73,8 @@ export async function splitInput(stagedPath: string, limits: SplitLimits): Promi
   if (parts.length === 1) {
     // It fits: the staged file itself is the part.
     await fs.promises.rm(parts[0].path, { force: true });
-    return [{ index: 0, path: stagedPath, requestCount: total, bytes: totalBytes }];
+    // Its size as uploaded (blank lines and CRLFs included), which the idempotent upload lookup compares.
+    return [{ index: 0, path: stagedPath, requestCount: total, bytes: (await fs.promises.stat(stagedPath)).size }];
   }
   return parts;
 }

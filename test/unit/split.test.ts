@@ -25,6 +25,18 @@ test('an input within the limits is one part: the staged file itself', async () 
   expect(fs.readdirSync(dir)).toEqual(['ab_1.jsonl']);
 });
 
+test('with the request count known, a file within both limits is its own part without being read', async () => {
+  const file = staged(10);
+  const size = fs.statSync(file).size;
+  // The count given is trusted (validation counted it), so a wrong one shows the file was not read.
+  expect(await splitInput(file, { maxRequests: 10, maxBytes: size, requestCount: 7 })).toEqual([{ index: 0, path: file, requestCount: 7, bytes: size }]);
+  // Past either limit, the file is read and cut as usual.
+  expect((await splitInput(file, { maxRequests: 6, maxBytes: size, requestCount: 10 })).map((p) => p.requestCount)).toEqual([6, 4]);
+  expect((await splitInput(file, { maxRequests: 10, maxBytes: size - 1, requestCount: 10 })).length).toBe(2);
+  // A provider that translates requests (sentBytes) is always measured line by line.
+  expect(await splitInput(file, { maxRequests: 10, maxBytes: size, requestCount: 7, sentBytes: (l) => l.length + 1 })).toEqual([{ index: 0, path: file, requestCount: 10, bytes: size }]);
+});
+
 test('the request limit cuts parts in order, and together they hold every line once', async () => {
   const file = staged(25);
   const parts = await splitInput(file, { maxRequests: 10, maxBytes: 1e9 });
