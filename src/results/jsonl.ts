@@ -4,20 +4,41 @@ import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 
-/** Yields each line of a byte stream (without its newline), as Buffers. */
+/**
+ * Yields each line of a byte stream (without its newline or a CR before it), as Buffers. Lines are views into
+ * the chunks read; only a line that spans chunks is copied, so a large input streams without a large
+ * allocation per chunk.
+ */
 export async function* splitLines(stream: AsyncIterable<Buffer | Uint8Array>): AsyncGenerator<Buffer> {
-  let rest: Buffer | null = null;
+  let pending: Buffer[] = []; // the start of a line that spans chunks
+  const joined = (tail: Buffer) => {
+    const line = Buffer.concat([...pending, tail]);
+    pending = [];
+    return line.length > 0 && line[line.length - 1] === 13 ? line.subarray(0, line.length - 1) : line;
+  };
   for await (const chunk of stream) {
-    let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
-    if (rest) buf = Buffer.concat([rest, buf]);
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let start = 0;
-    for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
+    let nl = buf.indexOf(10);
+    if (pending.length > 0) {
+      if (nl === -1) {
+        pending.push(buf);
+        continue;
+      }
+      yield joined(buf.subarray(0, nl));
+      start = nl + 1;
+      nl = buf.indexOf(10, start);
+    }
+    for (; nl !== -1; nl = buf.indexOf(10, start)) {
       yield buf.subarray(start, nl > start && buf[nl - 1] === 13 ? nl - 1 : nl);
       start = nl + 1;
     }
-    rest = start < buf.length ? Buffer.from(buf.subarray(start)) : null;
+    if (start < buf.length) pending.push(buf.subarray(start));
   }
-  if (rest && rest.length > 0) yield rest;
+  if (pending.length > 0) {
+    const last = joined(Buffer.alloc(0));
+    if (last.length > 0) yield last;
+  }
 }
 
 export interface ReadJsonLinesOptions {

@@ -24,19 +24,47 @@ export function partPath(stagedPath: string, index: number): string {
   return stagedPath.replace(/\.jsonl$/, '') + `.part-${index}.jsonl`;
 }
 
+/** Output is gathered into blocks of this size, so a part is written in large writes, not one per line. */
+const BLOCK_BYTES = 1 << 20;
+
+/** Reads the staged file once, without writing: whether every request fits one provider batch, and how many there are. */
+async function fitsInOne(stagedPath: string, limits: SplitLimits, cost: (line: Buffer) => number): Promise<number | null> {
+  let count = 0;
+  let sent = 0;
+  for await (const line of splitLines(fs.createReadStream(stagedPath, { highWaterMark: 1 << 20 }))) {
+    if (line.length === 0) continue;
+    count += 1;
+    sent += cost(line);
+    if (count > limits.maxRequests || sent > limits.maxBytes) return null;
+  }
+  return count;
+}
+
 /** Returns the parts; a file that fits in one batch is its own single part (no copy). */
 export async function splitInput(stagedPath: string, limits: SplitLimits): Promise<PartPlan[]> {
-  if (!limits.sentBytes && limits.requestCount !== undefined && limits.requestCount <= limits.maxRequests) {
-    // Sent as is: what is sent is at most the file's size, so a file within both limits needs no pass at all.
-    const { size } = await fs.promises.stat(stagedPath);
-    if (size <= limits.maxBytes) return [{ index: 0, path: stagedPath, requestCount: limits.requestCount, bytes: size }];
-  }
   const cost = limits.sentBytes ?? ((line: Buffer) => line.length + 1);
+  const { size } = await fs.promises.stat(stagedPath);
+  // Sent as is, what is sent is at most the file's size: a file within both limits needs no pass at all.
+  const knownToFit = !limits.sentBytes && limits.requestCount !== undefined && limits.requestCount <= limits.maxRequests && size <= limits.maxBytes;
+  const single = knownToFit ? limits.requestCount! : await fitsInOne(stagedPath, limits, cost);
+  // It fits: the staged file itself is the part, at its size as uploaded (which the idempotent upload lookup compares).
+  if (single !== null) return [{ index: 0, path: stagedPath, requestCount: single, bytes: size }];
+
   const parts: PartPlan[] = [];
   let current: { plan: PartPlan; sent: number; out: fs.WriteStream } | null = null;
+  let block = Buffer.allocUnsafe(BLOCK_BYTES);
+  let used = 0;
 
+  const flush = async () => {
+    if (!current || used === 0) return;
+    const bytes = block.subarray(0, used);
+    block = Buffer.allocUnsafe(BLOCK_BYTES); // the stream holds on to the written block until it is on disk
+    used = 0;
+    if (!current.out.write(bytes)) await once(current.out, 'drain');
+  };
   const close = async () => {
     if (!current) return;
+    await flush();
     current.out.end();
     await once(current.out, 'finish');
     await fs.promises.rename(current.plan.path + '.tmp', current.plan.path);
@@ -44,7 +72,6 @@ export async function splitInput(stagedPath: string, limits: SplitLimits): Promi
     current = null;
   };
 
-  let total = 0;
   try {
     for await (const line of splitLines(fs.createReadStream(stagedPath, { highWaterMark: 1 << 20 }))) {
       if (line.length === 0) continue;
@@ -57,8 +84,15 @@ export async function splitInput(stagedPath: string, limits: SplitLimits): Promi
       current.plan.requestCount += 1;
       current.plan.bytes += line.length + 1;
       current.sent += sent;
-      total += 1;
-      if (!current.out.write(Buffer.concat([line, NEWLINE]))) await once(current.out, 'drain');
+      if (used + line.length + 1 > BLOCK_BYTES) await flush();
+      if (line.length + 1 > BLOCK_BYTES) {
+        // A request larger than a block is written on its own.
+        if (!current.out.write(Buffer.concat([line, NEWLINE]))) await once(current.out, 'drain');
+        continue;
+      }
+      line.copy(block, used);
+      used += line.length;
+      block[used++] = 10;
     }
     await close();
   } catch (err) {
@@ -69,12 +103,6 @@ export async function splitInput(stagedPath: string, limits: SplitLimits): Promi
       await fs.promises.rm(open.plan.path + '.tmp', { force: true });
     }
     throw err;
-  }
-  if (parts.length === 1) {
-    // It fits: the staged file itself is the part.
-    await fs.promises.rm(parts[0].path, { force: true });
-    // Its size as uploaded (blank lines and CRLFs included), which the idempotent upload lookup compares.
-    return [{ index: 0, path: stagedPath, requestCount: total, bytes: (await fs.promises.stat(stagedPath)).size }];
   }
   return parts;
 }

@@ -37,6 +37,18 @@ test('with the request count known, a file within both limits is its own part wi
   expect(await splitInput(file, { maxRequests: 10, maxBytes: size, requestCount: 7, sentBytes: (l) => l.length + 1 })).toEqual([{ index: 0, path: file, requestCount: 10, bytes: size }]);
 });
 
+test('requests larger than the write block, and CRLF or blank lines, come out whole, one per line', async () => {
+  const file = path.join(dir, 'ab_2.jsonl');
+  const big = (i: number, n: number) => JSON.stringify({ custom_id: `r${i}`, pad: 'y'.repeat(n) });
+  fs.writeFileSync(file, [big(0, 10), big(1, 700_000), '', big(2, 1_500_000), big(3, 20)].join('\r\n') + '\r\n');
+  const parts = await splitInput(file, { maxRequests: 3, maxBytes: 1e9 });
+  expect(parts.map((p) => p.requestCount)).toEqual([3, 1]);
+  expect(parts.flatMap((p) => ids(p.path))).toEqual(['r0', 'r1', 'r2', 'r3']);
+  const written = parts.map((p) => fs.readFileSync(p.path, 'utf8'));
+  expect(written.join('')).toBe([big(0, 10), big(1, 700_000), big(2, 1_500_000), big(3, 20)].join('\n') + '\n');
+  expect(parts.map((p) => p.bytes)).toEqual(written.map((w) => Buffer.byteLength(w)));
+});
+
 test('the request limit cuts parts in order, and together they hold every line once', async () => {
   const file = staged(25);
   const parts = await splitInput(file, { maxRequests: 10, maxBytes: 1e9 });
