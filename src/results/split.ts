@@ -4,10 +4,8 @@
  * Streams, so memory stays flat; deterministic, so a retry writes the same parts.
  */
 import fs from 'node:fs';
-import { once } from 'node:events';
-import { finished } from 'node:stream/promises';
 import type { PartPlan } from '../workflows/shared';
-import { splitLines } from './jsonl';
+import { readFileChunks, splitLines } from './jsonl';
 
 const NEWLINE = Buffer.from('\n');
 
@@ -31,7 +29,7 @@ const BLOCK_BYTES = 1 << 20;
 async function fitsInOne(stagedPath: string, limits: SplitLimits, cost: (line: Buffer) => number): Promise<number | null> {
   let count = 0;
   let sent = 0;
-  for await (const line of splitLines(fs.createReadStream(stagedPath, { highWaterMark: 1 << 20 }))) {
+  for await (const line of splitLines(readFileChunks(stagedPath))) {
     if (line.length === 0) continue;
     count += 1;
     sent += cost(line);
@@ -51,35 +49,36 @@ export async function splitInput(stagedPath: string, limits: SplitLimits): Promi
   if (single !== null) return [{ index: 0, path: stagedPath, requestCount: single, bytes: size }];
 
   const parts: PartPlan[] = [];
-  let current: { plan: PartPlan; sent: number; out: fs.WriteStream } | null = null;
-  let block = Buffer.allocUnsafe(BLOCK_BYTES);
+  let current: { plan: PartPlan; sent: number; out: fs.promises.FileHandle } | null = null;
+  // One reused block: each write is awaited before the block is filled again, so nothing is allocated per line.
+  const block = Buffer.allocUnsafe(BLOCK_BYTES);
   let used = 0;
 
+  const write = async (bytes: Buffer) => {
+    for (let at = 0; at < bytes.length; ) at += (await current!.out.write(bytes, at, bytes.length - at)).bytesWritten;
+  };
   const flush = async () => {
     if (!current || used === 0) return;
-    const bytes = block.subarray(0, used);
-    block = Buffer.allocUnsafe(BLOCK_BYTES); // the stream holds on to the written block until it is on disk
+    await write(block.subarray(0, used));
     used = 0;
-    if (!current.out.write(bytes)) await once(current.out, 'drain');
   };
   const close = async () => {
     if (!current) return;
     await flush();
-    current.out.end();
-    await once(current.out, 'finish');
+    await current.out.close();
     await fs.promises.rename(current.plan.path + '.tmp', current.plan.path);
     parts.push(current.plan);
     current = null;
   };
 
   try {
-    for await (const line of splitLines(fs.createReadStream(stagedPath, { highWaterMark: 1 << 20 }))) {
+    for await (const line of splitLines(readFileChunks(stagedPath))) {
       if (line.length === 0) continue;
       const sent = cost(line);
       if (current && (current.plan.requestCount + 1 > limits.maxRequests || current.sent + sent > limits.maxBytes)) await close();
       if (!current) {
         const path = partPath(stagedPath, parts.length);
-        current = { plan: { index: parts.length, path, requestCount: 0, bytes: 0 }, sent: 0, out: fs.createWriteStream(path + '.tmp') };
+        current = { plan: { index: parts.length, path, requestCount: 0, bytes: 0 }, sent: 0, out: await fs.promises.open(path + '.tmp', 'w') };
       }
       current.plan.requestCount += 1;
       current.plan.bytes += line.length + 1;
@@ -87,7 +86,7 @@ export async function splitInput(stagedPath: string, limits: SplitLimits): Promi
       if (used + line.length + 1 > BLOCK_BYTES) await flush();
       if (line.length + 1 > BLOCK_BYTES) {
         // A request larger than a block is written on its own.
-        if (!current.out.write(Buffer.concat([line, NEWLINE]))) await once(current.out, 'drain');
+        await write(Buffer.concat([line, NEWLINE]));
         continue;
       }
       line.copy(block, used);
@@ -96,10 +95,9 @@ export async function splitInput(stagedPath: string, limits: SplitLimits): Promi
     }
     await close();
   } catch (err) {
-    const open = current as { plan: PartPlan; out: fs.WriteStream } | null;
+    const open = current as { plan: PartPlan; out: fs.promises.FileHandle } | null;
     if (open) {
-      open.out.destroy();
-      await finished(open.out).catch(() => undefined);
+      await open.out.close().catch(() => undefined);
       await fs.promises.rm(open.plan.path + '.tmp', { force: true });
     }
     throw err;

@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import type { Batch, BatchResultFiles } from '../batch';
 import type { ResultLine } from '../providers/types';
 import type { PartPlan, PartResults } from '../workflows/shared';
-import { JsonlWriter, countLines, splitLines } from './jsonl';
+import { JsonlWriter, countLines, readFileChunks, splitLines } from './jsonl';
 
 export const OUTPUT_FILE = 'output.jsonl';
 export const ERRORS_FILE = 'errors.jsonl';
@@ -49,7 +49,7 @@ function requestLineId(batchId: string, customId: string): string {
 /** The custom_ids of a staged input file, in order (the file was validated at creation). */
 async function inputIds(file: string): Promise<Map<string, boolean>> {
   const ids = new Map<string, boolean>();
-  for await (const line of splitLines(fs.createReadStream(file, { highWaterMark: 1 << 20 }))) {
+  for await (const line of splitLines(readFileChunks(file))) {
     if (line.length === 0) continue;
     const parsed = JSON.parse(line.toString('utf8')) as { custom_id: string };
     ids.set(parsed.custom_id, false);

@@ -49,6 +49,23 @@ test.each(samples)('every chunking of %j gives the reference lines', async (text
   }
 });
 
+test('lines stay whole when every chunk arrives in one reused buffer', async () => {
+  const text = ['{"a":1}', 'x'.repeat(5000), '', 'tail'].join('\r\n');
+  const source = Buffer.from(text);
+  for (const size of [1, 7, 64, 1000, 4999, 5001]) {
+    const reused = Buffer.alloc(size);
+    const chunks = (async function* () {
+      for (let at = 0; at < source.length; at += size) {
+        const n = source.copy(reused, 0, at, Math.min(at + size, source.length));
+        yield reused.subarray(0, n);
+      }
+    })();
+    const lines: string[] = [];
+    for await (const line of splitLines(chunks)) lines.push(line.toString()); // each line read before the next chunk
+    expect(lines).toEqual(['{"a":1}', 'x'.repeat(5000), '', 'tail']);
+  }
+});
+
 test('a line spanning many chunks is joined whole', async () => {
   const long = 'x'.repeat(10_000);
   const bytes = Buffer.from(`${long}\nshort\n`);

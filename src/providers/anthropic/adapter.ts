@@ -14,7 +14,7 @@ import path from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import type { MessageBatch } from '@anthropic-ai/sdk/resources/messages/batches';
 import type { Batch } from '../../batch';
-import { splitLines } from '../../results/jsonl';
+import { readFileChunks, splitLines } from '../../results/jsonl';
 import type { ProviderCapabilities } from '../catalog';
 import { ProviderError } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, RequestCheck, ResultLine } from '../types';
@@ -101,7 +101,7 @@ export class AnthropicAdapter implements ProviderAdapter {
     const opts = mappingOptions(input.options);
     const out = fs.createWriteStream(f.requests + '.tmp');
     let bytes = 0;
-    for await (const raw of splitLines(fs.createReadStream(input.path, { highWaterMark: 1 << 20 }))) {
+    for await (const raw of splitLines(readFileChunks(input.path))) {
       if (raw.length === 0) continue;
       const line = JSON.parse(raw.toString('utf8')) as { custom_id: string; body?: Record<string, unknown>; params?: Record<string, unknown> };
       const params = input.endpoint === NATIVE_ENDPOINT ? line.params : toAnthropicParams(line.body ?? {}, opts).params;
@@ -192,6 +192,7 @@ export class AnthropicAdapter implements ProviderAdapter {
 async function* requestsBody(file: string): AsyncGenerator<Buffer> {
   yield Buffer.from('{"requests":[');
   let first = true;
+  // A read stream, not readFileChunks: the lines go on into the request body, which may hold them a while.
   for await (const line of splitLines(fs.createReadStream(file, { highWaterMark: 1 << 20 }))) {
     if (line.length === 0) continue;
     if (!first) yield Buffer.from(',');
