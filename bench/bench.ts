@@ -49,20 +49,21 @@ interface HistoryEvent {
 const num = (v: { toNumber(): number } | number | null | undefined) => (v == null ? NaN : typeof v === 'number' ? v : v.toNumber());
 const ms = (t: Timestamp | null | undefined) => num(t?.seconds) * 1000 + (t?.nanos ?? 0) / 1e6;
 
-/** Seconds from the first `from` activity being scheduled to the last `to` activity completing, from the batch's history. */
-async function activitySpan(client: Client, batchId: string, from: string, to: string): Promise<number> {
-  const history = (await client.workflow.getHandle(batchId).fetchHistory()) as { events?: HistoryEvent[] | null };
-  const scheduled = new Map<number, { name: string; at: number }>();
+type History = { events?: HistoryEvent[] | null };
+
+/** Seconds from the first `from` activity being scheduled to the last `to` activity completing, in a batch's history. */
+function activitySpan(history: History, from: string, to: string): number {
+  const scheduled = new Map<number, string>();
   let first = Infinity;
   let last = NaN;
   for (const event of history.events ?? []) {
     const name = event.activityTaskScheduledEventAttributes?.activityType?.name;
     if (name) {
-      scheduled.set(num(event.eventId), { name, at: ms(event.eventTime) });
+      scheduled.set(num(event.eventId), name);
       if (name === from) first = Math.min(first, ms(event.eventTime));
     }
     const done = event.activityTaskCompletedEventAttributes;
-    if (done && scheduled.get(num(done.scheduledEventId))?.name === to) last = ms(event.eventTime);
+    if (done && scheduled.get(num(done.scheduledEventId)) === to) last = ms(event.eventTime);
   }
   return (last - first) / 1000;
 }
@@ -137,6 +138,7 @@ async function main(): Promise<void> {
         }
         if (batch.anybatch.results?.output_count !== requests) throw new Error(`expected ${requests} results, got ${batch.anybatch.results?.output_count}`);
         workerRss = await worker.stop();
+        const history = (await client.workflow.getHandle(id).fetchHistory()) as History;
         row = {
           label: spec.label,
           mib,
@@ -145,8 +147,8 @@ async function main(): Promise<void> {
           submit: submit.seconds,
           submitCall: created.call_seconds,
           clientRss: submit.peakRssMb,
-          results: await activitySpan(client, id, 'downloadPartResults', 'mergeResults'),
-          submitWorker: await activitySpan(client, id, 'planParts', 'createPartBatch'),
+          results: activitySpan(history, 'downloadPartResults', 'mergeResults'),
+          submitWorker: activitySpan(history, 'planParts', 'createPartBatch'),
           endToEnd: batch.completed_at !== undefined ? batch.completed_at - batch.created_at : NaN,
           workerRss,
           peer: null,

@@ -19,7 +19,7 @@ import type { ProviderCapabilities } from '../catalog';
 import { ProviderError } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, RequestCheck, ResultLine } from '../types';
 import { call, toProviderError } from './errors';
-import { streamingFetch } from '../streaming-fetch';
+import { SdkClients } from '../sdk-clients';
 import { ANTHROPIC_CUSTOM_ID, CustomIdMap, RequestMappingError, toAnthropicParams, toOpenAIBatch, toOpenAIResultLine } from './mapping';
 import type { AnthropicMappingOptions } from './mapping';
 
@@ -55,22 +55,12 @@ async function writeAtomic(file: string, data: string): Promise<void> {
 }
 
 export class AnthropicAdapter implements ProviderAdapter {
-  private readonly clients = new Map<string, Anthropic>();
+  private readonly clients = new SdkClients({ label: 'Anthropic', keyEnv: 'ANTHROPIC_API_KEY', baseEnv: 'ANTHROPIC_BASE_URL' }, (options) => new Anthropic(options));
 
   constructor(readonly capabilities: ProviderCapabilities) {}
 
   private client(conn: ProviderConnection): Anthropic {
-    const id = JSON.stringify([conn.apiKey ?? null, conn.apiBase ?? null, conn.clientArgs ?? null]);
-    let client = this.clients.get(id);
-    if (!client) {
-      const apiKey = conn.apiKey ?? process.env.ANTHROPIC_API_KEY;
-      if (!apiKey) {
-        throw new ProviderError('auth', 'No Anthropic API key: set ANTHROPIC_API_KEY in the worker environment or pass apiKey to createBatch.');
-      }
-      client = new Anthropic({ maxRetries: 0, fetch: streamingFetch, ...conn.clientArgs, apiKey, baseURL: conn.apiBase ?? process.env.ANTHROPIC_BASE_URL });
-      this.clients.set(id, client);
-    }
-    return client;
+    return this.clients.get(conn);
   }
 
   checkRequest(payload: Record<string, unknown>, endpoint: string, options: Record<string, unknown>): RequestCheck {

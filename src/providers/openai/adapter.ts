@@ -11,7 +11,7 @@ import type { ProviderCapabilities } from '../catalog';
 import { ProviderError } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, ResultLine } from '../types';
 import { call } from './errors';
-import { streamingFetch } from '../streaming-fetch';
+import { SdkClients } from '../sdk-clients';
 import { readJsonLines } from '../../results/jsonl';
 
 /** Metadata key that ties a provider batch to its anybatch batch and part (the idempotency key). */
@@ -19,23 +19,12 @@ export const KEY_METADATA = 'anybatch_key';
 const PAGE = 100;
 
 export class OpenAIAdapter implements ProviderAdapter {
-  private readonly clients = new Map<string, OpenAI>();
+  private readonly clients = new SdkClients({ label: 'OpenAI', keyEnv: 'OPENAI_API_KEY', baseEnv: 'OPENAI_BASE_URL' }, (options) => new OpenAI(options));
 
   constructor(readonly capabilities: ProviderCapabilities) {}
 
-  /** One SDK client per connection, reused so that polls share keep-alive sockets. */
   private client(conn: ProviderConnection): OpenAI {
-    const id = JSON.stringify([conn.apiKey ?? null, conn.apiBase ?? null, conn.clientArgs ?? null]);
-    let client = this.clients.get(id);
-    if (!client) {
-      const apiKey = conn.apiKey ?? process.env.OPENAI_API_KEY;
-      if (!apiKey) {
-        throw new ProviderError('auth', 'No OpenAI API key: set OPENAI_API_KEY in the worker environment or pass apiKey to createBatch.');
-      }
-      client = new OpenAI({ maxRetries: 0, fetch: streamingFetch, ...conn.clientArgs, apiKey, baseURL: conn.apiBase ?? process.env.OPENAI_BASE_URL });
-      this.clients.set(id, client);
-    }
-    return client;
+    return this.clients.get(conn);
   }
 
   async prepareInput(conn: ProviderConnection, input: ProviderInput): Promise<PreparedInput> {
