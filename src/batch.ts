@@ -37,6 +37,18 @@ export interface ProviderBatchRef {
   status: BatchStatus;
 }
 
+/** A step that is failing and being retried right now (see the README's "When things go wrong"). */
+export interface RetryingStep {
+  /** `plan`, `upload`, `create`, `poll`, `cancel`, `download` or `merge`. */
+  step: string;
+  /** Failed attempts so far. */
+  attempts: number;
+  /** The last attempt's error (it names the URL, host or path involved). */
+  error: string;
+  /** Unix seconds of the next attempt, when known. */
+  next_at: number | null;
+}
+
 /**
  * What the orchestrator adds to OpenAI's `Batch`. It lives under one extra key, `anybatch`, so code
  * written against OpenAI's type keeps working unchanged (an `AnybatchBatch` is a `Batch`).
@@ -56,6 +68,8 @@ export interface AnybatchInfo {
   failure: string | null;
   /** Fields the provider ignores or changes in these requests (e.g. `seed` for Anthropic), each once. */
   warnings: string[];
+  /** Set while a step fails and is retried (cleared once it succeeds). */
+  retrying?: RetryingStep | null;
 }
 
 export interface AnybatchBatch extends Batch {

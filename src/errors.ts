@@ -73,11 +73,39 @@ export class BatchNotFoundError extends AnybatchError {
   }
 }
 
-/** The provider refused the batch or the orchestration failed; `message` carries the provider's reason. */
+/**
+ * The batch failed: the provider refused it, or a step failed for good. `message` carries the reason;
+ * `batch` (when known) is the failed `Batch`, whose `anybatch.results` lists the result files (every request
+ * is in errors.jsonl).
+ */
 export class BatchFailedError extends AnybatchError {
   readonly batchId: string;
-  constructor(batchId: string, message: string) {
+  /** The failed batch, as last recorded (typed loosely here to keep this module free of the batch types). */
+  readonly batch: import('./batch').AnybatchBatch | null;
+  constructor(batchId: string, message: string, batch: import('./batch').AnybatchBatch | null = null) {
     super('batch_failed', message);
     this.batchId = batchId;
+    this.batch = batch;
+  }
+}
+
+/** Temporal could not be reached at `address` (fails within seconds; the message says how to point elsewhere). */
+export class TemporalUnavailableError extends AnybatchError {
+  readonly address: string;
+  constructor(address: string, message: string, options?: { cause?: unknown }) {
+    super('temporal_unavailable', message, options);
+    this.address = address;
+  }
+}
+
+/** `waitForBatch` gave up after its `timeout` before the batch was terminal (the batch goes on). */
+export class WaitTimeoutError extends AnybatchError {
+  readonly batchId: string;
+  /** The batch as last seen. */
+  readonly batch: import('./batch').AnybatchBatch;
+  constructor(batchId: string, timeoutMs: number, batch: import('./batch').AnybatchBatch) {
+    super('wait_timeout', `Batch ${batchId} is still ${batch.status} after ${Math.round(timeoutMs / 1000)} s; it goes on (wait again, or cancel it).`);
+    this.batchId = batchId;
+    this.batch = batch;
   }
 }

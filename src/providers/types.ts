@@ -80,19 +80,40 @@ export interface ProviderAdapter {
   readResults(conn: ProviderConnection, batch: Batch, input: ProviderInput): AsyncIterable<ResultLine>;
 }
 
-/** How a provider call failed, so activities can choose between retrying and failing at once. */
-export type ProviderErrorKind = 'transient' | 'rate_limited' | 'auth' | 'invalid_request' | 'not_found';
+/**
+ * How a provider call failed, so activities can choose between retrying and failing at once.
+ * Retried (with backoff, up to the batch's retry bound): `transient` (5xx, 408, 409, a reset connection),
+ * `rate_limited` (429, honouring retry-after), `unreachable` (no answer: connection refused, timed out, DNS
+ * temporarily failing). Permanent (the step fails at once): `auth` (401: key refused or missing),
+ * `permission` (403), `not_found` (404, e.g. an unknown model or batch), `invalid_request` (other 4xx),
+ * `bad_endpoint` (the base URL cannot work: unknown host, TLS certificate refused, not an API).
+ */
+export type ProviderErrorKind = 'transient' | 'rate_limited' | 'unreachable' | 'auth' | 'permission' | 'invalid_request' | 'not_found' | 'bad_endpoint';
+
+/** Kinds that a retry may cure. */
+export const RETRYABLE_PROVIDER_ERRORS: readonly ProviderErrorKind[] = ['transient', 'rate_limited', 'unreachable'];
 
 export class ProviderError extends Error {
   readonly kind: ProviderErrorKind;
   readonly status: number | null;
   /** For `rate_limited`: how long the provider asked us to wait. */
   readonly retryAfterMs: number | null;
-  constructor(kind: ProviderErrorKind, message: string, opts: { status?: number | null; retryAfterMs?: number | null; cause?: unknown } = {}) {
+  /** The URL (or host) involved, when known; never holds a secret (no query string). */
+  readonly url: string | null;
+  constructor(
+    kind: ProviderErrorKind,
+    message: string,
+    opts: { status?: number | null; retryAfterMs?: number | null; url?: string | null; cause?: unknown } = {},
+  ) {
     super(message, { cause: opts.cause });
     this.name = 'ProviderError';
     this.kind = kind;
     this.status = opts.status ?? null;
     this.retryAfterMs = opts.retryAfterMs ?? null;
+    this.url = opts.url ?? null;
+  }
+
+  get retryable(): boolean {
+    return RETRYABLE_PROVIDER_ERRORS.includes(this.kind);
   }
 }
