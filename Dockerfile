@@ -1,5 +1,7 @@
 # The anybatch worker (and CLI) image. glibc base: Temporal's native core has no musl build.
-FROM node:20-bookworm-slim AS build
+# Pinned by tag and digest (multi-arch index of node:20-bookworm-slim); to upgrade, change both
+# (`docker buildx imagetools inspect node:20-bookworm-slim` prints the digest).
+FROM node:20-bookworm-slim@sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0 AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -9,7 +11,7 @@ COPY bench ./bench
 COPY scripts ./scripts
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:20-bookworm-slim@sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0
 WORKDIR /app
 ENV NODE_ENV=production \
     ANYBATCH_HOME=/data \

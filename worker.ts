@@ -6,11 +6,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './src/activities';
+import { workerLogger } from './src/logging';
 import { taskQueue as defaultTaskQueue, temporalSettings } from './src/config';
 import { ensureSearchAttributes } from './src/temporal/search-attributes';
+import { connectTemporal, guardConnect } from './src/temporal/client';
 
 export interface AnybatchWorkerOptions {
   address?: string;
@@ -36,19 +38,20 @@ function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath
 export async function createWorker(opts: AnybatchWorkerOptions = {}): Promise<Worker> {
   const settings = temporalSettings({ address: opts.address, namespace: opts.namespace });
   if (!opts.skipSearchAttributes) {
-    const admin = await Connection.connect(settings.connection);
+    const admin = await connectTemporal(settings.connection);
     try {
       await ensureSearchAttributes(admin, settings.namespace);
     } finally {
       await admin.close();
     }
   }
-  const connection = await NativeConnection.connect({
-    address: settings.connection.address,
+  const address = settings.connection.address ?? '127.0.0.1:7233';
+  const connection = await guardConnect(address, () => NativeConnection.connect({
+    address,
     tls: settings.connection.tls,
     apiKey: settings.connection.apiKey as string | undefined,
     metadata: settings.connection.metadata,
-  });
+  }), { dispose: (c) => c.close() });
   return Worker.create({
     connection,
     namespace: settings.namespace,
@@ -63,17 +66,9 @@ export async function createWorker(opts: AnybatchWorkerOptions = {}): Promise<Wo
   });
 }
 
-/** Runs a worker until SIGINT/SIGTERM. */
-const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
-
-/** ANYBATCH_LOG_LEVEL (TRACE, DEBUG, INFO, WARN, ERROR; default INFO). */
-function logLevel(): (typeof LOG_LEVELS)[number] {
-  const level = (process.env.ANYBATCH_LOG_LEVEL ?? 'INFO').toUpperCase();
-  return (LOG_LEVELS as readonly string[]).includes(level) ? (level as (typeof LOG_LEVELS)[number]) : 'INFO';
-}
-
+/** Runs a worker until SIGINT/SIGTERM, logging one line per entry at ANYBATCH_LOG_LEVEL (see src/logging.ts). */
 export async function runWorker(opts: AnybatchWorkerOptions = {}): Promise<void> {
-  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'], logger: new DefaultLogger(logLevel()) });
+  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'], logger: workerLogger() });
   const worker = await createWorker(opts);
   const settings = temporalSettings({ address: opts.address, namespace: opts.namespace });
   console.error(`anybatch worker: task queue "${worker.options.taskQueue}" on ${settings.connection.address} (namespace ${settings.namespace})`);

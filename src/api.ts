@@ -6,9 +6,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import type { WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/client';
-import { msToNumber } from '@temporalio/common/lib/time';
-import type { AnybatchBatch } from './batch';
+import type { WorkflowExecutionDescription, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/client';
+import type { AnybatchBatch, RetryingStep } from './batch';
 import { isTerminal } from './batch';
 import { anybatchHome, taskQueue } from './config';
 import { BatchFailedError, BatchNotCompleteError, BatchNotFoundError, UsageError } from './errors';
@@ -18,120 +17,43 @@ import { readJsonLines } from './results/jsonl';
 import { BATCH_CREATED_AT, BATCH_PROVIDER, BATCH_STATUS, BATCH_TOTAL } from './search-attributes';
 import { seal } from './secrets';
 import { temporalClient } from './temporal/client';
-import type { TemporalOptions } from './temporal/client';
-import { validateInputFile } from './validation';
+import { checkProvider, parseCreateOptions } from './options';
+import type { ClientOptions, CreateBatchOptions, ProviderName } from './options';
+import { ENDPOINTS, isEndpoint, resultsEndpointCheck } from './results/types';
+import type { BatchResult, BatchResultItem, Endpoint, EndpointOf, EndpointResult } from './results/types';
+import { requestIdsPath, validateInputFile } from './validation';
+import { staticDetails, staticSummary } from './workflows/details';
 import { buildBatch } from './workflows/state';
-import { BATCH_WORKFLOW_TYPE, MEMO_BATCH, cancelSignal, submittedUpdate } from './workflows/shared';
+import { BATCH_WORKFLOW_TYPE, MEMO_BATCH, submittedUpdate } from './workflows/shared';
 import type { BatchSpec, BatchWorkflowInput } from './workflows/shared';
 
-export interface ClientOptions {
-  /** Where Temporal is (default: TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE, then 127.0.0.1:7233, `default`). */
-  temporal?: TemporalOptions;
-  /** Task queue the anybatch worker listens on (default: ANYBATCH_TASK_QUEUE, then `anybatch`). */
-  taskQueue?: string;
-}
-
-export interface CreateBatchOptions extends ClientOptions {
-  /** Only `24h` today, as the providers allow. */
-  completionWindow?: string;
-  /** Your key/value pairs, stored on the batch (and on the provider batch). */
-  metadata?: Record<string, string>;
-  /** Provider API key for this batch; default: the worker's environment (e.g. OPENAI_API_KEY). Sealed in transit. */
-  apiKey?: string;
-  /** Provider base URL (e.g. the sandbox's); default: the worker's environment (e.g. OPENAI_BASE_URL). */
-  apiBase?: string;
-  /** Passed to the provider SDK client's constructor. Sealed in transit, like apiKey. */
-  clientArgs?: Record<string, unknown>;
-  /** How often the provider is polled: a duration such as `30s` or milliseconds (default 30s). */
-  pollInterval?: string | number;
-  /** Folder for output.jsonl and errors.jsonl (default `$ANYBATCH_HOME/results/<batch id>`). */
-  resultsDir?: string;
-  /** Use this batch id instead of a generated one (it is the workflow id; must be unique). */
-  batchId?: string;
-  /** Resolve as soon as the workflow started, without waiting for the provider to accept the batch. */
-  noWait?: boolean;
-  /**
-   * Publish progress as search attributes for the Web UI (default true; the worker registers them). Set false
-   * on a cluster where they cannot be registered: status then lives in the memo and the `status` query only.
-   */
-  searchAttributes?: boolean;
-  /** At most this many requests per provider batch (default and ceiling: the provider's limit). */
-  maxRequestsPerPart?: number;
-  /** At most this many bytes sent per provider batch (default and ceiling: the provider's limit). */
-  maxBytesPerPart?: number;
-  /** Provider batches submitted at once when the input is split (default 4). */
-  submitConcurrency?: number;
-  /** Provider-specific options, passed to the provider adapter. */
-  [providerOption: string]: unknown;
-}
-
-const KNOWN_OPTIONS = new Set([
-  'temporal', 'taskQueue', 'completionWindow', 'metadata', 'apiKey', 'apiBase', 'clientArgs', 'pollInterval', 'resultsDir', 'batchId', 'noWait', 'searchAttributes', 'maxRequestsPerPart', 'maxBytesPerPart', 'submitConcurrency',
-]);
-/** Metadata keys anybatch itself writes on provider batches. */
-const RESERVED_METADATA = 1;
-const DEFAULT_POLL_MS = 30_000;
+export type { ClientOptions, CreateBatchOptions } from './options';
+export type { BatchResult, BatchResultItem } from './results/types';
 
 export function newBatchId(now = Date.now()): string {
   return `ab_${now.toString(36).padStart(9, '0')}${crypto.randomBytes(8).toString('hex')}`;
-}
-
-function durationMs(value: string | number | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  let ms: number;
-  try {
-    ms = typeof value === 'number' ? value : msToNumber(value as Parameters<typeof msToNumber>[0]);
-  } catch {
-    ms = NaN;
-  }
-  if (!Number.isFinite(ms) || ms <= 0) throw new UsageError(`${name} must be a positive duration such as "30s" or "1m" (got ${JSON.stringify(value)}).`);
-  return ms;
-}
-
-function positiveOption(value: number | undefined, name: string): number | null {
-  if (value === undefined) return null;
-  if (!Number.isInteger(value) || value < 1) throw new UsageError(`${name} must be a positive integer (got ${value}).`);
-  return value;
-}
-
-function checkMetadata(provider: string, metadata: Record<string, string> | undefined): Record<string, string> | null {
-  if (metadata === undefined) return null;
-  const limits = getAdapter(provider).capabilities.metadata;
-  const entries = Object.entries(metadata);
-  for (const [k, v] of entries) {
-    if (typeof v !== 'string') throw new UsageError(`metadata.${k} must be a string.`);
-    if (limits && k.length > limits.maxKeyLength) throw new UsageError(`metadata key "${k}" is longer than ${limits.maxKeyLength} characters.`);
-    if (limits && v.length > limits.maxValueLength) throw new UsageError(`metadata.${k} is longer than ${limits.maxValueLength} characters.`);
-  }
-  if (limits && entries.length > limits.maxPairs - RESERVED_METADATA) {
-    throw new UsageError(`metadata has ${entries.length} pairs; ${provider} allows ${limits.maxPairs - RESERVED_METADATA} (anybatch uses one).`);
-  }
-  return entries.length > 0 ? { ...metadata } : null;
 }
 
 /**
  * Validates the input, stages it for the worker, starts the batch workflow and resolves once the provider
  * accepted the batch. Invalid input throws `InputValidationError` before anything starts.
  */
-export async function createBatch(provider: string, inputFilePath: string, endpoint: string, options: CreateBatchOptions = {}): Promise<AnybatchBatch> {
-  const adapter = getAdapter(provider);
+export async function createBatch<P extends ProviderName>(
+  provider: P,
+  inputFilePath: string,
+  endpoint: EndpointOf<P>,
+  createOptions?: NoInfer<CreateBatchOptions<P>>,
+): Promise<AnybatchBatch> {
+  const adapter = getAdapter(checkProvider(provider));
   const capabilities = adapter.capabilities;
-  const completionWindow = options.completionWindow ?? '24h';
-  if (!capabilities.completionWindows.includes(completionWindow)) {
-    throw new UsageError(`completionWindow "${completionWindow}" is not supported by ${provider}; use ${capabilities.completionWindows.join(' or ')}.`);
-  }
-  const metadata = checkMetadata(provider, options.metadata);
-  const pollIntervalMs = durationMs(options.pollInterval, 'pollInterval', DEFAULT_POLL_MS);
-  const maxRequestsPerPart = positiveOption(options.maxRequestsPerPart, 'maxRequestsPerPart');
-  const maxBytesPerPart = positiveOption(options.maxBytesPerPart, 'maxBytesPerPart');
-  const submitConcurrency = positiveOption(options.submitConcurrency, 'submitConcurrency') ?? undefined;
+  // Every option is checked (names and types) before anything starts: see src/options.ts.
+  const options = parseCreateOptions(provider, createOptions);
+  const { completionWindow, metadata, pollIntervalMs, maxRequestsPerPart, maxBytesPerPart, submitConcurrency, providerOptions } = options;
   const batchId = options.batchId ?? newBatchId();
-  if (!/^[A-Za-z0-9_.-]{1,200}$/.test(batchId)) throw new UsageError(`batchId "${batchId}" may only hold letters, digits, "_", "-" and ".".`);
 
   const home = anybatchHome();
   const staged = path.join(home, 'inputs', `${batchId}.jsonl`);
   await fs.promises.mkdir(path.dirname(staged), { recursive: true });
-  const providerOptions = Object.fromEntries(Object.entries(options).filter(([k]) => !KNOWN_OPTIONS.has(k)));
   const checkRequest = adapter.checkRequest?.bind(adapter);
   const input = await validateInputFile(
     inputFilePath,
@@ -162,8 +84,9 @@ export async function createBatch(provider: string, inputFilePath: string, endpo
     maxRequestsPerPart,
     maxBytesPerPart,
     submitConcurrency,
+    ...(options.retryTimeoutMs !== undefined ? { retryTimeoutMs: options.retryTimeoutMs } : {}),
     providerOptions,
-    searchAttributes: options.searchAttributes ?? true,
+    searchAttributes: options.searchAttributes,
     warnings: input.warnings,
   };
   const initial = buildBatch(spec, { parts: [], cancelRequested: false, results: null, failure: null, finishedAt: null, pollFailures: 0 });
@@ -176,6 +99,9 @@ export async function createBatch(provider: string, inputFilePath: string, endpo
       taskQueue: options.taskQueue ?? taskQueue(),
       args: [{ spec } satisfies BatchWorkflowInput],
       memo: { [MEMO_BATCH]: initial },
+      // What the Web UI's list and the batch's page show with no set-up.
+      staticSummary: staticSummary(spec),
+      staticDetails: staticDetails(spec, path.resolve(inputFilePath)),
       typedSearchAttributes: spec.searchAttributes
         ? [
             { key: BATCH_STATUS, value: initial.status },
@@ -186,13 +112,49 @@ export async function createBatch(provider: string, inputFilePath: string, endpo
         : [],
     });
   } catch (err) {
-    await fs.promises.rm(staged, { force: true });
+    await Promise.all([staged, requestIdsPath(staged)].map((f) => fs.promises.rm(f, { force: true })));
     throw err;
   }
   if (options.noWait) return initial;
-  const batch = await handle.executeUpdate(submittedUpdate);
-  if (batch.anybatch.failure && batch.anybatch.provider_batches.length === 0) throw new BatchFailedError(batchId, batch.anybatch.failure);
+  let batch: AnybatchBatch;
+  try {
+    batch = await handle.executeUpdate(submittedUpdate);
+  } catch (err) {
+    // The batch may have ended before the update reached it (e.g. refused at once): its record says how.
+    batch = await loadBatch(batchId, options).catch(() => {
+      throw err;
+    });
+    if (!isTerminal(batch.status)) throw err;
+  }
+  if (batch.anybatch.failure && batch.anybatch.provider_batches.length === 0) throw new BatchFailedError(batchId, batch.anybatch.failure, batch);
   return batch;
+}
+
+/** The pending activity's name as the step users see. */
+const STEPS: Record<string, string> = {
+  planParts: 'plan',
+  uploadPart: 'upload',
+  createPartBatch: 'create',
+  retrieveProviderBatch: 'poll',
+  cancelProviderBatch: 'cancel',
+  downloadPartResults: 'download',
+  mergeResults: 'merge',
+};
+
+/** A step that failed and waits for its next attempt, from the workflow's pending activities (the first such). */
+function retryingStep(description: WorkflowExecutionDescription): RetryingStep | null {
+  for (const pending of description.raw.pendingActivities ?? []) {
+    const error = pending.lastFailure?.message;
+    if (!error) continue;
+    const next = pending.nextAttemptScheduleTime?.seconds;
+    return {
+      step: STEPS[pending.activityType?.name ?? ''] ?? pending.activityType?.name ?? 'step',
+      attempts: Math.max(1, (pending.attempt ?? 2) - 1),
+      error,
+      next_at: next !== undefined && next !== null ? Number(next) : null,
+    };
+  }
+  return null;
 }
 
 function fromMemo(memo: Record<string, unknown> | undefined): AnybatchBatch | null {
@@ -220,11 +182,15 @@ export async function loadBatch(batchId: string, options: ClientOptions = {}): P
   }
   const batch = fromMemo(description.memo);
   if (!batch || description.type !== BATCH_WORKFLOW_TYPE) throw new BatchNotFoundError(batchId);
-  return withClosedStatus(batch, description);
+  const closed = withClosedStatus(batch, description);
+  if (isTerminal(closed.status)) return closed;
+  const retrying = retryingStep(description) ?? closed.anybatch.retrying ?? null;
+  return { ...closed, anybatch: { ...closed.anybatch, retrying } };
 }
 
 /** The batch as last recorded by its workflow; works for finished batches with no worker running. */
-export async function retrieveBatch(provider: string, batchId: string, options: ClientOptions = {}): Promise<AnybatchBatch> {
+export async function retrieveBatch(provider: ProviderName, batchId: string, options: ClientOptions = {}): Promise<AnybatchBatch> {
+  checkProvider(provider);
   const batch = await loadBatch(batchId, options);
   if (batch.anybatch.provider !== provider) throw new BatchNotFoundError(batchId, provider);
   return batch;
@@ -235,15 +201,23 @@ export interface CancelBatchOptions extends ClientOptions {
   wait?: boolean;
 }
 
-/** Asks the batch to cancel (its provider batches are cancelled; partial results are still delivered). */
-export async function cancelBatch(provider: string | null, batchId: string, options: CancelBatchOptions = {}): Promise<AnybatchBatch> {
+/**
+ * Asks the batch to cancel (its provider batches are cancelled; partial results are still delivered). A batch
+ * that is already terminal (completed, failed, expired, cancelled) is returned unchanged: nothing is sent.
+ * `provider` null: the id alone names the batch. An unknown id is `BatchNotFoundError`.
+ */
+export async function cancelBatch(provider: ProviderName | null, batchId: string, options: CancelBatchOptions = {}): Promise<AnybatchBatch> {
   const batch = provider === null ? await loadBatch(batchId, options) : await retrieveBatch(provider, batchId, options);
   if (isTerminal(batch.status)) return batch;
   const client = await temporalClient(options.temporal);
   const handle = client.workflow.getHandle(batchId);
-  await handle.signal(cancelSignal);
-  if (options.wait) return (await handle.result()) as AnybatchBatch;
-  return { ...batch, status: 'cancelling' };
+  // Temporal's own cancellation (the batch workflow treats it as a graceful cancel, like the `cancel` signal), so
+  // the workflow ends as cancelled in the Web UI.
+  await handle.cancel();
+  if (!options.wait) return { ...batch, status: 'cancelling' };
+  // A cancelled batch ends its workflow as cancelled (an error for `result()`); its record is the answer.
+  await handle.result().catch(() => undefined);
+  return loadBatch(batchId, options);
 }
 
 export interface ListBatchesOptions extends ClientOptions {
@@ -258,10 +232,10 @@ function escapeQuery(value: string): string {
 }
 
 /** The provider's batches (every provider's with `null`), newest first, paged like OpenAI's list (`after`, `limit`). */
-export async function listBatches(provider: string | null, options: ListBatchesOptions = {}): Promise<AnybatchBatch[]> {
+export async function listBatches(provider: ProviderName | null, options: ListBatchesOptions = {}): Promise<AnybatchBatch[]> {
   const limit = options.limit ?? 20;
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new UsageError(`limit must be an integer from 1 to 100 (got ${options.limit}).`);
-  if (provider !== null) getAdapter(provider);
+  if (provider !== null) checkProvider(provider);
   const client = await temporalClient(options.temporal);
   let query = `WorkflowType = '${BATCH_WORKFLOW_TYPE}' AND ExecutionStatus != 'ContinuedAsNew'`;
   if (provider !== null) query += ` AND ${BATCH_PROVIDER.name} = '${escapeQuery(provider)}'`;
@@ -281,22 +255,10 @@ export async function listBatches(provider: string | null, options: ListBatchesO
   return start.slice(0, limit);
 }
 
-/** One request's outcome, as in any-llm's `BatchResultItem`. */
-export interface BatchResultItem {
-  custom_id: string;
-  /** The endpoint's response body (e.g. a `chat.completion`) for a successful request. */
-  result: unknown | null;
-  error: { code: string; message: string } | null;
-}
-
-export interface BatchResult {
-  results: BatchResultItem[];
-}
-
-function toItem(line: ResultLine): BatchResultItem {
+function toItem<E extends Endpoint>(line: ResultLine): BatchResultItem<E> {
   if (line.error) return { custom_id: line.custom_id, result: null, error: line.error };
   const status = line.response?.status_code ?? 0;
-  if (status >= 200 && status < 300) return { custom_id: line.custom_id, result: line.response!.body, error: null };
+  if (status >= 200 && status < 300) return { custom_id: line.custom_id, result: line.response!.body as EndpointResult[E], error: null };
   const body = line.response?.body as { error?: { code?: string | null; type?: string; message?: string } } | undefined;
   return {
     custom_id: line.custom_id,
@@ -306,23 +268,57 @@ function toItem(line: ResultLine): BatchResultItem {
 }
 
 /** Streams every result line (output file, then error file) of a terminal batch. */
-export async function* batchResultLines(provider: string | null, batchId: string, options: ClientOptions = {}): AsyncGenerator<ResultLine> {
+export async function* batchResultLines(provider: ProviderName | null, batchId: string, options: ClientOptions = {}): AsyncGenerator<ResultLine> {
   const batch = provider === null ? await loadBatch(batchId, options) : await retrieveBatch(provider, batchId, options);
   const files = batch.anybatch.results;
+  if (batch.status === 'failed') {
+    const where = files ? ` Every request is in ${files.errors_path}.` : '';
+    throw new BatchFailedError(batchId, `Batch ${batchId} failed: ${batch.anybatch.failure ?? batch.errors?.data?.[0]?.message ?? 'the provider failed it'}.${where}`, batch);
+  }
   if (!isTerminal(batch.status) || !files) throw new BatchNotCompleteError(batchId, batch.status);
   for (const file of [files.output_path, files.errors_path]) {
     yield* readJsonLines<ResultLine>(fs.createReadStream(file, { highWaterMark: 1 << 20 }), { source: file });
   }
 }
 
-/** Streams every request's outcome of a terminal batch, as `BatchResultItem`s. */
-export async function* iterateBatchResults(provider: string | null, batchId: string, options: ClientOptions = {}): AsyncGenerator<BatchResultItem> {
-  for await (const line of batchResultLines(provider, batchId, options)) yield toItem(line);
+export interface ResultsOptions<E extends Endpoint = Endpoint> extends ClientOptions {
+  /**
+   * The batch's endpoint: types each item's `result` as that endpoint's response body (`EndpointResult[E]`).
+   * Checked against the batch: a `UsageError` when it differs.
+   */
+  endpoint?: E;
 }
 
-/** Every request's outcome of a terminal batch. Throws `BatchNotCompleteError` before then. */
-export async function retrieveBatchResults(provider: string | null, batchId: string, options: ClientOptions = {}): Promise<BatchResult> {
-  const results: BatchResultItem[] = [];
-  for await (const item of iterateBatchResults(provider, batchId, options)) results.push(item);
+/**
+ * Streams every request's outcome of a terminal batch, as `BatchResultItem`s (typed by `options.endpoint`).
+ * `provider` null: the id alone names the batch.
+ */
+export async function* iterateBatchResults<P extends ProviderName | null, E extends EndpointOf<P> = EndpointOf<P>>(
+  provider: P,
+  batchId: string,
+  options: ResultsOptions<E> = {},
+): AsyncGenerator<BatchResultItem<E>> {
+  const { endpoint, ...clientOptions } = options;
+  if (provider !== null) checkProvider(provider);
+  let check: ((item: BatchResultItem<E>) => void) | null = null;
+  if (endpoint !== undefined) {
+    if (!isEndpoint(endpoint)) throw new UsageError(`endpoint ${JSON.stringify(endpoint)} is not an endpoint anybatch knows; known: ${ENDPOINTS.join(', ')}.`);
+    check = resultsEndpointCheck(provider === null ? await loadBatch(batchId, clientOptions) : await retrieveBatch(provider, batchId, clientOptions), endpoint);
+  }
+  for await (const line of batchResultLines(provider, batchId, clientOptions)) {
+    const item = toItem<E>(line);
+    check?.(item);
+    yield item;
+  }
+}
+
+/** Every request's outcome of a terminal batch (typed by `options.endpoint`). Throws `BatchNotCompleteError` before then. */
+export async function retrieveBatchResults<P extends ProviderName | null, E extends EndpointOf<P> = EndpointOf<P>>(
+  provider: P,
+  batchId: string,
+  options: ResultsOptions<E> = {},
+): Promise<BatchResult<E>> {
+  const results: BatchResultItem<E>[] = [];
+  for await (const item of iterateBatchResults<P, E>(provider, batchId, options)) results.push(item);
   return { results };
 }

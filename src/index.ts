@@ -9,10 +9,24 @@ export {
   iterateBatchResults,
   batchResultLines,
 } from './api';
-export type { BatchResult, BatchResultItem, CancelBatchOptions, ClientOptions, CreateBatchOptions, ListBatchesOptions } from './api';
-export type { AnybatchBatch, AnybatchInfo, Batch, BatchResultFiles, BatchStatus, ProviderBatchRef } from './batch';
+export type { CancelBatchOptions, ListBatchesOptions, ResultsOptions } from './api';
+export type { AnthropicOptions, ClientOptions, CommonCreateOptions, CreateBatchOptions, OpenAIOptions, ProviderName, ProviderOptions } from './options';
+export { waitForBatch } from './wait';
+export type { WaitForBatchOptions } from './wait';
+export { ENDPOINTS, isEndpointResult, isResultOf, resultAs } from './results/types';
+export type { BatchResult, BatchResultItem, Endpoint, EndpointOf, EndpointResult, ProviderEndpoints } from './results/types';
+export type { AnybatchBatch, AnybatchInfo, Batch, BatchResultFiles, BatchStatus, ProviderBatchRef, RetryingStep } from './batch';
 export { TERMINAL_STATUSES, isTerminal } from './batch';
-export { AnybatchError, BatchFailedError, BatchNotCompleteError, BatchNotFoundError, InputValidationError, UsageError } from './errors';
+export {
+  AnybatchError,
+  BatchFailedError,
+  BatchNotCompleteError,
+  BatchNotFoundError,
+  InputValidationError,
+  TemporalUnavailableError,
+  UsageError,
+  WaitTimeoutError,
+} from './errors';
 export type { InputIssue } from './errors';
 export type { ResultLine } from './providers/types';
 export { PROVIDERS } from './providers/catalog';

@@ -18,4 +18,6 @@ export interface BatchActivities {
   downloadPartResults(spec: BatchSpec, part: PartPlan, batch: Batch | null, outcome: { code: string; message: string } | null): Promise<PartResults>;
   /** Merges the parts' files into the batch's `output.jsonl` and `errors.jsonl`. */
   mergeResults(spec: BatchSpec, parts: PartResults[]): Promise<BatchResultFiles>;
+  /** Asks Temporal to cancel this batch's workflow (a batch cancelled by signal then ends as a cancelled workflow). */
+  requestWorkflowCancellation(batchId: string): Promise<void>;
 }

@@ -11,6 +11,8 @@ export function summary(batch: AnybatchBatch): string {
   const providerBatches = batch.anybatch.provider_batches;
   if (providerBatches.length > 0) lines.push(`  provider batches: ${providerBatches.map((b) => `${b.id} (${b.status})`).join(', ')}`);
   for (const e of batch.errors?.data ?? []) lines.push(`  error: ${e.code ?? 'error'}${e.line ? ` line ${e.line}` : ''}: ${e.message ?? ''}`);
+  const retrying = retryLine(batch);
+  if (retrying) lines.push(retrying);
   const r = batch.anybatch.results;
   if (r) {
     lines.push(`  output: ${r.output_path} (${r.output_count} lines)`);
@@ -35,4 +37,12 @@ export function progressLine(batch: AnybatchBatch): string {
   const filled = Math.round(ratio * WIDTH);
   const bar = '#'.repeat(filled) + '.'.repeat(WIDTH - filled);
   return `[${bar}] ${String(Math.round(ratio * 100)).padStart(3)}%  ${done}/${c.total} (${c.failed} failed)  ${batch.status}`;
+}
+
+/** What shows under the progress bar while a step fails and is retried: the step, attempts, next try, the error. */
+export function retryLine(batch: AnybatchBatch, now = Date.now()): string | null {
+  const r = batch.anybatch.retrying;
+  if (!r) return null;
+  const next = r.next_at !== null ? `; next try in ${Math.max(0, Math.round(r.next_at - now / 1000))} s` : '';
+  return `  retrying ${r.step} (${r.attempts} failed attempt${r.attempts === 1 ? '' : 's'}${next}): ${r.error}`;
 }

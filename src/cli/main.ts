@@ -8,8 +8,10 @@ import { Command, CommanderError, Option } from 'commander';
 import { cancelBatch, createBatch, batchResultLines, listBatches, loadBatch } from '../api';
 import type { ClientOptions } from '../api';
 import type { AnybatchBatch } from '../batch';
+import { isTerminal } from '../batch';
 import { AnybatchError, InputValidationError, UsageError } from '../errors';
 import { registerSandboxCommand } from '../sandbox/cli';
+import { registerHealthCommand } from './health';
 import { closeTemporalClients } from '../temporal/client';
 import { listRow, summary } from './format';
 import { waitForBatch } from './wait';
@@ -122,6 +124,13 @@ export function buildProgram(): Command {
     .option('--json', 'print the Batch object as JSON')
     .action(async (id: string, o, cmd: Command) => {
       const options = clientOptions(cmd);
+      const current = await loadBatch(id, options);
+      if (isTerminal(current.status)) {
+        // Nothing to do, and not an error: the batch ended before the cancel (--json still prints it).
+        process.stderr.write(`Batch ${id} is already ${current.status}; nothing to cancel.\n`);
+        if (o.json) print(current, true);
+        return;
+      }
       const batch = await cancelBatch(null, id, options);
       if (!o.wait) return print(batch, o.json);
       const final = await waitForBatch(id, options);
@@ -193,17 +202,16 @@ export function buildProgram(): Command {
     .action(async (o) => runQuickstart({ file: o.file || undefined }));
 
   registerSandboxCommand(program);
+  registerHealthCommand(program);
   return program;
 }
 
 function describe(err: unknown): { message: string; code: number } {
   if (err instanceof CommanderError) return { message: '', code: err.exitCode === 0 ? EXIT_OK : EXIT_USAGE };
   if (err instanceof InputValidationError || err instanceof UsageError) return { message: err.message, code: EXIT_USAGE };
+  // Includes TemporalUnavailableError (Temporal cannot be reached: the message names the address and how to set it).
   if (err instanceof AnybatchError) return { message: err.message, code: EXIT_FAILED };
   const e = err as Error;
-  if (/ECONNREFUSED|UNAVAILABLE|Failed to connect|TransportError/i.test(String(e?.message))) {
-    return { message: `cannot reach Temporal (${e.message.split('\n')[0]}). Is a server running? Try \`anybatch dev\`.`, code: EXIT_FAILED };
-  }
   return { message: e instanceof Error ? e.message : String(err), code: EXIT_FAILED };
 }
 

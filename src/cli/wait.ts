@@ -1,23 +1,60 @@
-/** `--wait`: follows a batch until it is terminal, with a live progress bar on a terminal. */
+/** `--wait`: follows a batch until it is terminal (the library's `waitForBatch`), with a live progress bar on a terminal. */
 import type { AnybatchBatch } from '../batch';
-import { isTerminal } from '../batch';
-import { loadBatch } from '../api';
 import type { ClientOptions } from '../api';
-import { progressLine } from './format';
+import { waitForBatch as waitForBatchApi } from '../wait';
+import { progressLine, retryLine } from './format';
+
+/** The bar, and under it the step being retried (if any). */
+function render(batch: AnybatchBatch): string {
+  const retry = retryLine(batch);
+  return retry ? `${progressLine(batch)}\n${retry}` : progressLine(batch);
+}
+
+/**
+ * Redraws the progress (the bar and the lines under it) in place on a terminal, where a retry's "next try in"
+ * also counts down; elsewhere writes each new rendering once.
+ */
+function progressWriter(stream: NodeJS.WriteStream): { update(batch: AnybatchBatch): void; done(): void } {
+  const tty = stream.isTTY === true;
+  let last = '';
+  let drawnLines = 0;
+  let current: AnybatchBatch | null = null;
+  const draw = (text: string) => {
+    const up = drawnLines > 1 ? `\x1b[${drawnLines - 1}A` : '';
+    stream.write(`\r${up}${text.split('\n').map((l) => l + '\x1b[K').join('\n')}\x1b[J`);
+    drawnLines = text.split('\n').length;
+    last = text;
+  };
+  const ticker = tty
+    ? setInterval(() => {
+        if (!current?.anybatch.retrying) return;
+        const text = render(current);
+        if (text !== last) draw(text);
+      }, 1000)
+    : null;
+  ticker?.unref();
+  return {
+    update(batch) {
+      current = batch;
+      const text = render(batch);
+      if (tty) draw(text);
+      else if (text !== last) {
+        stream.write(text + '\n');
+        last = text;
+      }
+    },
+    done() {
+      if (ticker) clearInterval(ticker);
+      if (tty && drawnLines > 0) stream.write('\n');
+    },
+  };
+}
 
 export async function waitForBatch(batchId: string, options: ClientOptions, intervalMs = 1000): Promise<AnybatchBatch> {
-  const tty = process.stderr.isTTY === true;
-  let last = '';
-  for (;;) {
-    const batch = await loadBatch(batchId, options);
-    const line = progressLine(batch);
-    if (tty) process.stderr.write(`\r${line}\x1b[K`);
-    else if (line !== last) process.stderr.write(line + '\n');
-    last = line;
-    if (isTerminal(batch.status)) {
-      if (tty) process.stderr.write('\n');
-      return batch;
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
+  const progress = progressWriter(process.stderr);
+  try {
+    return await waitForBatchApi(null, batchId, { ...options, interval: intervalMs, onProgress: (batch) => progress.update(batch) });
+  } finally {
+    progress.done();
   }
 }

@@ -1,36 +1,58 @@
 /**
  * One SDK client per connection (key, base URL, client args), reused so that polls share keep-alive sockets,
  * with the settings every provider client gets: no SDK retries (activities retry, with classification) and
- * the streaming fetch.
+ * the streaming fetch, traced so that a failed call can say which request failed, where, and how (see
+ * `sdkCalls` in http-errors.ts).
  */
-import { streamingFetch } from './streaming-fetch';
+import { secretsOf, tracedFetch, type ProviderInfo } from './http-errors';
+import { streamingFetch, type FetchFunction } from './streaming-fetch';
 import { ProviderError } from './types';
 import type { ProviderConnection } from './types';
 
 export interface SdkClientOptions {
   maxRetries: number;
-  fetch: typeof streamingFetch;
+  fetch: FetchFunction;
   apiKey: string;
   baseURL: string | undefined;
   [clientArg: string]: unknown;
 }
 
-export class SdkClients<T> {
+/** What `SdkClients` reads back from a client it made (both Stainless SDKs expose these). */
+export interface SdkClient {
+  baseURL: string;
+  timeout: number;
+}
+
+export class SdkClients<T extends SdkClient> {
   private readonly clients = new Map<string, T>();
 
   constructor(
-    private readonly provider: { label: string; keyEnv: string; baseEnv: string },
+    private readonly provider: ProviderInfo,
     private readonly make: (options: SdkClientOptions) => T,
+    /** The fetch under the trace (tests bound the connect time or resolve host names their own way). */
+    private readonly fetch: FetchFunction = streamingFetch,
   ) {}
 
   get(conn: ProviderConnection): T {
     const id = JSON.stringify([conn.apiKey ?? null, conn.apiBase ?? null, conn.clientArgs ?? null]);
     let client = this.clients.get(id);
     if (!client) {
-      const { label, keyEnv, baseEnv } = this.provider;
+      const { label, keyEnv } = this.provider;
       const apiKey = conn.apiKey ?? process.env[keyEnv];
-      if (!apiKey) throw new ProviderError('auth', `No ${label} API key: set ${keyEnv} in the worker environment or pass apiKey to createBatch.`);
-      client = this.make({ maxRetries: 0, fetch: streamingFetch, ...conn.clientArgs, apiKey, baseURL: conn.apiBase ?? process.env[baseEnv] });
+      if (!apiKey) {
+        throw new ProviderError('auth', `No ${label} API key: pass --api-key on the CLI or apiKey in the library, or set ${keyEnv} in the worker environment.`);
+      }
+      const secrets = secretsOf(apiKey, conn.clientArgs);
+      let made: T | undefined;
+      const info = () => ({ baseURL: made?.baseURL ?? '', timeoutMs: made?.timeout ?? 0, secrets });
+      made = this.make({
+        maxRetries: 0,
+        ...conn.clientArgs,
+        fetch: tracedFetch(this.fetch, info),
+        apiKey,
+        baseURL: conn.apiBase ?? process.env[this.provider.baseEnv],
+      });
+      client = made;
       this.clients.set(id, client);
     }
     return client;

@@ -46,15 +46,29 @@ function requestLineId(batchId: string, customId: string): string {
   return 'batch_req_' + crypto.createHash('sha256').update(`${batchId}\0${customId}`).digest('hex').slice(0, 24);
 }
 
-/** The custom_ids of a staged input file, in order (the file was validated at creation). */
-async function inputIds(file: string): Promise<Map<string, boolean>> {
-  const ids = new Map<string, boolean>();
+/** The custom_ids of a staged input file (or part of one), in order (the file was validated at creation). */
+export async function* idsOfInput(file: string): AsyncGenerator<string> {
   for await (const line of splitLines(readFileChunks(file))) {
     if (line.length === 0) continue;
-    const parsed = JSON.parse(line.toString('utf8')) as { custom_id: string };
-    ids.set(parsed.custom_id, false);
+    yield (JSON.parse(line.toString('utf8')) as { custom_id: string }).custom_id;
   }
-  return ids;
+}
+
+/** `count` custom_ids from the `first`-th (0-based) of a request-ids file written at validation (one JSON string a line). */
+export async function* idsOfList(file: string, first: number, count: number): AsyncGenerator<string> {
+  let at = 0;
+  for await (const line of splitLines(readFileChunks(file))) {
+    if (line.length === 0) continue;
+    if (at >= first + count) return;
+    if (at >= first) yield JSON.parse(line.toString('utf8')) as string;
+    at += 1;
+  }
+}
+
+async function collect(ids: AsyncIterable<string>): Promise<Map<string, boolean>> {
+  const seen = new Map<string, boolean>();
+  for await (const id of ids) seen.set(id, false);
+  return seen;
 }
 
 export function partPaths(resultsDir: string, index: number): { output: string; errors: string } {
@@ -66,6 +80,8 @@ export interface WritePartOptions {
   batchId: string;
   resultsDir: string;
   part: PartPlan;
+  /** The part's custom_ids, in input order (from its input file, or from the ids recorded at validation). */
+  ids: AsyncIterable<string>;
   /** The provider's lines; absent when the provider is not asked (`outcome` applies to every request). */
   lines: AsyncIterable<ResultLine> | null;
   /** The error for requests without a provider line. */
@@ -77,7 +93,7 @@ export interface WritePartOptions {
 export async function writePartResults(opts: WritePartOptions): Promise<PartResults> {
   const paths = partPaths(opts.resultsDir, opts.part.index);
   await fs.promises.mkdir(path.dirname(paths.output), { recursive: true });
-  const ids = await inputIds(opts.part.path);
+  const ids = await collect(opts.ids);
   const output = new JsonlWriter(paths.output + '.tmp');
   const errors = new JsonlWriter(paths.errors + '.tmp');
   let unknown = 0;

@@ -9,7 +9,16 @@ import { InputScan } from './scan';
 import type { PayloadCheck } from './scan';
 
 export type { PayloadCheck } from './scan';
+import { rm } from 'node:fs/promises';
 import { StagedFile } from './staging';
+
+/**
+ * Where the custom_ids of a staged input are kept (one JSON string a line, in input order), beside it, so that
+ * a batch whose staged input is lost can still account for every request in its error file.
+ */
+export function requestIdsPath(stagedPath: string): string {
+  return stagedPath.replace(/\.jsonl$/, '') + '.ids.jsonl';
+}
 
 export interface ValidationTarget {
   /** Path as the user gave it (used in error messages). */
@@ -69,19 +78,33 @@ export async function validateInputFile(
   }
 
   let staged: StagedFile | null = null;
+  let ids: StagedFile | null = null;
+  const stageIds = async () => {
+    const chunk = scan.takeIds();
+    if (ids && chunk) await ids.write(chunk);
+  };
   try {
-    if (opts.stageTo !== undefined) staged = await StagedFile.create(opts.stageTo);
+    if (opts.stageTo !== undefined) {
+      staged = await StagedFile.create(opts.stageTo);
+      ids = await StagedFile.create(requestIdsPath(opts.stageTo));
+    }
     for await (const chunk of input.stream) {
       const accepted = scan.push(chunk as Buffer);
       if (staged && accepted) await staged.write(accepted);
+      await stageIds();
     }
     const last = scan.finish();
     if (staged && last) await staged.write(last);
+    await stageIds();
     if (scan.issues.total > 0) throw scan.issues.toError(target.file);
+    // The ids first: a staged input is never without its ids.
+    await ids?.commit();
     await staged?.commit();
   } catch (error) {
     input.stream.destroy();
     await staged?.discard();
+    await ids?.discard();
+    if (ids) await rm(requestIdsPath(opts.stageTo!), { force: true });
     throw error;
   }
 

@@ -43,6 +43,8 @@ export class InputScan implements LineSink {
   private bytesRead = 0;
   private staged: Buffer[] = [];
   private stagedBytes = 0;
+  /** The accepted lines' custom_ids, as JSON lines, not yet taken (see `takeIds`). */
+  private ids: string[] = [];
 
   constructor(private readonly rules: ScanRules) {
     // A line that cannot fit in one batch on its own is refused without being held in memory.
@@ -83,6 +85,7 @@ export class InputScan implements LineSink {
     if (this.rules.stage && this.issues.total === 0) {
       this.staged.push(bytes, NEWLINE);
       this.stagedBytes += bytes.length + NEWLINE.length;
+      if (checked.customId !== undefined) this.ids.push(JSON.stringify(checked.customId) + '\n');
     }
   }
 
@@ -123,6 +126,14 @@ export class InputScan implements LineSink {
     if (this.bytes > maxBytes) {
       this.issues.add({ message: `${formatBytes(this.bytes)} of requests, more than the ${formatBytes(maxBytes)} ${SPLIT_HINT}` });
     }
+  }
+
+  /** The custom_ids of the lines handed out for staging so far, one JSON string a line (then forgotten). */
+  takeIds(): Buffer | null {
+    if (this.ids.length === 0) return null;
+    const out = Buffer.from(this.ids.join(''), 'utf8');
+    this.ids = [];
+    return out;
   }
 
   private takeStaged(): Buffer | null {

@@ -13,6 +13,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   condition,
   continueAsNew,
   allHandlersFinished,
@@ -25,6 +26,8 @@ import {
   upsertSearchAttributes,
   workflowInfo,
   log,
+  patched,
+  setCurrentDetails,
 } from '@temporalio/workflow';
 import type { RetryPolicy } from '@temporalio/workflow';
 import type { BatchActivities } from '../activities/types';
@@ -38,9 +41,17 @@ import {
   BATCH_STATUS,
   BATCH_TOTAL,
 } from '../search-attributes';
-import { MEMO_BATCH, cancelSignal, statusQuery, submittedUpdate } from './shared';
-import type { BatchState, BatchWorkflowInput, PartState } from './shared';
+import { currentDetails } from './details';
+import { BATCH_EXPIRED_FAILURE, BATCH_FAILED_FAILURE, MEMO_BATCH, cancelSignal, statusQuery, submittedUpdate } from './shared';
+import type { BatchState, BatchWorkflowInput, PartPlan, PartState } from './shared';
 import { batchStatus, buildBatch, partEnded } from './state';
+
+/**
+ * Batches that started with this patch end their workflow the way the batch ended (failed and expired batches
+ * fail it with a typed failure carrying the `Batch`, cancelled ones end as a cancelled workflow) and report a
+ * failing status poll in the memo. Histories from before it replay as they ran: they complete.
+ */
+const OUTCOME_PATCH = 'batch-outcome-v1';
 
 /** Continue-as-new well before Temporal's history warnings (10,240 events). */
 const MAX_HISTORY_EVENTS = 4_000;
@@ -51,11 +62,12 @@ const SUBMIT_CONCURRENCY = 4;
 
 const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 12 };
 
-// Side-effecting calls: they heartbeat while they work, so a dead worker is noticed quickly.
+// Side-effecting calls: they heartbeat while they work, so a dead worker is noticed quickly. Each step bounds its
+// own retries in time (the batch's retryTimeout; longer for results), and fails at once on a permanent error.
 const provider = proxyActivities<BatchActivities>({
   startToCloseTimeout: '2h',
   heartbeatTimeout: '30s',
-  retry,
+  retry: { ...retry, maximumAttempts: Number.POSITIVE_INFINITY },
   cancellationType: 'WAIT_CANCELLATION_COMPLETED',
 });
 // A status read is short and safe to repeat.
@@ -75,6 +87,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<Anybatch
     pollFailures: 0,
   };
   const current = () => buildBatch(spec, state);
+  const endsLikeBatch = patched(OUTCOME_PATCH);
 
   setHandler(statusQuery, current);
   // Wakes the poll pause early when a cancel needs sending (set while pausing).
@@ -88,8 +101,12 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<Anybatch
     await condition(() => state.failure !== null || state.results !== null || allSubmitted(state));
     return current();
   });
-  // A cancellation request from Temporal (UI, CLI) is a graceful cancel: partial results are still delivered.
-  CancellationScope.current().cancelRequested.catch(requestCancel);
+  // A cancellation request from Temporal (UI, CLI, cancelBatch) is a graceful cancel: partial results are still delivered.
+  let cancelledByTemporal = false;
+  CancellationScope.current().cancelRequested.catch(() => {
+    cancelledByTemporal = true;
+    requestCancel();
+  });
 
   return CancellationScope.nonCancellable(async () => {
     let published = '';
@@ -98,6 +115,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<Anybatch
       const snapshot = JSON.stringify(batch);
       if (snapshot === published) return;
       published = snapshot;
+      setCurrentDetails(currentDetails(batch));
       upsertMemo({ [MEMO_BATCH]: batch });
       if (!spec.searchAttributes) return;
       upsertSearchAttributes([
@@ -129,7 +147,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<Anybatch
         break;
       }
       await pause(spec.pollIntervalMs, () => state.cancelRequested && state.parts.some(needsCancel), (w) => (wake = w));
-      await refresh(spec, state);
+      await refresh(spec, state, endsLikeBatch);
       publish();
 
       const info = workflowInfo();
@@ -139,8 +157,56 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<Anybatch
       }
     }
     publish();
-    return current();
+    const batch = current();
+    if (!endsLikeBatch) return batch;
+    await condition(allHandlersFinished);
+    return endLikeBatch(batch, () => cancelledByTemporal);
   });
+}
+
+/**
+ * Closes the workflow the way the batch ended, so the Web UI, its Failures filter and `temporal workflow list`
+ * agree with `anybatch get`. A cancel that came as a signal asks Temporal to cancel this workflow first (only a
+ * workflow that Temporal was asked to cancel can end as cancelled); should that fail, the run completes.
+ */
+async function endLikeBatch(batch: AnybatchBatch, cancelledByTemporal: () => boolean): Promise<AnybatchBatch> {
+  const counts = batch.request_counts ?? { total: 0, completed: 0, failed: 0 };
+  const tally = `${counts.completed} of ${counts.total} requests succeeded, ${counts.failed} in errors.jsonl`;
+  switch (batch.status) {
+    case 'failed':
+      throw ApplicationFailure.create({
+        type: BATCH_FAILED_FAILURE,
+        message: `Batch ${batch.id} failed: ${batch.anybatch.failure ?? batch.errors?.data?.[0]?.message ?? 'the provider failed it'} (${tally})`,
+        nonRetryable: true,
+        details: [batch],
+      });
+    case 'expired':
+      throw ApplicationFailure.create({
+        type: BATCH_EXPIRED_FAILURE,
+        message: `Batch ${batch.id} expired before it finished: ${tally}`,
+        nonRetryable: true,
+        details: [batch],
+      });
+    case 'cancelled':
+      if (!cancelledByTemporal()) {
+        try {
+          await poll.requestWorkflowCancellation(batch.id);
+          await condition(cancelledByTemporal, '1m');
+        } catch (err) {
+          log.warn('could not end the workflow as cancelled; it completes instead', { error: describeFailure(err).message });
+        }
+      }
+      if (cancelledByTemporal()) throw new CancelledFailure(`Batch ${batch.id} was cancelled: ${tally}`, [batch]);
+      return batch;
+    default:
+      return batch;
+  }
+}
+
+function planOf(part: PartState): PartPlan {
+  const plan: PartPlan = { index: part.index, path: part.path, requestCount: part.requestCount, bytes: part.bytes };
+  if (part.firstRequest !== undefined) plan.firstRequest = part.firstRequest;
+  return plan;
 }
 
 /**
@@ -194,7 +260,7 @@ async function submitPending(spec: BatchWorkflowInput['spec'], state: BatchState
     await Promise.all(
       pending.slice(i, i + concurrency).map(async (part) => {
         try {
-          const plan = { index: part.index, path: part.path, requestCount: part.requestCount, bytes: part.bytes };
+          const plan = planOf(part);
           if (part.fileId === null) part.fileId = (await provider.uploadPart(spec, plan)).fileId;
           part.batch = await provider.createPartBatch(spec, plan, part.fileId);
         } catch (err) {
@@ -229,17 +295,19 @@ async function cancelRunning(spec: BatchWorkflowInput['spec'], state: BatchState
 }
 
 /** One status poll of every running part. */
-async function refresh(spec: BatchWorkflowInput['spec'], state: BatchState): Promise<void> {
+async function refresh(spec: BatchWorkflowInput['spec'], state: BatchState, reportErrors: boolean): Promise<void> {
   const running = state.parts.filter((p) => p.batch !== null && !partEnded(p));
   try {
     const batches = await Promise.all(running.map((p) => poll.retrieveProviderBatch(spec, p.batch!.id)));
     running.forEach((p, i) => (p.batch = batches[i]));
     state.pollFailures = 0;
+    if (state.pollError) state.pollError = null;
   } catch (err) {
     const failure = describeFailure(err);
     const fatal = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable;
     state.pollFailures += 1;
-    log.warn('status poll failed', { error: failure.message, consecutive: state.pollFailures });
+    if (reportErrors) state.pollError = failure.message;
+    log.warn('status poll failed', { batchId: spec.batchId, error: failure.message, consecutive: state.pollFailures });
     if (fatal || state.pollFailures >= MAX_POLL_FAILURES) state.failure = failure;
   }
 }
@@ -250,7 +318,7 @@ async function finish(spec: BatchWorkflowInput['spec'], state: BatchState): Prom
   if (state.parts.length === 0) state.parts = [{ index: 0, ...spec.input, fileId: null, batch: null, cancelSent: false, error: null, results: null }];
   for (const part of state.parts) {
     if (part.results !== null) continue;
-    const plan = { index: part.index, path: part.path, requestCount: part.requestCount, bytes: part.bytes };
+    const plan = planOf(part);
     const fallback = state.failure ?? part.error ?? { code: 'batch_failed', message: 'The batch failed.' };
     try {
       part.results = await provider.downloadPartResults(spec, plan, part.batch, part.batch !== null && partEnded(part) ? null : fallback);

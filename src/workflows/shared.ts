@@ -28,6 +28,11 @@ export interface BatchSpec {
   maxBytesPerPart?: number | null;
   /** Provider batches submitted at once when the input is split (default 4). */
   submitConcurrency?: number;
+  /**
+   * How long a failing step before the provider accepted the batch (plan, upload, create) is retried before the
+   * batch fails with that error (default 10 minutes; absent in batches created before it existed).
+   */
+  retryTimeoutMs?: number;
   /** Provider-specific options passed through to the adapter. */
   providerOptions: Record<string, unknown>;
   /** What the provider will drop or change in these requests (from validation), each once. */
@@ -42,6 +47,8 @@ export interface PartPlan {
   path: string;
   requestCount: number;
   bytes: number;
+  /** Position (0-based) of the part's first request in the whole input; absent in plans made before it was recorded. */
+  firstRequest?: number;
 }
 
 /** What one part's results came to, in the batch's results folder. */
@@ -74,6 +81,8 @@ export interface BatchState {
   finishedAt: number | null;
   /** Consecutive failed status polls (reset on success). */
   pollFailures: number;
+  /** The last failed status poll's error, while polls fail (batches started before it never set it). */
+  pollError?: string | null;
 }
 
 export interface BatchWorkflowInput {
@@ -91,3 +100,7 @@ export const submittedUpdate = defineUpdate<AnybatchBatch>('submitted');
 
 /** The memo key holding the latest batch snapshot, readable without a worker. */
 export const MEMO_BATCH = 'batch';
+
+/** Failure types a batch workflow ends with (their `details[0]` is the final `Batch`). */
+export const BATCH_FAILED_FAILURE = 'BatchFailed';
+export const BATCH_EXPIRED_FAILURE = 'BatchExpired';

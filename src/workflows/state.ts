@@ -110,6 +110,8 @@ export function buildBatch(spec: BatchSpec, state: BatchState): AnybatchBatch {
       warnings: spec.warnings ?? [],
     },
   };
+  // Only batches that record poll errors (see OUTCOME_PATCH) have the key, so older histories replay unchanged.
+  if (state.pollError) batch.anybatch.retrying = { step: 'poll', attempts: state.pollFailures, error: state.pollError, next_at: null };
   const model = spec.input.model ?? parts.find((p) => p.batch?.model)?.batch?.model;
   if (model) batch.model = model;
   const inProgressAt = earliest(parts, (b) => b.in_progress_at);

@@ -107,7 +107,7 @@ test('invalid input is rejected with line numbers before any workflow or provide
   expect((err as InputValidationError).message).toContain('line 2');
   expect(env.sandbox.stats().filesCreated).toBe(before.filesCreated);
   expect(await countWorkflows()).toBe(workflowsBefore);
-  const staged = fs.existsSync(path.join(env.home, 'inputs')) ? fs.readdirSync(path.join(env.home, 'inputs')) : [];
+  const staged = fs.existsSync(path.join(env.home, 'inputs')) ? fs.readdirSync(path.join(env.home, 'inputs')).filter((f) => !f.endsWith('.ids.jsonl')) : [];
   expect(staged.length).toBe(workflowsBefore);
 });
 

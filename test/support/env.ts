@@ -7,9 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { Runtime } from '@temporalio/worker';
 import type { Worker } from '@temporalio/worker';
 import { createWorker } from '../../worker';
+import { workerLogger } from '../../src/logging';
 import { startSandbox } from '../../src/sandbox';
 import type { Sandbox, SandboxOptions } from '../../src/sandbox';
 import type { ClientOptions } from '../../src/api';
@@ -32,7 +33,7 @@ export interface TestEnv {
 /** Worker logs at WARN so test output shows what matters. */
 export function quietRuntime(): void {
   try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: workerLogger('WARN') });
   } catch {
     // already installed in this process
   }

@@ -1,47 +1,144 @@
 /**
  * docker-compose.yml cannot run here (no Docker engine), so it is checked statically: it parses, every
- * dependency exists, images are pinned, and the worker and clients share Temporal and the data volume.
+ * dependency exists and waits on the right condition, images are pinned by tag and digest, ports are bound to
+ * loopback, long-running services have a healthcheck and a restart policy, the dynamic config is the
+ * production one, the worker and clients share Temporal and the data volume, and .dockerignore keeps the
+ * build context clean without dropping anything the Dockerfile copies.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 
 const root = path.join(__dirname, '..', '..');
+const read = (file: string): string => fs.readFileSync(path.join(root, file), 'utf8');
+
+interface Healthcheck {
+  test?: string[] | string;
+  interval?: string;
+  timeout?: string;
+  retries?: number;
+  start_period?: string;
+}
 interface Service {
   image?: string;
   build?: unknown;
   environment?: Record<string, string>;
   volumes?: string[];
   depends_on?: Record<string, { condition: string }>;
-  ports?: string[];
+  ports?: unknown[];
   command?: unknown;
   profiles?: string[];
+  restart?: string;
+  healthcheck?: Healthcheck;
 }
-const compose = parse(fs.readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+const composeText = read('docker-compose.yml');
+const compose = parse(composeText, { merge: true }) as {
   services: Record<string, Service>;
   volumes: Record<string, unknown>;
 };
 const services = compose.services;
+const dockerfile = read('Dockerfile');
+
+/** Runs until stopped (`up` starts it, no profile) and is not a one-shot that retries on failure. */
+function isLongRunning(s: Service): boolean {
+  return !s.profiles?.length && !/^on-failure/.test(s.restart ?? '');
+}
+const longRunning = Object.entries(services).filter(([, s]) => isLongRunning(s));
+const oneShots = Object.entries(services).filter(([, s]) => !s.profiles?.length && !isLongRunning(s));
+
+const PINNED = /^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9][A-Za-z0-9._-]*@sha256:[0-9a-f]{64}$/;
+const imageTag = (image: string): string => image.split('@')[0].split(':').pop()!;
 
 test('the stack has the production layout', () => {
   expect(Object.keys(services).sort()).toEqual(['cli', 'postgresql', 'sandbox', 'temporal', 'temporal-namespace', 'temporal-schema', 'temporal-ui', 'worker']);
+  expect(longRunning.map(([n]) => n).sort()).toEqual(['postgresql', 'sandbox', 'temporal', 'temporal-ui', 'worker']);
+  expect(oneShots.map(([n]) => n).sort()).toEqual(['temporal-namespace', 'temporal-schema']);
 });
 
-test('every image is pinned to a version', () => {
+test('every pulled image is pinned by tag and digest; the built image has a version tag', () => {
   for (const [name, s] of Object.entries(services)) {
     expect(s.image).toBeDefined();
-    expect(`${name}: ${s.image}`).toMatch(/:[0-9][^:]*$/);
+    if (s.build !== undefined) {
+      // Built here from the Dockerfile (whose bases are pinned by digest, below).
+      expect(`${name}: ${s.image}`).toMatch(/^[^:]+: anybatch:[0-9][^:@]*$/);
+    } else {
+      expect(`${name}: ${s.image}`).toMatch(new RegExp(`^${name}: ${PINNED.source.slice(1)}`));
+    }
   }
 });
 
-test('every dependency names a service with a valid condition', () => {
-  const conditions = ['service_started', 'service_healthy', 'service_completed_successfully'];
-  for (const s of Object.values(services)) {
+test('Temporal server and admin-tools run the same version (the schema one-shot applies that version)', () => {
+  const server = imageTag(services.temporal.image!);
+  expect(imageTag(services['temporal-schema'].image!)).toBe(server);
+  expect(imageTag(services['temporal-namespace'].image!)).toBe(server);
+  expect(services.temporal.image).toMatch(/^temporalio\/server:/);
+  expect(services['temporal-ui'].image).toMatch(/^temporalio\/ui:2\./);
+});
+
+test('the image is Debian-based (Temporal native core needs glibc), pinned by digest, and runs the CLI', () => {
+  const bases = [...dockerfile.matchAll(/^FROM\s+(?:--\S+\s+)*(\S+)/gim)].map((m) => m[1]);
+  expect(bases.length).toBeGreaterThan(0);
+  for (const b of bases) {
+    expect(b).not.toMatch(/alpine/);
+    expect(b).toMatch(PINNED);
+    expect(b).toMatch(/^node:20-bookworm-slim@/);
+  }
+  expect(dockerfile).toMatch(/ENTRYPOINT \["node", "\/app\/dist\/client.js"\]/);
+  expect(dockerfile).toMatch(/npm ci/);
+});
+
+test('every published port is bound to loopback', () => {
+  const published = Object.entries(services).flatMap(([name, s]) => (s.ports ?? []).map((p) => ({ name, p })));
+  expect(published.length).toBeGreaterThan(0);
+  for (const { name, p } of published) {
+    if (typeof p === 'string') expect(`${name}: ${p}`).toMatch(/^[^:]+: 127\.0\.0\.1:\d+:\d+$/);
+    else expect({ name, host_ip: (p as { host_ip?: string }).host_ip }).toEqual({ name, host_ip: '127.0.0.1' });
+  }
+  expect(services['temporal-ui'].ports).toContain('127.0.0.1:8080:8080');
+  expect(services.temporal.ports).toContain('127.0.0.1:7233:7233');
+  expect(services.sandbox.ports).toContain('127.0.0.1:8089:8089');
+  // The header comment tells how to expose them.
+  expect(composeText).toMatch(/^#.*127\.0\.0\.1.*\n(#.*\n)*#.*(expose|reach|other machines)/im);
+});
+
+test('every long-running service has a healthcheck and restarts unless stopped; one-shots retry a few times', () => {
+  for (const [name, s] of longRunning) {
+    const check = s.healthcheck;
+    expect({ name, test: Array.isArray(check?.test) ? check!.test[0] : check?.test }).toEqual({ name, test: expect.stringMatching(/^CMD(-SHELL)?$/) });
+    expect({ name, restart: s.restart }).toEqual({ name, restart: 'unless-stopped' });
+  }
+  for (const [name, s] of oneShots) expect(`${name}: ${s.restart}`).toMatch(/: on-failure:\d+$/);
+});
+
+test('healthchecks use tools that exist in their images and routes that exist', () => {
+  const cmd = (name: string): string => (services[name].healthcheck!.test as string[]).join(' ');
+  expect(cmd('postgresql')).toMatch(/pg_isready/);
+  expect(cmd('temporal')).toMatch(/\bnc -z 127\.0\.0\.1 7233\b/); // Alpine image: busybox nc
+  expect(cmd('temporal-ui')).toMatch(/^CMD wget .*http:\/\/127\.0\.0\.1:8080\/healthz$/); // the UI server's health route
+  // The anybatch image has Node but no curl: the sandbox is probed with fetch on a route it serves.
+  const sandboxCheck = cmd('sandbox');
+  expect(sandboxCheck).toMatch(/^CMD node -e .*fetch\(/);
+  const route = /http:\/\/127\.0\.0\.1:8089(\/[^'"\s)]+)/.exec(sandboxCheck)?.[1];
+  expect(route).toBeDefined();
+  expect(read('src/sandbox/server.ts')).toContain(`pathname === '${route}'`);
+  // The worker is probed with `anybatch health` (src/cli/health.ts, registered in the CLI).
+  expect(services.worker.healthcheck!.test).toEqual(['CMD', 'node', '/app/dist/client.js', 'health']);
+  expect(read('src/cli/main.ts')).toMatch(/registerHealthCommand\(program\)/);
+});
+
+test('every dependency names a service and waits for it to be healthy (long-running) or done (one-shot)', () => {
+  const longNames = new Set(longRunning.map(([n]) => n));
+  const oneShotNames = new Set(oneShots.map(([n]) => n));
+  for (const [name, s] of Object.entries(services)) {
     for (const [dep, { condition }] of Object.entries(s.depends_on ?? {})) {
       expect(Object.keys(services)).toContain(dep);
-      expect(conditions).toContain(condition);
+      if (longNames.has(dep)) expect(`${name} -> ${dep}: ${condition}`).toBe(`${name} -> ${dep}: service_healthy`);
+      else if (oneShotNames.has(dep)) expect(`${name} -> ${dep}: ${condition}`).toBe(`${name} -> ${dep}: service_completed_successfully`);
+      else throw new Error(`${name} depends on ${dep}, which is neither long-running nor a one-shot`);
     }
   }
+  expect(Object.keys(services.temporal.depends_on ?? {}).sort()).toEqual(['postgresql', 'temporal-schema']);
+  expect(Object.keys(services.worker.depends_on ?? {})).toEqual(expect.arrayContaining(['temporal', 'temporal-namespace']));
 });
 
 test('worker, cli and sandbox reach Temporal and share the data volume at ANYBATCH_HOME', () => {
@@ -53,21 +150,142 @@ test('worker, cli and sandbox reach Temporal and share the data volume at ANYBAT
   }
   expect(Object.keys(compose.volumes)).toContain('anybatch-data');
   expect(services.worker.command).toEqual(['worker']);
-});
-
-test('the Web UI and the frontend are published, and the dynamic config file exists', () => {
-  expect(services['temporal-ui'].ports).toContain('8080:8080');
-  expect(services.temporal.ports).toContain('7233:7233');
   expect(services['temporal-ui'].environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
-  const file = services.temporal.environment?.DYNAMIC_CONFIG_FILE_PATH;
-  expect(fs.existsSync(path.join(root, 'deploy', 'dynamicconfig', path.basename(file ?? '')))).toBe(true);
 });
 
-test('the image is Debian-based (Temporal native core needs glibc) and runs the CLI', () => {
-  const dockerfile = fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8');
-  const bases = [...dockerfile.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1]);
-  expect(bases.length).toBeGreaterThan(0);
-  for (const b of bases) expect(b).not.toMatch(/alpine/);
-  expect(dockerfile).toMatch(/ENTRYPOINT \["node", "\/app\/dist\/client.js"\]/);
-  expect(dockerfile).toMatch(/npm ci/);
+test('the cli profile mounts input files read-only and the header shows how to use them', () => {
+  expect(services.cli.profiles).toEqual(['cli']);
+  const inputs = (services.cli.volumes ?? []).filter((v) => /^\.{1,2}\/[^:]*:\/inputs:ro$/.test(v));
+  expect(inputs).toHaveLength(1);
+  expect(composeText).toMatch(/^#.*docker compose run --rm cli create \/inputs\/your\.jsonl/m);
+});
+
+test('the dynamic config file is the production one, minimal and mounted read-only', () => {
+  const file = services.temporal.environment?.DYNAMIC_CONFIG_FILE_PATH ?? '';
+  expect(file).toMatch(/^config\/dynamicconfig\/[^/]+\.yaml$/);
+  expect(path.basename(file)).not.toMatch(/develop/i);
+  expect(services.temporal.volumes).toContain('./deploy/dynamicconfig:/etc/temporal/config/dynamicconfig:ro');
+  const local = path.join(root, 'deploy', 'dynamicconfig', path.basename(file));
+  expect(fs.existsSync(local)).toBe(true);
+  expect(fs.readdirSync(path.join(root, 'deploy', 'dynamicconfig')).filter((f) => /develop/i.test(f))).toEqual([]);
+  const config = parse(fs.readFileSync(local, 'utf8')) as Record<string, Array<{ value: unknown; constraints?: object }>>;
+  const value = (key: string): unknown => config[key]?.[0]?.value;
+  expect(value('frontend.enableUpdateWorkflowExecution')).toBe(true); // createBatch waits on a workflow Update
+  expect(value('system.forceSearchAttributesCacheRefreshOnRead')).not.toBe(true); // dev/test only, per Temporal
+  for (const [key, entries] of Object.entries(config)) {
+    expect({ key, ok: Array.isArray(entries) && entries.length > 0 && entries.every((e) => 'value' in e) }).toEqual({ key, ok: true });
+  }
+  // Every setting carries a comment saying why it is there.
+  const lines = fs.readFileSync(local, 'utf8').split('\n');
+  for (const key of Object.keys(config)) {
+    const at = lines.findIndex((l) => l.startsWith(`${key}:`));
+    expect({ key, commented: at > 0 && lines[at - 1].startsWith('#') }).toEqual({ key, commented: true });
+  }
+});
+
+test('the Temporal server broadcasts an address its ring accepts', () => {
+  // Ringpop refuses a hostname as broadcastAddress; with BIND_ON_IP=0.0.0.0 the image's entrypoint sets the IP.
+  const env = services.temporal.environment ?? {};
+  expect(env.BIND_ON_IP).toBe('0.0.0.0');
+  if (env.TEMPORAL_BROADCAST_ADDRESS !== undefined) expect(env.TEMPORAL_BROADCAST_ADDRESS).toMatch(/^[0-9.]+$|:/);
+});
+
+// --- .dockerignore -------------------------------------------------------------------------------------
+
+interface IgnoreRule {
+  negate: boolean;
+  re: RegExp;
+}
+
+/** A .dockerignore pattern as Docker reads it: `**` spans directories, `*` and `?` stay within one. */
+function patternToRegExp(pattern: string): RegExp {
+  let re = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '*' && pattern[i + 1] === '*') {
+      i++;
+      if (pattern[i + 1] === '/') {
+        i++;
+        re += '(?:.*/)?';
+      } else re += '.*';
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+()^$|{}[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+function ignoreRules(text: string): IgnoreRule[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .map((l) => {
+      const negate = l.startsWith('!');
+      const pattern = path.posix.normalize((negate ? l.slice(1) : l).trim()).replace(/^\/+/, '').replace(/\/+$/, '');
+      return { negate, re: patternToRegExp(pattern) };
+    });
+}
+
+/** Excluded when the last rule matching the path (or one of its parent folders) is not a negation. */
+function excluded(rules: IgnoreRule[], file: string): boolean {
+  const parts = file.split('/');
+  const candidates = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
+  let out = false;
+  for (const rule of rules) if (candidates.some((c) => rule.re.test(c))) out = !rule.negate;
+  return out;
+}
+
+function filesUnder(rel: string): string[] {
+  const abs = path.join(root, rel);
+  if (!fs.statSync(abs).isDirectory()) return [rel];
+  return fs.readdirSync(abs).flatMap((entry) => filesUnder(path.posix.join(rel, entry)));
+}
+
+/** The build-context sources of the Dockerfile's COPY lines (not `COPY --from=` a stage). */
+function copySources(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/^COPY\s+(.+)$/gim)) {
+    const args = m[1].trim().split(/\s+/);
+    if (args.some((a) => a.startsWith('--from'))) continue;
+    const paths = args.filter((a) => !a.startsWith('--'));
+    out.push(...paths.slice(0, -1));
+  }
+  return out;
+}
+
+test('.dockerignore keeps dependencies, data, keys and local output out of the build context', () => {
+  const rules = ignoreRules(read('.dockerignore'));
+  for (const file of [
+    'node_modules/commander/package.json',
+    'src/node_modules/x.js',
+    '.tools/temporal',
+    'dist/client.js',
+    '.anybatch/secret.key',
+    '.anybatch/staged/ab_1/input.jsonl',
+    '.anybatch-tools.json',
+    'inputs/your.jsonl',
+    'temporal.db',
+    'secret.key',
+    'home/secret.key',
+    'tls.key',
+    '.env',
+    '.env.production',
+    '.git/HEAD',
+    'coverage/lcov.info',
+    'test/unit/compose.test.ts',
+    'npm-debug.log',
+  ]) {
+    expect({ file, excluded: excluded(rules, file) }).toEqual({ file, excluded: true });
+  }
+});
+
+test('.dockerignore excludes nothing the Dockerfile copies', () => {
+  const rules = ignoreRules(read('.dockerignore'));
+  const sources = copySources(dockerfile);
+  expect(sources).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'client.ts', 'worker.ts', 'src', 'bench', 'scripts', 'examples']));
+  for (const source of sources) {
+    expect({ source, exists: fs.existsSync(path.join(root, source)) }).toEqual({ source, exists: true });
+    for (const file of filesUnder(source)) expect({ file, excluded: excluded(rules, file) }).toEqual({ file, excluded: false });
+  }
 });

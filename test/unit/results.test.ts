@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { ResultLine } from '../../src/providers/types';
 import { readJsonLines } from '../../src/results/jsonl';
-import { mergeResults, missingOutcome, writePartResults } from '../../src/results/writer';
+import { idsOfInput, idsOfList, mergeResults, missingOutcome, writePartResults } from '../../src/results/writer';
 import type { Batch } from '../../src/batch';
 
 let dir: string;
@@ -32,7 +32,7 @@ const batch = (status: Batch['status']): Batch => ({ id: 'b', object: 'batch', e
 
 test('2xx responses go to the output file, errors to the error file, unreported requests get the outcome', async () => {
   const part = { index: 0, path: input(['a', 'b', 'c', 'd']), requestCount: 4, bytes: 0 };
-  const res = await writePartResults({ batchId: 'ab', resultsDir: dir, part, lines: lines(ok('a'), httpError('b')), outcome: missingOutcome(batch('cancelled')) });
+  const res = await writePartResults({ batchId: 'ab', resultsDir: dir, part, ids: idsOfInput(part.path), lines: lines(ok('a'), httpError('b')), outcome: missingOutcome(batch('cancelled')) });
   expect(read(res.outputPath).map((l) => l.custom_id)).toEqual(['a']);
   const errors = read(res.errorsPath);
   expect(errors.map((l) => l.custom_id)).toEqual(['b', 'c', 'd']);
@@ -43,7 +43,7 @@ test('2xx responses go to the output file, errors to the error file, unreported 
 test('duplicate and unknown result lines are dropped, so each custom_id appears once', async () => {
   const part = { index: 0, path: input(['a', 'b']), requestCount: 2, bytes: 0 };
   const warnings: string[] = [];
-  const res = await writePartResults({ batchId: 'ab', resultsDir: dir, part, lines: lines(ok('a'), ok('a'), ok('zzz'), ok('b')), outcome: missingOutcome(batch('completed')), warn: (m) => warnings.push(m) });
+  const res = await writePartResults({ batchId: 'ab', resultsDir: dir, part, ids: idsOfInput(part.path), lines: lines(ok('a'), ok('a'), ok('zzz'), ok('b')), outcome: missingOutcome(batch('completed')), warn: (m) => warnings.push(m) });
   expect(read(res.outputPath).map((l) => l.custom_id)).toEqual(['a', 'b']);
   expect(read(res.errorsPath)).toEqual([]);
   expect(warnings.join(' ')).toMatch(/1 result line\(s\) whose custom_id is not in/);
@@ -52,9 +52,9 @@ test('duplicate and unknown result lines are dropped, so each custom_id appears 
 
 test('synthesized error lines have stable ids, so a retried write produces the same file', async () => {
   const part = { index: 0, path: input(['a']), requestCount: 1, bytes: 0 };
-  const first = await writePartResults({ batchId: 'ab', resultsDir: dir, part, lines: null, outcome: { code: 'batch_failed', message: 'x' } });
+  const first = await writePartResults({ batchId: 'ab', resultsDir: dir, part, ids: idsOfInput(part.path), lines: null, outcome: { code: 'batch_failed', message: 'x' } });
   const text = fs.readFileSync(first.errorsPath, 'utf8');
-  await writePartResults({ batchId: 'ab', resultsDir: dir, part, lines: null, outcome: { code: 'batch_failed', message: 'x' } });
+  await writePartResults({ batchId: 'ab', resultsDir: dir, part, ids: idsOfInput(part.path), lines: null, outcome: { code: 'batch_failed', message: 'x' } });
   expect(fs.readFileSync(first.errorsPath, 'utf8')).toBe(text);
 });
 
@@ -64,7 +64,7 @@ test('a provider stream that breaks midway leaves no part files behind', async (
     yield ok('a');
     throw new Error('connection reset');
   }
-  await expect(writePartResults({ batchId: 'ab', resultsDir: dir, part, lines: broken(), outcome: missingOutcome(batch('completed')) })).rejects.toThrow('connection reset');
+  await expect(writePartResults({ batchId: 'ab', resultsDir: dir, part, ids: idsOfInput(part.path), lines: broken(), outcome: missingOutcome(batch('completed')) })).rejects.toThrow('connection reset');
   expect(fs.readdirSync(path.join(dir, '.parts'))).toEqual([]);
 });
 
@@ -78,8 +78,8 @@ test.each<[Batch['status'], string]>([
 });
 
 test('merging parts concatenates them and is safe to repeat after the parts are gone', async () => {
-  const p0 = await writePartResults({ batchId: 'ab', resultsDir: dir, part: { index: 0, path: input(['a', 'b'], '0.jsonl'), requestCount: 2, bytes: 0 }, lines: lines(ok('a')), outcome: { code: 'batch_expired', message: 'x' } });
-  const p1 = await writePartResults({ batchId: 'ab', resultsDir: dir, part: { index: 1, path: input(['c'], '1.jsonl'), requestCount: 1, bytes: 0 }, lines: lines(ok('c')), outcome: { code: 'batch_expired', message: 'x' } });
+  const p0 = await writePartResults({ batchId: 'ab', resultsDir: dir, part: { index: 0, path: input(['a', 'b'], '0.jsonl'), requestCount: 2, bytes: 0 }, ids: idsOfInput(path.join(dir, '0.jsonl')), lines: lines(ok('a')), outcome: { code: 'batch_expired', message: 'x' } });
+  const p1 = await writePartResults({ batchId: 'ab', resultsDir: dir, part: { index: 1, path: input(['c'], '1.jsonl'), requestCount: 1, bytes: 0 }, ids: idsOfInput(path.join(dir, '1.jsonl')), lines: lines(ok('c')), outcome: { code: 'batch_expired', message: 'x' } });
   const merged = await mergeResults(dir, [p0, p1]);
   expect(read(merged.output_path).map((l) => l.custom_id)).toEqual(['a', 'c']);
   expect(read(merged.errors_path).map((l) => l.custom_id)).toEqual(['b']);

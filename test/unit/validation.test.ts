@@ -1,6 +1,7 @@
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { InputValidationError, UsageError, type InputIssue } from '../../src/errors';
 import { PROVIDERS, type ProviderCapabilities } from '../../src/providers/catalog';
 import { validateInputFile, type ValidationTarget } from '../../src/validation';
@@ -98,12 +99,21 @@ describe('validateInputFile', () => {
       expect(error.file).toBe('given/name.jsonl');
     });
 
-    // Root reads any file whatever its mode, so the check only means something for other users.
-    (process.getuid?.() === 0 ? test.skip : test)('an unreadable file', async () => {
+    // Root reads any file whatever its mode: as root, the check runs in a child process as user `nobody`.
+    test('an unreadable file', async () => {
       const path = await inputFile(jsonl([request('a')]));
       await chmod(path, 0o000);
-      const error = await validationError(validateInputFile(path, target()));
-      expect(error.issues).toEqual([{ message: 'file cannot be read (permission denied)' }]);
+      if (process.getuid?.() !== 0) {
+        const error = await validationError(validateInputFile(path, target()));
+        expect(error.issues).toEqual([{ message: 'file cannot be read (permission denied)' }]);
+        return;
+      }
+      await chmod(dirname(path), 0o755);
+      const compiled = resolve(__dirname, '../../dist/src/validation/index.js');
+      const script = `require(${JSON.stringify(compiled)}).validateInputFile(${JSON.stringify(path)}, { file: 'f', endpoint: '/v1/chat/completions', capabilities: require(${JSON.stringify(resolve(__dirname, '../../dist/src/providers/catalog.js'))}).PROVIDERS.openai })
+        .then(() => console.log('null'), (e) => console.log(JSON.stringify(e.issues)))`;
+      const out = execFileSync(process.execPath, ['-e', script], { uid: 65534, gid: 65534, encoding: 'utf8' });
+      expect(JSON.parse(out)).toEqual([{ message: 'file cannot be read (permission denied)' }]);
     });
   });
 
@@ -254,7 +264,9 @@ describe('validateInputFile', () => {
       const result = await validateInputFile(await inputFile(content), target(), { stageTo });
       expect(result.stagedPath).toBe(stageTo);
       expect(await readFile(stageTo, 'utf8')).toBe(content);
-      expect(await readdir(folder)).toEqual(['staged.jsonl']);
+      expect((await readdir(folder)).sort()).toEqual(['staged.ids.jsonl', 'staged.jsonl']);
+      // The request ids, kept beside the staged copy, account for every request should the copy be lost.
+      expect(await readFile(join(folder, 'staged.ids.jsonl'), 'utf8')).toBe('"a"\n"b"\n');
     });
 
     test('leaves nothing behind when the input is invalid', async () => {

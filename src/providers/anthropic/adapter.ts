@@ -18,7 +18,7 @@ import { readFileChunks, splitLines } from '../../results/jsonl';
 import type { ProviderCapabilities } from '../catalog';
 import { ProviderError } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, RequestCheck, ResultLine } from '../types';
-import { call, toProviderError } from './errors';
+import { ANTHROPIC_PROVIDER, call, toProviderError } from './errors';
 import { SdkClients } from '../sdk-clients';
 import { ANTHROPIC_CUSTOM_ID, CustomIdMap, RequestMappingError, toAnthropicParams, toOpenAIBatch, toOpenAIResultLine } from './mapping';
 import type { AnthropicMappingOptions } from './mapping';
@@ -55,7 +55,7 @@ async function writeAtomic(file: string, data: string): Promise<void> {
 }
 
 export class AnthropicAdapter implements ProviderAdapter {
-  private readonly clients = new SdkClients({ label: 'Anthropic', keyEnv: 'ANTHROPIC_API_KEY', baseEnv: 'ANTHROPIC_BASE_URL' }, (options) => new Anthropic(options));
+  private readonly clients = new SdkClients(ANTHROPIC_PROVIDER, (options) => new Anthropic(options));
 
   constructor(readonly capabilities: ProviderCapabilities) {}
 

@@ -10,7 +10,7 @@ import type { Batch } from '../../batch';
 import type { ProviderCapabilities } from '../catalog';
 import { ProviderError } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, ResultLine } from '../types';
-import { call } from './errors';
+import { call, OPENAI_PROVIDER } from './errors';
 import { SdkClients } from '../sdk-clients';
 import { readJsonLines } from '../../results/jsonl';
 
@@ -19,7 +19,7 @@ export const KEY_METADATA = 'anybatch_key';
 const PAGE = 100;
 
 export class OpenAIAdapter implements ProviderAdapter {
-  private readonly clients = new SdkClients({ label: 'OpenAI', keyEnv: 'OPENAI_API_KEY', baseEnv: 'OPENAI_BASE_URL' }, (options) => new OpenAI(options));
+  private readonly clients = new SdkClients(OPENAI_PROVIDER, (options) => new OpenAI(options));
 
   constructor(readonly capabilities: ProviderCapabilities) {}
 

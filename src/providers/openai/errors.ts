@@ -1,5 +1,12 @@
-/** Turns `openai` SDK errors into `ProviderError`s. */
+/** Turns `openai` SDK errors into `ProviderError`s that say what failed, where, why and what to do. */
 import OpenAI from 'openai';
-import { sdkCalls } from '../http-errors';
+import { sdkCalls, type ProviderInfo } from '../http-errors';
 
-export const { toProviderError, call } = sdkCalls(OpenAI);
+export const OPENAI_PROVIDER: ProviderInfo = {
+  label: 'OpenAI',
+  keyEnv: 'OPENAI_API_KEY',
+  baseEnv: 'OPENAI_BASE_URL',
+  baseHint: 'OpenAI-compatible base URLs end in /v1',
+};
+
+export const { toProviderError, call } = sdkCalls(OpenAI, OPENAI_PROVIDER);

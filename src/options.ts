@@ -1,0 +1,333 @@
+/**
+ * The options of the public API: their types (common and per provider) and their parsing. Every option is
+ * checked before anything starts: an unknown name is a `UsageError` naming it (and the closest known name),
+ * a known one of the wrong type is a `UsageError` naming the option. No side effects, no SDK imports.
+ */
+import { msToNumber } from '@temporalio/common/lib/time';
+import { UsageError } from './errors';
+import { PROVIDERS, isProviderName } from './providers/catalog';
+import type { ProviderName } from './providers/catalog';
+import { ANTHROPIC_OPTION_NAMES, parseAnthropicOptions } from './providers/anthropic/options';
+import type { AnthropicOptions } from './providers/anthropic/options';
+import { OPENAI_OPTION_NAMES, parseOpenAIOptions } from './providers/openai/options';
+import type { OpenAIOptions } from './providers/openai/options';
+import type { TemporalOptions } from './temporal/client';
+
+export type { AnthropicOptions, OpenAIOptions, ProviderName };
+
+export interface ClientOptions {
+  /** Where Temporal is (default: TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE, then 127.0.0.1:7233, `default`). */
+  temporal?: TemporalOptions;
+  /** Task queue the anybatch worker listens on (default: ANYBATCH_TASK_QUEUE, then `anybatch`). */
+  taskQueue?: string;
+}
+
+/** The options of `createBatch` that every provider takes. */
+export interface CommonCreateOptions extends ClientOptions {
+  /** Only `24h` today, as the providers allow. */
+  completionWindow?: string;
+  /** Your key/value pairs, stored on the batch (and on the provider batch). */
+  metadata?: Record<string, string>;
+  /** Provider API key for this batch; default: the worker's environment (e.g. OPENAI_API_KEY). Sealed in transit. */
+  apiKey?: string;
+  /** Provider base URL (e.g. the sandbox's); default: the worker's environment (e.g. OPENAI_BASE_URL). */
+  apiBase?: string;
+  /** Passed to the provider SDK client's constructor (JSON values only). Sealed in transit, like apiKey. */
+  clientArgs?: Record<string, unknown>;
+  /** How often the provider is polled: a duration such as `30s` or milliseconds (default 30s). */
+  pollInterval?: string | number;
+  /**
+   * How long a failing step before the provider accepted the batch (plan, upload, create) is retried before
+   * the batch fails: a duration such as `10m` or milliseconds (default 10m).
+   */
+  retryTimeout?: string | number;
+  /** Folder for output.jsonl and errors.jsonl (default `$ANYBATCH_HOME/results/<batch id>`). */
+  resultsDir?: string;
+  /** Use this batch id instead of a generated one (it is the workflow id; must be unique). */
+  batchId?: string;
+  /** Resolve as soon as the workflow started, without waiting for the provider to accept the batch. */
+  noWait?: boolean;
+  /**
+   * Publish progress as search attributes for the Web UI (default true; the worker registers them). Set false
+   * on a cluster where they cannot be registered: status then lives in the memo and the `status` query only.
+   */
+  searchAttributes?: boolean;
+  /** At most this many requests per provider batch (default and ceiling: the provider's limit). */
+  maxRequestsPerPart?: number;
+  /** At most this many bytes sent per provider batch (default and ceiling: the provider's limit). */
+  maxBytesPerPart?: number;
+  /** Provider batches submitted at once when the input is split (default 4). */
+  submitConcurrency?: number;
+}
+
+/** Each provider's own options, by provider name. */
+export interface ProviderOptions {
+  openai: OpenAIOptions;
+  anthropic: AnthropicOptions;
+}
+
+/** The options of `createBatch(provider, ...)`: the common ones and provider `P`'s own (no others). */
+export type CreateBatchOptions<P extends ProviderName = ProviderName> = CommonCreateOptions & ProviderOptions[P];
+
+/** Names and value checks of each provider's options (the mapped type makes it cover every provider). */
+const PROVIDER_OPTION_SPECS: { [P in ProviderName]: { names: readonly string[]; parse(options: Record<string, unknown>): ProviderOptions[P] } } = {
+  openai: { names: OPENAI_OPTION_NAMES, parse: parseOpenAIOptions },
+  anthropic: { names: ANTHROPIC_OPTION_NAMES, parse: parseAnthropicOptions },
+};
+
+const CLIENT_OPTION_NAMES = ['temporal', 'taskQueue'] as const satisfies readonly (keyof ClientOptions)[];
+const COMMON_NAMES: Record<keyof CommonCreateOptions, true> = {
+  temporal: true,
+  taskQueue: true,
+  completionWindow: true,
+  metadata: true,
+  apiKey: true,
+  apiBase: true,
+  clientArgs: true,
+  pollInterval: true,
+  retryTimeout: true,
+  resultsDir: true,
+  batchId: true,
+  noWait: true,
+  searchAttributes: true,
+  maxRequestsPerPart: true,
+  maxBytesPerPart: true,
+  submitConcurrency: true,
+};
+/** Names of the common options of `createBatch`. */
+export const COMMON_CREATE_OPTION_NAMES = Object.keys(COMMON_NAMES) as readonly (keyof CommonCreateOptions)[];
+const TEMPORAL_OPTION_NAMES = ['address', 'namespace', 'client'] as const satisfies readonly (keyof TemporalOptions)[];
+
+/** Metadata keys anybatch itself writes on provider batches. */
+const RESERVED_METADATA = 1;
+export const DEFAULT_POLL_INTERVAL_MS = 30_000;
+
+/** The provider name, checked: an unknown one is a `UsageError` listing the supported ones. */
+export function checkProvider(provider: unknown): ProviderName {
+  if (typeof provider === 'string' && isProviderName(provider)) return provider;
+  throw new UsageError(`Provider ${JSON.stringify(provider)} is not supported; supported: ${Object.keys(PROVIDERS).join(', ')}.`);
+}
+
+/** Levenshtein distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length];
+}
+
+/** The known name closest to `name`, when close enough to be a typo. */
+export function closestName(name: string, known: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const k of known) {
+    const d = k.toLowerCase() === name.toLowerCase() ? 0 : distance(name.toLowerCase(), k.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return best !== null && bestDistance <= Math.max(1, Math.min(3, Math.floor(best.length / 3))) ? best : null;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Checks that `options` is an object holding only `known` names. `where` names the call in messages, e.g.
+ * `createBatch (openai)`; `prefix` is prepended to nested names (`temporal.`); `elsewhere` maps names of
+ * options that belong to another context (another provider) to that context, for a better hint.
+ */
+export function checkOptionNames(
+  options: unknown,
+  known: readonly string[],
+  where: string,
+  opts: { prefix?: string; elsewhere?: Record<string, string> } = {},
+): Record<string, unknown> {
+  const prefix = opts.prefix ?? '';
+  if (options === undefined || options === null) return {};
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw new UsageError(`${prefix ? `${prefix.slice(0, -1)}` : 'The options'} of ${where} must be an object (got ${Array.isArray(options) ? 'an array' : typeof options}).`);
+  }
+  for (const name of Object.keys(options)) {
+    if (known.includes(name)) continue;
+    const other = opts.elsewhere?.[name];
+    const close = closestName(name, known);
+    const hint = other ? `; it is an option of ${other}` : close ? `; did you mean "${prefix}${close}"?` : `; known options: ${known.map((k) => prefix + k).join(', ')}.`;
+    throw new UsageError(`Unknown option "${prefix}${name}" for ${where}${hint}`);
+  }
+  return options as Record<string, unknown>;
+}
+
+/** A duration option (`"30s"`, `"10m"`, or milliseconds) in milliseconds; `fallback` when absent. */
+export function durationMs(value: unknown, name: string, fallback: number): number;
+export function durationMs(value: unknown, name: string, fallback?: number): number | undefined;
+export function durationMs(value: unknown, name: string, fallback?: number): number | undefined {
+  if (value === undefined) return fallback;
+  let ms: number;
+  try {
+    ms = typeof value === 'number' ? value : typeof value === 'string' ? msToNumber(value as Parameters<typeof msToNumber>[0]) : NaN;
+  } catch {
+    ms = NaN;
+  }
+  if (!Number.isFinite(ms) || ms <= 0) throw new UsageError(`${name} must be a positive duration such as "30s" or "1m" (got ${JSON.stringify(value)}).`);
+  return ms;
+}
+
+/** A positive integer option, or null when absent. */
+export function positiveOption(value: unknown, name: string): number | null {
+  if (value === undefined) return null;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new UsageError(`${name} must be a positive integer (got ${JSON.stringify(value)}).`);
+  return value;
+}
+
+function stringOption(value: unknown, name: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') throw new UsageError(`${name} must be a non-empty string (got ${describeValue(value)}).`);
+  return value;
+}
+
+function booleanOption(value: unknown, name: string): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'boolean') throw new UsageError(`${name} must be true or false (got ${describeValue(value)}).`);
+  return value;
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null || Array.isArray(value)) return value === null ? 'null' : 'an array';
+  if (typeof value === 'object') return 'an object';
+  return typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint' ? `a ${typeof value}` : String(value);
+}
+
+function checkMetadata(provider: ProviderName, metadata: unknown): Record<string, string> | null {
+  if (metadata === undefined) return null;
+  if (!isPlainObject(metadata)) throw new UsageError(`metadata must be an object of string values (got ${describeValue(metadata)}).`);
+  const limits = PROVIDERS[provider].metadata;
+  const entries = Object.entries(metadata);
+  for (const [k, v] of entries) {
+    if (typeof v !== 'string') throw new UsageError(`metadata.${k} must be a string (got ${describeValue(v)}).`);
+    if (limits && k.length > limits.maxKeyLength) throw new UsageError(`metadata key "${k}" is longer than ${limits.maxKeyLength} characters.`);
+    if (limits && v.length > limits.maxValueLength) throw new UsageError(`metadata.${k} is longer than ${limits.maxValueLength} characters.`);
+  }
+  if (limits && entries.length > limits.maxPairs - RESERVED_METADATA) {
+    throw new UsageError(`metadata has ${entries.length} pairs; ${provider} allows ${limits.maxPairs - RESERVED_METADATA} (anybatch uses one).`);
+  }
+  return entries.length > 0 ? { ...(metadata as Record<string, string>) } : null;
+}
+
+/** `clientArgs` travel sealed as JSON: functions, symbols, bigints and class instances would be lost on the way. */
+function checkJsonValue(value: unknown, name: string, depth = 0): void {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new UsageError(`${name} must be a finite number (clientArgs travel as JSON).`);
+    return;
+  }
+  if (depth > 20) throw new UsageError(`${name} is nested too deeply (clientArgs travel as JSON).`);
+  if (Array.isArray(value)) return value.forEach((v, i) => checkJsonValue(v, `${name}[${i}]`, depth + 1));
+  if (isPlainObject(value)) {
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) checkJsonValue(v, `${name}.${k}`, depth + 1);
+    return;
+  }
+  throw new UsageError(`${name} must be a JSON value (got ${describeValue(value)}): clientArgs travel sealed as JSON to the worker.`);
+}
+
+function checkClientArgs(value: unknown): Record<string, unknown> | undefined {
+  if (value === undefined) return undefined;
+  if (!isPlainObject(value)) throw new UsageError(`clientArgs must be an object (got ${describeValue(value)}).`);
+  checkJsonValue(value, 'clientArgs');
+  return value;
+}
+
+/** `temporal` and `taskQueue`, checked; `where` names the call in messages. */
+export function parseClientOptions(options: Record<string, unknown>, where: string): ClientOptions {
+  const out: ClientOptions = {};
+  if (options.temporal !== undefined) {
+    if (!isPlainObject(options.temporal)) throw new UsageError(`temporal must be an object { address, namespace, client } (got ${describeValue(options.temporal)}).`);
+    const temporal = checkOptionNames(options.temporal, TEMPORAL_OPTION_NAMES, where, { prefix: 'temporal.' });
+    stringOption(temporal.address, 'temporal.address');
+    stringOption(temporal.namespace, 'temporal.namespace');
+    if (temporal.client !== undefined && (typeof temporal.client !== 'object' || temporal.client === null)) {
+      throw new UsageError(`temporal.client must be a Temporal Client (got ${describeValue(temporal.client)}).`);
+    }
+    out.temporal = temporal as TemporalOptions;
+  }
+  const queue = stringOption(options.taskQueue, 'taskQueue');
+  if (queue !== undefined) out.taskQueue = queue;
+  return out;
+}
+
+/**
+ * Checks options of a call that takes `ClientOptions` plus `extra` names (e.g. `wait`), and returns them
+ * typed. `where` names the call in messages.
+ */
+export function checkClientOptions<T extends ClientOptions>(options: T | undefined, where: string, extra: readonly string[] = []): T {
+  const checked = checkOptionNames(options, [...CLIENT_OPTION_NAMES, ...extra], where);
+  parseClientOptions(checked, where);
+  return checked as T;
+}
+
+/** `createBatch`'s options, checked and resolved (defaults applied where anybatch owns them). */
+export interface ParsedCreateOptions extends ClientOptions {
+  completionWindow: string;
+  metadata: Record<string, string> | null;
+  apiKey?: string;
+  apiBase: string | null;
+  clientArgs?: Record<string, unknown>;
+  pollIntervalMs: number;
+  /** Absent when not given: the workflow applies its default. */
+  retryTimeoutMs?: number;
+  resultsDir?: string;
+  batchId?: string;
+  noWait: boolean;
+  searchAttributes: boolean;
+  maxRequestsPerPart: number | null;
+  maxBytesPerPart: number | null;
+  submitConcurrency?: number;
+  /** The provider's own options, checked (only those given). */
+  providerOptions: Record<string, unknown>;
+}
+
+/** Checks every option of `createBatch(provider, ...)` before anything starts. */
+export function parseCreateOptions(provider: ProviderName, options: unknown): ParsedCreateOptions {
+  const spec = PROVIDER_OPTION_SPECS[provider];
+  const elsewhere: Record<string, string> = {};
+  for (const [other, s] of Object.entries(PROVIDER_OPTION_SPECS)) if (other !== provider) for (const name of s.names) elsewhere[name] = other;
+  const o = checkOptionNames(options, [...COMMON_CREATE_OPTION_NAMES, ...spec.names], `createBatch (${provider})`, { elsewhere });
+
+  const capabilities = PROVIDERS[provider];
+  const completionWindow = stringOption(o.completionWindow, 'completionWindow') ?? '24h';
+  if (!capabilities.completionWindows.includes(completionWindow)) {
+    throw new UsageError(`completionWindow "${completionWindow}" is not supported by ${provider}; use ${capabilities.completionWindows.join(' or ')}.`);
+  }
+  const batchId = stringOption(o.batchId, 'batchId');
+  if (batchId !== undefined && !/^[A-Za-z0-9_.-]{1,200}$/.test(batchId)) throw new UsageError(`batchId "${batchId}" may only hold letters, digits, "_", "-" and ".".`);
+  const providerOptions = Object.fromEntries(Object.entries(spec.parse(o)).filter(([, v]) => v !== undefined));
+  const parsed: ParsedCreateOptions = {
+    ...parseClientOptions(o, `createBatch (${provider})`),
+    completionWindow,
+    metadata: checkMetadata(provider, o.metadata),
+    apiBase: stringOption(o.apiBase, 'apiBase') ?? null,
+    pollIntervalMs: durationMs(o.pollInterval, 'pollInterval', DEFAULT_POLL_INTERVAL_MS),
+    noWait: booleanOption(o.noWait, 'noWait') ?? false,
+    searchAttributes: booleanOption(o.searchAttributes, 'searchAttributes') ?? true,
+    maxRequestsPerPart: positiveOption(o.maxRequestsPerPart, 'maxRequestsPerPart'),
+    maxBytesPerPart: positiveOption(o.maxBytesPerPart, 'maxBytesPerPart'),
+    providerOptions,
+  };
+  const apiKey = stringOption(o.apiKey, 'apiKey');
+  if (apiKey !== undefined) parsed.apiKey = apiKey;
+  const clientArgs = checkClientArgs(o.clientArgs);
+  if (clientArgs !== undefined) parsed.clientArgs = clientArgs;
+  const retryTimeoutMs = durationMs(o.retryTimeout, 'retryTimeout');
+  if (retryTimeoutMs !== undefined) parsed.retryTimeoutMs = retryTimeoutMs;
+  const resultsDir = stringOption(o.resultsDir, 'resultsDir');
+  if (resultsDir !== undefined) parsed.resultsDir = resultsDir;
+  if (batchId !== undefined) parsed.batchId = batchId;
+  const submitConcurrency = positiveOption(o.submitConcurrency, 'submitConcurrency');
+  if (submitConcurrency !== null) parsed.submitConcurrency = submitConcurrency;
+  return parsed;
+}

@@ -1,0 +1,104 @@
+/**
+ * `anybatch health` (the compose worker's healthcheck) as a container runs it: a child process of the built
+ * CLI against the run's Temporal dev server, with a worker of this host polling the suite's task queue.
+ */
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { eventually, startTestEnv } from '../support/env';
+import type { TestEnv } from '../support/env';
+import { freshPoller, HEALTH_MAX_POLL_AGE_MS } from '../../src/cli/health';
+
+const CLI = path.join(__dirname, '..', '..', 'dist', 'client.js');
+let env: TestEnv;
+
+beforeAll(async () => {
+  env = await startTestEnv();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function anybatch(args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, TEMPORAL_ADDRESS: env.address, ANYBATCH_TASK_QUEUE: env.taskQueue, ANYBATCH_HOME: env.home, ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const oneLine = (s: string): string[] => s.trim().split('\n');
+
+test('exits 0 while a worker of this host polls the task queue', async () => {
+  // The worker starts polling right after it is created; give Temporal a moment to record the poller.
+  const run = await eventually(async () => {
+    const r = await anybatch(['health']);
+    return r.code === 0 ? r : null;
+  }, 30_000, 500);
+  expect(run.stderr).toBe('');
+  expect(oneLine(run.stdout)).toHaveLength(1);
+  expect(run.stdout).toMatch(new RegExp(`^ok: \\d+@${os.hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} polls task queue "${env.taskQueue}"`));
+});
+
+test('exits 1 with one line when no worker polls the task queue', async () => {
+  const queue = `nobody-${crypto.randomBytes(4).toString('hex')}`;
+  const run = await anybatch(['health', '--task-queue', queue]);
+  expect(run.code).toBe(1);
+  expect(run.stdout).toBe('');
+  expect(oneLine(run.stderr)).toHaveLength(1);
+  expect(run.stderr).toContain(`no worker of this host (${os.hostname()}) polls task queue "${queue}"`);
+  expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
+});
+
+test('--any accepts a worker of any host, and still fails on a queue nobody polls', async () => {
+  const ok = await anybatch(['health', '--any']);
+  expect(ok.code).toBe(0);
+  expect(ok.stdout).toMatch(/^ok: /);
+  const queue = `nobody-${crypto.randomBytes(4).toString('hex')}`;
+  const none = await anybatch(['health', '--any', '--task-queue', queue]);
+  expect(none.code).toBe(1);
+  expect(none.stderr).toContain(`no worker polls task queue "${queue}"`);
+});
+
+test('exits 1 with one line when Temporal is unreachable', async () => {
+  const run = await anybatch(['health', '--address', '127.0.0.1:1']);
+  expect(run.code).toBe(1);
+  expect(oneLine(run.stderr)).toHaveLength(1);
+  expect(run.stderr).toMatch(/(Temporal unreachable|Cannot reach Temporal) at 127\.0\.0\.1:1\b/);
+}, 60_000);
+
+describe('freshPoller', () => {
+  const now = Date.parse('2026-01-01T12:00:00Z');
+  const at = (msAgo: number) => ({ seconds: Math.floor((now - msAgo) / 1000), nanos: 0 });
+
+  test('takes the freshest poller of this host within the window', () => {
+    const pollers = [
+      { identity: '11@other-host', lastAccessTime: at(1_000) },
+      { identity: '12@this-host', lastAccessTime: at(30_000) },
+      { identity: '13@this-host', lastAccessTime: at(5_000) },
+    ];
+    expect(freshPoller(pollers, { hostname: 'this-host', now })).toEqual({ identity: '13@this-host', lastAccessMs: now - 5_000 });
+    expect(freshPoller(pollers, { hostname: 'this-host', now, any: true })?.identity).toBe('11@other-host');
+  });
+
+  test('ignores stale pollers, other hosts and a host name that is only a suffix', () => {
+    expect(freshPoller([{ identity: '12@this-host', lastAccessTime: at(HEALTH_MAX_POLL_AGE_MS + 1_000) }], { hostname: 'this-host', now })).toBeNull();
+    expect(freshPoller([{ identity: '12@other-host', lastAccessTime: at(1_000) }], { hostname: 'this-host', now })).toBeNull();
+    expect(freshPoller([{ identity: '12@not-this-host', lastAccessTime: at(1_000) }], { hostname: 'this-host', now })).toBeNull();
+    expect(freshPoller([{ identity: '12@this-host' }], { hostname: 'this-host', now })).toBeNull();
+    expect(freshPoller([], { hostname: 'this-host', now, any: true })).toBeNull();
+  });
+});
