@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { cancelBatch, createBatch, batchResultLines, listBatches, loadBatch } from '../api';
+import { cancelBatch, createBatch, batchResultLines, listBatches, loadBatch, newBatchId } from '../api';
 import type { ClientOptions } from '../api';
 import type { AnybatchBatch } from '../batch';
 import { isTerminal } from '../batch';
@@ -14,7 +14,7 @@ import { registerSandboxCommand } from '../sandbox/cli';
 import { registerHealthCommand } from './health';
 import { closeTemporalClients } from '../temporal/client';
 import { listRow, summary } from './format';
-import { waitForBatch } from './wait';
+import { reportRetries, waitForBatch } from './wait';
 import { runDev } from './dev';
 import { runQuickstart } from './quickstart';
 
@@ -83,6 +83,7 @@ export function buildProgram(): Command {
     .option('--api-key <key>', 'provider API key (default: the worker environment)')
     .option('--api-base <url>', 'provider base URL (e.g. the sandbox)')
     .option('--poll-interval <duration>', 'how often to poll the provider', '30s')
+    .option('--retry-timeout <duration>', 'how long a failing step is retried before the provider accepted the batch (default 10m)')
     .option('--results-dir <dir>', 'where to write output.jsonl and errors.jsonl')
     .addOption(new Option('--max-requests-per-part <n>', "split into provider batches of at most N requests (default: the provider's limit)").argParser(positiveInt('--max-requests-per-part')))
     .addOption(new Option('--max-bytes-per-part <n>', "split into provider batches of at most N bytes (default: the provider's limit)").argParser(positiveInt('--max-bytes-per-part')))
@@ -90,17 +91,22 @@ export function buildProgram(): Command {
     .option('--json', 'print the Batch object as JSON')
     .action(async (file: string, o, cmd: Command) => {
       const options = clientOptions(cmd);
+      // Until the provider accepts the batch, a step that fails and is retried is reported as it happens.
+      const batchId = newBatchId();
+      const retries = reportRetries(batchId, options);
       const batch = await createBatch(o.provider, file, o.endpoint, {
         ...options,
+        batchId,
         completionWindow: o.completionWindow,
         metadata: parseMetadata(o.metadata),
         apiKey: o.apiKey,
         apiBase: o.apiBase,
         pollInterval: o.pollInterval,
+        ...(o.retryTimeout !== undefined ? { retryTimeout: o.retryTimeout } : {}),
         resultsDir: o.resultsDir ? path.resolve(o.resultsDir) : undefined,
         maxRequestsPerPart: o.maxRequestsPerPart,
         maxBytesPerPart: o.maxBytesPerPart,
-      });
+      }).finally(() => retries.stop());
       for (const warning of batch.anybatch.warnings) process.stderr.write(`anybatch: warning: ${warning}\n`);
       if (!o.wait) return print(batch, o.json);
       if (!o.json) process.stderr.write(`${batch.id} accepted by ${batch.anybatch.provider}\n`);

@@ -1,5 +1,6 @@
 /** `--wait`: follows a batch until it is terminal (the library's `waitForBatch`), with a live progress bar on a terminal. */
 import type { AnybatchBatch } from '../batch';
+import { loadBatch } from '../api';
 import type { ClientOptions } from '../api';
 import { waitForBatch as waitForBatchApi } from '../wait';
 import { progressLine, retryLine } from './format';
@@ -48,6 +49,30 @@ function progressWriter(stream: NodeJS.WriteStream): { update(batch: AnybatchBat
       if (tty && drawnLines > 0) stream.write('\n');
     },
   };
+}
+
+/**
+ * While `createBatch` waits for the provider to accept a batch, writes each new failure of a retried step (the
+ * step, the attempts, the error) to stderr, so a slow or failing provider is never silence.
+ */
+export function reportRetries(batchId: string, options: ClientOptions, intervalMs = 1000): { stop(): void } {
+  let last = '';
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    loadBatch(batchId, options)
+      .then((batch) => {
+        const r = batch.anybatch.retrying;
+        const key = r ? `${r.step}/${r.attempts}/${r.error}` : '';
+        if (r && key !== last) process.stderr.write(`anybatch: ${r.step} failed (attempt ${r.attempts}), retrying: ${r.error}\n`);
+        last = key;
+      })
+      .catch(() => undefined) // not started yet, or a passing glitch: the next tick tries again
+      .finally(() => (busy = false));
+  }, intervalMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }
 
 export async function waitForBatch(batchId: string, options: ClientOptions, intervalMs = 1000): Promise<AnybatchBatch> {

@@ -161,7 +161,7 @@ function baseUrlOrigin(provider: ProviderInfo): string {
 }
 
 function noAnswer(what: string, f: FetchFailure, provider: ProviderInfo): { kind: ProviderErrorKind; message: string } {
-  const cause = f.cause instanceof Error ? f.cause.message : '';
+  const cause = isError(f.cause) ? f.cause.message : '';
   const code = f.code;
   const where = baseUrlOrigin(provider);
   if (code === 'ENOTFOUND' || code === 'EAI_NONAME' || code === 'EAI_NODATA') {
@@ -197,10 +197,10 @@ function noAnswer(what: string, f: FetchFailure, provider: ProviderInfo): { kind
   }
   if (code in DROPPED) {
     const why = /socket hang up/i.test(cause) ? 'socket hang up' : DROPPED[code];
-    const tlsHint = f.url.startsWith('http:') ? ' (an https server hangs up on plain http: use https:// if it speaks TLS)' : '';
+    const tlsHint = f.url.startsWith('http:') ? '; an https server hangs up on plain http, so use https:// if it speaks TLS' : '';
     return {
       kind: 'unreachable',
-      message: `${what}: ${f.url}: the connection closed before an answer (${why}, ${code}). If this lasts, check the base URL${tlsHint} and any proxy in between ${where}.`,
+      message: `${what}: ${f.url}: the connection closed before an answer (${why}, ${code}). If this lasts, check the base URL ${where} and any proxy in between${tlsHint}.`,
     };
   }
   return { kind: 'transient', message: `${what}: ${f.method} ${f.url} failed before an answer (${code}${cause ? `: ${oneLine(cause, 160)}` : ''}).` };
@@ -253,7 +253,9 @@ function httpDetails(err: Error & { status?: number; headers?: Headers; error?: 
   const message = inner ? str(inner.message) : foreignBody ? (foreignBody === 'an HTML page' ? htmlTitle(text) : oneLine(text, 120)) : null;
   return {
     status,
-    code: inner ? str(inner.code) ?? str(inner.type) : null,
+    // OpenAI's `code` says most (`invalid_api_key`); Anthropic has only `type` (`not_found_error`). OpenAI's
+    // generic type `invalid_request_error` says nothing the status does not.
+    code: inner ? str(inner.code) ?? (inner.type === 'invalid_request_error' ? null : str(inner.type)) : null,
     message: message ? oneLine(message, 300) : null,
     shaped: inner !== null,
     foreignBody,
@@ -266,14 +268,18 @@ function htmlTitle(html: string): string | null {
   return m ? m[1].trim() || null : null;
 }
 
-/** `404 invalid_api_key: Incorrect API key provided` style: status, then whatever of code and message is known. */
+/** What the provider said besides the status: `invalid_api_key: Incorrect API key provided`, or what the body was. */
+function detailText(d: HttpDetails): string | null {
+  if (d.message) return d.code ? `${d.code}: ${d.message}` : d.message;
+  if (d.code) return d.code;
+  return d.foreignBody ? `with ${d.foreignBody}` : null;
+}
+
+/** `404 model_not_found: The model ...` style: the status, then what the provider said. */
 function statusText(d: HttpDetails): string {
-  const parts = [String(d.status)];
-  if (d.code) parts.push(d.code);
-  let out = parts.join(' ');
-  if (d.message) out += `: ${d.message}`;
-  else if (d.foreignBody) out += ` with ${d.foreignBody}`;
-  return out;
+  const detail = detailText(d);
+  if (!detail) return String(d.status);
+  return detail.startsWith('with ') ? `${d.status} ${detail}` : d.code ? `${d.status} ${detail}` : `${d.status}: ${detail}`;
 }
 
 /** An unknown model, when the provider says so (OpenAI's `model_not_found`, "The model `x` does not exist", Anthropic's "model: x"). */
@@ -294,7 +300,7 @@ function answered(what: string, err: Error & { status?: number; headers?: Header
   const where = baseUrlOrigin(provider);
   const baseHint = provider.baseHint ? ` (${provider.baseHint})` : '';
   const kind = kindOfStatus(d.status);
-  const withId = d.requestId ? `, request id ${d.requestId}` : '';
+  const withId = d.requestId ? ` (request id ${d.requestId})` : '';
   switch (kind) {
     case 'auth':
       return {
@@ -323,16 +329,23 @@ function answered(what: string, err: Error & { status?: number; headers?: Header
     }
     case 'rate_limited': {
       const wait = retryAfterMs(err.headers);
-      const quota = d.code === 'insufficient_quota' ? " The account's quota is used up: check its plan and billing." : '';
-      return { kind, message: `${what}: ${label} rate limit (${statusText(d)})${at}${wait !== null ? `; retry after ${seconds(Math.round(wait))}` : ''}.${quota}` };
+      // A used-up quota is not cured by waiting: it fails at once, like a missing permission.
+      if (d.code === 'insufficient_quota') {
+        return { kind: 'permission', message: `${what}: ${label} says the account's quota is used up (${statusText(d)})${at}: check its plan and billing.` };
+      }
+      return { kind, message: `${what}: ${label} rate limit (${statusText(d)})${at}${wait !== null ? `; retry after ${seconds(Math.round(wait))}` : ''}.` };
     }
     case 'transient':
-      return { kind, message: `${what}: ${label} answered ${statusText(d)}${at}${withId}; this is usually temporary.` };
+      return { kind, message: `${what}: ${label} answered ${d.status}${detailText(d) ? ` (${detailText(d)})` : ''}${at}${withId}; this is usually temporary.` };
     default:
       if (d.foreignBody && (d.status === 405 || d.status === 400)) {
+        const said = d.message ? ` ("${d.message}")` : '';
+        const plainToTls = /plain HTTP request was sent to HTTPS port/i.test(d.message ?? '');
         return {
           kind: 'bad_endpoint',
-          message: `${what}: ${url ?? base ?? 'the provider'} answered ${d.status} with ${d.foreignBody}, so the base URL${base ? ` ${base}` : ''} is not the ${label} API${baseHint}. Check the base URL ${where}.`,
+          message: plainToTls
+            ? `${what}: ${url ?? base ?? 'the provider'} answered ${d.status} with ${d.foreignBody}${said}: the server speaks https there, so use https:// in the base URL ${where}.`
+            : `${what}: ${url ?? base ?? 'the provider'} answered ${d.status} with ${d.foreignBody}${said}, so the base URL${base ? ` ${base}` : ''} is not the ${label} API${baseHint}. Check the base URL ${where}.`,
         };
       }
       return { kind, message: `${what}: ${label} rejected the request (${statusText(d)})${at}.` };
@@ -381,7 +394,9 @@ function findCause<T>(err: unknown, test: (e: unknown) => e is T): T | null {
 }
 
 const isFetchFailure = (e: unknown): e is FetchFailure => e instanceof FetchFailure;
-const isAbort = (e: unknown): e is Error => e instanceof Error && e.name === 'AbortError';
+/** Duck-typed: errors of Node's core come from another realm under a test runner's vm, where `instanceof Error` fails. */
+const isError = (e: unknown): e is Error => e instanceof Error || (typeof e === 'object' && e !== null && typeof (e as Error).message === 'string' && typeof (e as Error).name === 'string');
+const isAbort = (e: unknown): e is Error => isError(e) && e.name === 'AbortError';
 const codeOf = (e: unknown): string | null => {
   const code = (e as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : null;
@@ -404,7 +419,11 @@ export function sdkCalls(sdk: SdkErrors, provider: ProviderInfo = GENERIC) {
     if (!(err instanceof sdk.APIError)) {
       // An answer cut off while it was read (the SDK reads JSON bodies itself): the connection dropped.
       const code = codeOf(err);
-      if (err instanceof Error && code && CUT_OFF.has(code)) {
+      if (isError(err) && code === 'ERR_INVALID_URL') {
+        // The SDK builds request URLs from the base URL before any request: the base URL does not parse.
+        return build('bad_endpoint', `${what}: the ${provider.label} base URL is not a valid URL (${code}). Check the base URL ${baseUrlOrigin(provider)}.`, trace, { cause: err });
+      }
+      if (isError(err) && code && CUT_OFF.has(code)) {
         const url = trace?.request?.url ?? null;
         return build('transient', `${what}: the connection dropped while reading the answer${url ? ` of ${url}` : ''} (${code}: ${oneLine(err.message, 120)}).`, trace, { cause: err, url });
       }
@@ -423,6 +442,9 @@ export function sdkCalls(sdk: SdkErrors, provider: ProviderInfo = GENERIC) {
       return build(kind, message, trace, { cause: err, url: failure.url });
     }
     const url = trace?.request?.url ?? (trace?.client ? safeUrl(trace.client.baseURL) : null);
+    if (url && !/^https?:/.test(url)) {
+      return build('bad_endpoint', `${what}: the ${provider.label} base URL must be http:// or https:// (got ${url}). Check the base URL ${baseUrlOrigin(provider)}.`, trace, { cause: err, url });
+    }
     const timedOut = (sdk.APIConnectionTimeoutError && err instanceof sdk.APIConnectionTimeoutError) || findCause(trace?.failure, isAbort) !== null;
     if (timedOut) {
       const ms = trace?.client?.timeoutMs;
@@ -435,8 +457,8 @@ export function sdkCalls(sdk: SdkErrors, provider: ProviderInfo = GENERIC) {
     }
     // A fetch error that is not a network failure (the request body could not be read): pass it on as it is.
     const local = (err as { cause?: unknown }).cause ?? trace?.failure;
-    if (local instanceof Error && !(local instanceof sdk.APIError) && codeOf(local) && !CUT_OFF.has(codeOf(local)!)) return local;
-    const detail = local instanceof Error ? local.message : apiError.message;
+    if (isError(local) && !(local instanceof sdk.APIError) && codeOf(local) && !CUT_OFF.has(codeOf(local)!)) return local;
+    const detail = isError(local) ? local.message : apiError.message;
     return build('unreachable', `${what}: no answer from ${url ?? 'the provider'} (${oneLine(detail, 160)}). Is the provider's base URL right? ${baseUrlOrigin(provider)}`, trace, { cause: err, url });
   };
 

@@ -118,7 +118,7 @@ export class FetchFailure extends Error {
   /** Set when the connect bound expired (code ETIMEDOUT). */
   readonly connectTimeoutMs: number | null;
   constructor(method: string, url: URL, cause: unknown, connectTimeoutMs: number | null = null) {
-    const causeMessage = cause instanceof Error ? cause.message : String(cause);
+    const causeMessage = typeof (cause as Error | null)?.message === 'string' ? (cause as Error).message : String(cause);
     super(`${method} ${safeUrl(url)}: ${causeMessage.split('\n')[0]}`, { cause });
     this.name = 'FetchFailure';
     this.code = errorCode(cause) ?? 'UNKNOWN';
@@ -177,7 +177,9 @@ export function createStreamingFetch(options: StreamingFetchOptions = {}): Fetch
       req.once('close', clearConnectTimer);
       req.once('error', (err: Error) => {
         clearConnectTimer();
-        if (err === bodyError || err.name === 'AbortError') reject(err);
+        // A body that failed to read makes pipeline abort the request ("socket hang up"): its error is the cause.
+        if (bodyError) reject(bodyError);
+        else if (err.name === 'AbortError') reject(err);
         else reject(new FetchFailure(method, url, err, timedOut ? connectTimeoutMs : null));
       });
       req.once('response', (res) => {
@@ -189,7 +191,7 @@ export function createStreamingFetch(options: StreamingFetchOptions = {}): Fetch
         resolve(new Response(stream, { status, statusText: res.statusMessage ?? '', headers: responseHeaders(res.headers) }));
       });
       if (body) {
-        // Listening before pipeline does, so an error of the body itself is known as such when req reports it.
+        // Listening before pipeline does, so an error of the body itself is known before req reports its abort.
         body.stream.once('error', (err) => (bodyError = err));
         pipeline(body.stream, req).catch((err: unknown) => req.destroy(err instanceof Error ? err : new Error(String(err))));
       } else req.end();

@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { FORCED_VALIDATION_ERROR } from './faults';
+import { checkModels, FORCED_VALIDATION_ERROR } from './faults';
 import type { FileStore, StoredFile } from './files';
 import { badRequest, notFound } from './http';
 import { newBatchId } from './ids';
@@ -73,7 +73,7 @@ export class BatchStore {
   }
 
   /** Registers a `validating` batch and starts validating its input in the background. */
-  async create(input: NewBatch, faults: { failValidation?: boolean; expireAfterSeconds?: number }): Promise<BatchJson> {
+  async create(input: NewBatch, faults: { failValidation?: boolean; expireAfterSeconds?: number; models?: string[] }): Promise<BatchJson> {
     const createdMs = this.deps.now();
     const id = newBatchId();
     const inputPath = path.join(this.deps.dir, `${id}.jsonl`);
@@ -98,7 +98,10 @@ export class BatchStore {
     };
     const checked: Promise<InputCheck> = faults.failValidation
       ? Promise.resolve({ ok: false, errors: [FORCED_VALIDATION_ERROR] })
-      : checkInput(inputPath, input.endpoint, this.deps.maxRequests).catch((err: unknown) => ({ ok: false, errors: [unreadable(err)] }));
+      : checkModels(inputPath, faults.models, () => checkInput(inputPath, input.endpoint, this.deps.maxRequests)).catch((err: unknown) => ({
+          ok: false,
+          errors: [unreadable(err)],
+        }));
     record.checking = checked.then((check) => {
       record.check = check;
     });

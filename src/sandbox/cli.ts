@@ -17,6 +17,8 @@ interface SandboxCliOptions {
   faultDrop?: string;
   retryAfter?: string;
   slowMs?: string;
+  forceStatus?: string;
+  models?: string;
   apiKey?: string;
   seed?: string;
 }
@@ -38,6 +40,8 @@ export function registerSandboxCommand(program: Command): void {
     .option('--fault-drop <rate>', 'probability (0..1) of dropping the connection per API request')
     .option('--retry-after <s>', 'retry-after seconds on injected 429s (default 1)')
     .option('--slow-ms <ms>', 'latency added to every API request')
+    .option('--force-status <status>', "every API request answers with this HTTP error status (400..599) in the provider's error shape")
+    .option('--models <names>', 'comma-separated models that exist; a batch with a request for another fails validation (model_not_found)')
     .option('--api-key <key>', 'accept only this bearer key (default: any non-empty key)')
     .option('--seed <n>', 'seed of the fault PRNG')
     .action(async (raw: SandboxCliOptions) => {
@@ -55,6 +59,8 @@ function toOptions(raw: SandboxCliOptions): SandboxOptions {
     slowMs: num('--slow-ms', raw.slowMs),
     expireAfterSeconds: num('--expire-after', raw.expireAfter),
     failValidation: raw.failValidation,
+    forceStatus: num('--force-status', raw.forceStatus),
+    models: raw.models === undefined ? undefined : list('--models', raw.models),
     seed: num('--seed', raw.seed),
   };
   return {
@@ -74,6 +80,12 @@ function num(flag: string, value: string | undefined): number | undefined {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${flag} takes a number (got "${value}").`);
   return n;
+}
+
+function list(flag: string, value: string): string[] {
+  const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (items.length === 0) throw new UsageError(`${flag} takes a comma-separated list of names (got "${value}").`);
+  return items;
 }
 
 async function runSandbox(options: SandboxOptions): Promise<void> {

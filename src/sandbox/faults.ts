@@ -1,6 +1,8 @@
 /** Injected failures for `/v1/*` requests, drawn from a seeded PRNG so a run with a given seed repeats. */
-import { ApiError } from './http';
+import { ApiError, isPlainObject } from './http';
 import type { SandboxFaults } from './index';
+import type { InputCheck } from './input-check';
+import { readInputLines } from './jsonl';
 import type { BatchErrorJson } from './wire';
 
 const DEFAULT_SEED = 1;
@@ -12,6 +14,53 @@ export const FORCED_VALIDATION_ERROR: BatchErrorJson = {
   param: null,
   line: 1,
 };
+
+/** OpenAI's answer to a batch input naming a model that does not exist (or that the key may not use). */
+export function modelNotFound(model: string, line: number): BatchErrorJson {
+  return { code: 'model_not_found', message: `The model \`${model}\` does not exist or you do not have access to it.`, param: 'body.model', line };
+}
+
+/**
+ * Validation with the `models` fault: the first request (in file order) for a model outside `models` fails the
+ * batch, as OpenAI fails it; otherwise `check` decides. Without the fault, `check` alone.
+ */
+export async function checkModels(path: string, models: readonly string[] | undefined, check: () => Promise<InputCheck>): Promise<InputCheck> {
+  if (models) {
+    for await (const { line, text } of readInputLines(path)) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        continue; // not this check's business: the input check reports it
+      }
+      const model = isPlainObject(parsed) && isPlainObject(parsed.body) ? parsed.body.model : undefined;
+      if (typeof model === 'string' && !models.includes(model)) return { ok: false, errors: [modelNotFound(model, line)] };
+    }
+  }
+  return check();
+}
+
+const INJECTED = '(injected by the sandbox forceStatus fault)';
+
+/** The error of the forceStatus fault, in OpenAI's terms (Anthropic paths render it in their own shape). */
+export function forcedStatusError(status: number, retryAfterSeconds = 1): ApiError {
+  switch (status) {
+    case 401:
+      return new ApiError(401, `Incorrect API key provided ${INJECTED}.`, 'invalid_request_error', null, 'invalid_api_key');
+    case 403:
+      return new ApiError(403, `You are not allowed to perform this request with this API key ${INJECTED}.`, 'invalid_request_error', null, 'permission_denied');
+    case 404:
+      return new ApiError(404, `The requested resource was not found ${INJECTED}.`, 'invalid_request_error', null, 'not_found');
+    case 429:
+      return new ApiError(429, `Rate limit reached for requests ${INJECTED}. Please try again later.`, 'rate_limit_exceeded', null, 'rate_limit_exceeded', {
+        'retry-after': String(retryAfterSeconds),
+      });
+    default:
+      return status >= 500
+        ? new ApiError(status, `The server had an error while processing your request ${INJECTED}.`, 'server_error', null, null)
+        : new ApiError(status, `The request was refused with status ${status} ${INJECTED}.`, 'invalid_request_error', null, null);
+  }
+}
 
 export type FaultDecision = { kind: 'none' } | { kind: 'drop' } | { kind: 'error'; error: ApiError };
 
@@ -43,6 +92,9 @@ export class FaultInjector {
 
   /** What happens to one API request. */
   decide(): FaultDecision {
+    if (this.faults.forceStatus !== undefined) {
+      return { kind: 'error', error: forcedStatusError(this.faults.forceStatus, this.faults.retryAfterSeconds) };
+    }
     if (this.draw(this.faults.rateDrop)) {
       this.counts.drops++;
       return { kind: 'drop' };

@@ -36,6 +36,18 @@ export interface SandboxFaults {
   downloadBytesPerSecond?: number;
   /** 0..1 probability that a file content or results download is cut off midway (socket destroyed after about half the bytes). */
   truncateDownloads?: number;
+  /**
+   * Every `/v1/*` API request answers with this status (400..599) and the provider's error shape, before auth:
+   * OpenAI's `{"error":{"message","type","param":null,"code"}}` (401 `invalid_api_key`, 403 `permission_denied`,
+   * 404 `not_found`, 429 `rate_limit_exceeded` with retry-after, 5xx `server_error`); under `/v1/messages`, Anthropic's.
+   */
+  forceStatus?: number;
+  /**
+   * The models that exist. A new OpenAI batch with a request for another model fails validation the way OpenAI's
+   * does: status `failed`, `errors.data` of one `model_not_found` error (param `body.model`, the line of the
+   * first such request). Requests without a model are not checked.
+   */
+  models?: string[];
   /** PRNG seed for the rates above (deterministic). */
   seed?: number;
 }

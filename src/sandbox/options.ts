@@ -54,6 +54,8 @@ const FAULT_KEYS = new Set<string>([
   'expireAfterSeconds',
   'createResponseDelayMs',
   'downloadBytesPerSecond',
+  'forceStatus',
+  'models',
   'seed',
 ]);
 
@@ -85,6 +87,13 @@ export function checkFaults(input: unknown): SandboxFaults {
   faults.createResponseDelayMs = optional(raw, 'createResponseDelayMs', nonNegative);
   faults.downloadBytesPerSecond = optional(raw, 'downloadBytesPerSecond', positive);
   faults.seed = optional(raw, 'seed', integer);
+  faults.forceStatus = optional(raw, 'forceStatus', errorStatus);
+  if (raw.models !== undefined) {
+    if (!Array.isArray(raw.models) || !raw.models.every((m): m is string => typeof m === 'string' && m !== '')) {
+      throw new UsageError('Sandbox fault models must be an array of model names (non-empty strings).');
+    }
+    faults.models = [...raw.models];
+  }
   for (const key of Object.keys(faults) as Array<keyof SandboxFaults>) {
     if (faults[key] === undefined) delete faults[key];
   }
@@ -110,6 +119,11 @@ function nonNegative(name: string, value: number): number {
 
 function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value <= 0) throw new UsageError(`Sandbox setting ${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
+function errorStatus(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 400 || value > 599) throw new UsageError(`Sandbox setting ${name} must be an HTTP error status (400..599), got ${value}`);
   return value;
 }
 

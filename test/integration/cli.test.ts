@@ -1,11 +1,11 @@
 /** The `anybatch` CLI as a user runs it: a child process against the run's Temporal and the sandbox. */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { readJsonl, startTestEnv, writeChatInput } from '../support/env';
 import type { TestEnv } from '../support/env';
+import { runCli } from '../support/cli';
+import type { CliRun as Run } from '../support/cli';
 
-const CLI = path.join(__dirname, '..', '..', 'dist', 'client.js');
 let env: TestEnv;
 
 beforeAll(async () => {
@@ -15,25 +15,7 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function anybatch(args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, TEMPORAL_ADDRESS: env.address, ANYBATCH_TASK_QUEUE: env.taskQueue, ANYBATCH_HOME: env.home, ...extraEnv },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const anybatch = (args: string[], extraEnv: Record<string, string> = {}) => runCli(env, args, extraEnv);
 
 function create(file: string, ...more: string[]): Promise<Run> {
   return anybatch(['create', file, '--provider', 'openai', '--endpoint', '/v1/chat/completions', '--api-base', env.apiBase, '--api-key', 'k', '--poll-interval', '200ms', ...more]);

@@ -16,6 +16,7 @@ import type { AnybatchBatch } from '../../src';
 import type { ResultLine } from '../../src/providers/types';
 import { freePort } from '../../src/temporal/devserver';
 import { eventually, readJsonl, startTestEnv, writeChatInput } from '../support/env';
+import { recordHistory } from '../support/histories';
 import type { TestEnv } from '../support/env';
 
 let env: TestEnv;
@@ -94,12 +95,13 @@ test('an unreachable provider fails the batch after the retry bound, naming the 
   expect(end.type).toBe('BatchFailed');
   expect(end.batch?.status).toBe('failed');
   expect(end.batch?.anybatch.results?.errors_count).toBe(3);
+  await recordHistory(env.client, batch.id, 'failed-unreachable');
 });
 
 test('while a step is retried, the batch says which, how often and why', async () => {
   const port = await freePort();
   const file = writeChatInput(env.home, 2);
-  const batch = await createBatch('openai', file, '/v1/chat/completions', opts({ apiBase: `http://127.0.0.1:${port}/v1`, retryTimeout: '20s', noWait: true }));
+  const batch = await createBatch('openai', file, '/v1/chat/completions', opts({ apiBase: `http://127.0.0.1:${port}/v1`, retryTimeout: '8s', noWait: true }));
   const retrying = await eventually(async () => (await retrieveBatch('openai', batch.id, env.options)).anybatch.retrying, 30_000);
   expect(retrying.step).toBe('upload');
   expect(retrying.attempts).toBeGreaterThanOrEqual(1);
@@ -314,6 +316,7 @@ describe('the workflow ends the way the batch did, with user metadata the Web UI
       }, 30_000);
       expect(`${how}: ${end.status}`).toBe(`${how}: CANCELLED`);
       accountFor(final, 2000);
+      if (how === 'signal') await recordHistory(env.client, batch.id, 'cancelled-by-signal');
     }
   });
 

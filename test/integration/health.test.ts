@@ -2,15 +2,13 @@
  * `anybatch health` (the compose worker's healthcheck) as a container runs it: a child process of the built
  * CLI against the run's Temporal dev server, with a worker of this host polling the suite's task queue.
  */
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import os from 'node:os';
-import path from 'node:path';
 import { eventually, startTestEnv } from '../support/env';
 import type { TestEnv } from '../support/env';
+import { runCli } from '../support/cli';
 import { freshPoller, HEALTH_MAX_POLL_AGE_MS } from '../../src/cli/health';
 
-const CLI = path.join(__dirname, '..', '..', 'dist', 'client.js');
 let env: TestEnv;
 
 beforeAll(async () => {
@@ -20,25 +18,7 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function anybatch(args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, TEMPORAL_ADDRESS: env.address, ANYBATCH_TASK_QUEUE: env.taskQueue, ANYBATCH_HOME: env.home, ...extraEnv },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const anybatch = (args: string[], extraEnv: Record<string, string> = {}) => runCli(env, args, extraEnv);
 
 const oneLine = (s: string): string[] => s.trim().split('\n');
 

@@ -13,8 +13,13 @@ const files = fs.existsSync(HISTORIES_DIR) ? fs.readdirSync(HISTORIES_DIR).filte
 
 beforeAll(() => quietRuntime());
 
-test('histories are committed for the main batch outcomes', () => {
-  expect(files).toEqual(expect.arrayContaining(['cancelled.json', 'completed.json', 'expired.json', 'failed-validation.json', 'worker-killed-twice.json']));
+// `v0-*`: batches that ran before OUTCOME_PATCH (their workflows completed whatever the batch did); the others ran
+// with it (failed and expired batches fail their workflow, cancelled ones end cancelled).
+const OUTCOMES = ['cancelled', 'completed', 'expired', 'failed-validation', 'worker-killed-twice'];
+
+test('histories are committed for the main batch outcomes, from before and after the outcome patch', () => {
+  const names = OUTCOMES.flatMap((o) => [`${o}.json`, `v0-${o}.json`]);
+  expect(files).toEqual(expect.arrayContaining([...names, 'failed-unreachable.json', 'cancelled-by-signal.json']));
 });
 
 test.each(files)('%s replays without nondeterminism', async (file) => {

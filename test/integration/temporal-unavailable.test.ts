@@ -82,7 +82,8 @@ test('createWorker fails fast on a closed port', async () => {
 });
 
 test('a port that accepts connections but is not Temporal fails after the connect timeout', async () => {
-  const silent = net.createServer(() => undefined); // accepts, never answers
+  const sockets = new Set<net.Socket>();
+  const silent = net.createServer((s) => sockets.add(s)); // accepts, never answers
   const port = await new Promise<number>((resolve) => silent.listen(0, '127.0.0.1', () => resolve((silent.address() as net.AddressInfo).port)));
   try {
     const address = `127.0.0.1:${port}`;
@@ -92,6 +93,7 @@ test('a port that accepts connections but is not Temporal fails after the connec
     expect(ms).toBeGreaterThanOrEqual(900);
     expect(ms).toBeLessThan(5000);
   } finally {
+    for (const s of sockets) s.destroy();
     silent.close();
   }
 });
@@ -117,13 +119,13 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
 
 test('the CLI exits 1 within seconds with one line naming the address', async () => {
   const input = writeChatInput(home, 2);
-  const runs = await Promise.all([
-    cli(['list', '--address', closed]),
-    cli(['get', 'ab_0mx000000000000000000000'], { TEMPORAL_ADDRESS: closed }),
-    cli(['create', input, '--provider', 'openai', '--endpoint', '/v1/chat/completions', '--address', closed]),
-    cli(['worker', '--address', closed]),
-  ]);
-  for (const run of runs) {
+  for (const [args, env] of [
+    [['list', '--address', closed], {}],
+    [['get', 'ab_0mx000000000000000000000'], { TEMPORAL_ADDRESS: closed }],
+    [['create', input, '--provider', 'openai', '--endpoint', '/v1/chat/completions', '--address', closed], {}],
+    [['worker', '--address', closed], {}],
+  ] as [string[], Record<string, string>][]) {
+    const run = await cli(args, env);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`anybatch: Cannot reach Temporal at ${closed} (connection refused).`);
     expect(run.stderr).toContain('TEMPORAL_ADDRESS');

@@ -2,14 +2,13 @@
  * The CLI's side of issue 7, section 3: `cancel` on a finished batch is not an error, and an unknown batch
  * id is one clear line and exit 1 for every command that takes an id. A child process, as a user runs it.
  */
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { createBatch, waitForBatch } from '../../src';
 import type { AnybatchBatch } from '../../src';
 import { startTestEnv, writeChatInput } from '../support/env';
 import type { TestEnv } from '../support/env';
+import { runCli } from '../support/cli';
 
-const CLI = path.join(__dirname, '..', '..', 'dist', 'client.js');
 let env: TestEnv;
 let finished: AnybatchBatch;
 
@@ -27,25 +26,7 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function anybatch(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, TEMPORAL_ADDRESS: env.address, ANYBATCH_TASK_QUEUE: env.taskQueue, ANYBATCH_HOME: env.home },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const anybatch = (args: string[], extraEnv: Record<string, string> = {}) => runCli(env, args, extraEnv);
 
 test('cancel on a finished batch says so on stderr and exits 0 (with --json, the batch on stdout)', async () => {
   expect(finished.status).toBe('completed');

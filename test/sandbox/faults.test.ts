@@ -1,7 +1,10 @@
 /** Injected faults: what a raw client sees, and that the SDK's retries carry the happy path through them. */
 import fs from 'node:fs';
+import { Command } from 'commander';
 import OpenAI, { toFile } from 'openai';
+import { UsageError } from '../../src/errors';
 import { startSandbox, type Sandbox, type SandboxStats } from '../../src/sandbox';
+import { registerSandboxCommand } from '../../src/sandbox/cli';
 import { chatLine, clientFor, range, readLines, tempDir, waitFor } from './helpers';
 
 let sandbox: Sandbox;
@@ -125,4 +128,126 @@ test('createResponseDelayMs registers the batch before answering', async () => {
   expect(sandbox.stats().batchesCreated).toBe(before + 1);
   const batch = await creating;
   expect((await client.batches.list()).data[0].id).toBe(batch.id);
+});
+
+describe('forceStatus', () => {
+  test('every OpenAI API request answers with the status in OpenAI error shape, before auth', async () => {
+    sandbox.setFaults({ forceStatus: 403 });
+    const res = await fetch(`${sandbox.url}/v1/batches`); // no key: the forced status comes first
+    expect(res.status).toBe(403);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    const body = (await res.json()) as { error: Record<string, unknown> };
+    expect(body).toEqual({ error: { message: expect.stringMatching(/^You are not allowed to /), type: 'invalid_request_error', param: null, code: 'permission_denied' } });
+    const client = clientFor(sandbox, { maxRetries: 0 });
+    await expect(client.files.list()).rejects.toBeInstanceOf(OpenAI.PermissionDeniedError);
+    await expect(client.batches.retrieve('batch_any')).rejects.toMatchObject({ status: 403, code: 'permission_denied' });
+  });
+
+  test('404, 429 (with retry-after) and 5xx; set through POST /_sandbox/faults; Anthropic paths in their shape', async () => {
+    const set = await fetch(`${sandbox.url}/_sandbox/faults`, { method: 'POST', body: JSON.stringify({ forceStatus: 404 }) });
+    expect(((await set.json()) as { faults: unknown }).faults).toEqual({ forceStatus: 404 });
+    const missing = await fetch(`${sandbox.url}/v1/files`, { method: 'POST', headers: auth });
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { code: string; param: null } }).error).toMatchObject({ code: 'not_found', param: null, type: 'invalid_request_error' });
+
+    sandbox.setFaults({ forceStatus: 429, retryAfterSeconds: 4 });
+    const limited = await fetch(`${sandbox.url}/v1/batches`, { headers: auth });
+    expect([limited.status, limited.headers.get('retry-after')]).toEqual([429, '4']);
+    expect(((await limited.json()) as { error: { code: string } }).error.code).toBe('rate_limit_exceeded');
+
+    sandbox.setFaults({ forceStatus: 503 });
+    const down = await fetch(`${sandbox.url}/v1/batches`, { headers: auth });
+    expect(down.status).toBe(503);
+    expect(((await down.json()) as { error: { type: string } }).error.type).toBe('server_error');
+
+    sandbox.setFaults({ forceStatus: 403 });
+    const anthropic = await fetch(`${sandbox.url}/v1/messages/batches`, { headers: { 'x-api-key': 'k', 'anthropic-version': '2023-06-01' } });
+    expect(anthropic.status).toBe(403);
+    expect(await anthropic.json()).toMatchObject({ type: 'error', error: { type: 'permission_error' } });
+
+    // Control routes stay reachable, and bad values are refused.
+    for (const bad of [200, 600, 403.5, '403']) {
+      const refused = await fetch(`${sandbox.url}/_sandbox/faults`, { method: 'POST', body: JSON.stringify({ forceStatus: bad }) });
+      expect(refused.status).toBe(400);
+    }
+    sandbox.setFaults({});
+    expect((await fetch(`${sandbox.url}/v1/batches`, { headers: auth })).status).toBe(200);
+  });
+});
+
+describe('models', () => {
+  test('a batch with a request for an unknown model fails validation like OpenAI, at the first such line', async () => {
+    sandbox.setFaults({ models: ['gpt-4o-mini', 'gpt-4.1'] });
+    const client = clientFor(sandbox, { maxRetries: 0 });
+    const lines = [chatLine('a'), chatLine('b', { model: 'gpt-no-such-model' }), chatLine('c', { model: 'gpt-other' })];
+    const file = await client.files.create({ file: await toFile(Buffer.from(lines.map((l) => JSON.stringify(l)).join('\n') + '\n'), 'models.jsonl'), purpose: 'batch' });
+    const batch = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    const failed = await waitFor(client, batch.id, ['failed', 'completed']);
+    expect(failed.status).toBe('failed');
+    expect(failed.errors?.data).toEqual([
+      { code: 'model_not_found', message: 'The model `gpt-no-such-model` does not exist or you do not have access to it.', param: 'body.model', line: 2 },
+    ]);
+    expect(failed.output_file_id).toBeNull();
+  });
+
+  test('a batch whose models all exist runs; the setting is checked', async () => {
+    const set = await fetch(`${sandbox.url}/_sandbox/faults`, { method: 'POST', body: JSON.stringify({ models: ['gpt-4o-mini'] }) });
+    expect(((await set.json()) as { faults: unknown }).faults).toEqual({ models: ['gpt-4o-mini'] });
+    const client = clientFor(sandbox, { maxRetries: 0 });
+    const file = await client.files.create({ file: await toFile(jsonl(['x', 'y']), 'known.jsonl'), purpose: 'batch' });
+    const batch = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    expect((await waitFor(client, batch.id, ['failed', 'completed'])).status).toBe('completed');
+    for (const bad of ['gpt-4o-mini', [''], [1], {}]) {
+      const refused = await fetch(`${sandbox.url}/_sandbox/faults`, { method: 'POST', body: JSON.stringify({ models: bad }) });
+      expect(refused.status).toBe(400);
+    }
+  });
+});
+
+/** Runs `anybatch sandbox ARGS` in-process until `use` is done with its URL, then stops it as SIGTERM would. */
+async function withCliSandbox(args: string[], use: (url: string) => Promise<void>): Promise<void> {
+  const program = (): Command => {
+    const root = new Command('anybatch').exitOverride();
+    registerSandboxCommand(root);
+    return root;
+  };
+  const printed: string[] = [];
+  const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    printed.push(String(chunk));
+    return true;
+  });
+  const before = process.listeners('SIGTERM');
+  try {
+    const running = program().parseAsync(['sandbox', '--port', '0', ...args], { from: 'user' });
+    while (printed.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    try {
+      await use(/listening on (http:\/\/[^ ]+) /.exec(printed[0])![1]);
+    } finally {
+      // Only the command's own handler: a real signal would reach jest's handlers too.
+      for (const stop of process.listeners('SIGTERM').filter((l) => !before.includes(l))) stop('SIGTERM');
+      await running;
+    }
+  } finally {
+    write.mockRestore();
+  }
+}
+
+test('anybatch sandbox takes --force-status and --models', async () => {
+  for (const bad of [['--force-status', '99'], ['--force-status', 'x'], ['--models', ' , ']]) {
+    const root = new Command('anybatch').exitOverride();
+    registerSandboxCommand(root);
+    await expect(root.parseAsync(['sandbox', '--port', '0', ...bad], { from: 'user' })).rejects.toBeInstanceOf(UsageError);
+  }
+  await withCliSandbox(['--force-status', '403'], async (url) => {
+    const res = await fetch(`${url}/v1/batches`, { headers: auth });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('permission_denied');
+  });
+  await withCliSandbox(['--models', 'gpt-4.1, o3', '--validation-ms', '10'], async (url) => {
+    const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'k', maxRetries: 0 });
+    const file = await client.files.create({ file: await toFile(jsonl(['m']), 'cli-models.jsonl'), purpose: 'batch' });
+    const batch = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    const failed = await waitFor(client, batch.id, ['failed', 'completed']);
+    expect(failed.errors?.data?.[0]).toMatchObject({ code: 'model_not_found', line: 1, param: 'body.model' });
+  });
 });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { ResultLine } from '../../src/providers/types';
 import { readJsonLines } from '../../src/results/jsonl';
-import { idsOfInput, idsOfList, mergeResults, missingOutcome, writePartResults } from '../../src/results/writer';
+import { idsOfInput, mergeResults, missingOutcome, writePartResults } from '../../src/results/writer';
 import type { Batch } from '../../src/batch';
 
 let dir: string;

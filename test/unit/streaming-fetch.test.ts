@@ -3,8 +3,9 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import net from 'node:net';
 import busboy from 'busboy';
-import { streamingFetch } from '../../src/providers/streaming-fetch';
+import { createStreamingFetch, FetchFailure, safeUrl, streamingFetch } from '../../src/providers/streaming-fetch';
 
 interface Received {
   method: string;
@@ -127,11 +128,71 @@ test('an abort signal cancels a request in flight, and an aborted signal never s
   expect(received.length).toBe(before);
 });
 
-test('a refused connection rejects; data: URLs go to the built-in fetch', async () => {
+test('a refused connection rejects with a FetchFailure: method, URL without query, code; data: URLs go to the built-in fetch', async () => {
   const closed = http.createServer();
   await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
   const port = (closed.address() as AddressInfo).port;
   await new Promise((resolve) => closed.close(resolve));
-  await expect(streamingFetch(`http://127.0.0.1:${port}/`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  const err = await streamingFetch(`http://127.0.0.1:${port}/v1/files?api_key=sk-secret123456#frag`, { method: 'post', body: 'x' }).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(FetchFailure);
+  expect(err).toMatchObject({ name: 'FetchFailure', code: 'ECONNREFUSED', method: 'POST', url: `http://127.0.0.1:${port}/v1/files`, host: '127.0.0.1', connectTimeoutMs: null });
+  expect((err as Error).message).toBe(`POST http://127.0.0.1:${port}/v1/files: connect ECONNREFUSED 127.0.0.1:${port}`);
+  expect((err as Error & { cause: { code: string } }).cause.code).toBe('ECONNREFUSED');
   expect(await (await streamingFetch('data:,hello')).text()).toBe('hello');
+});
+
+test('safeUrl keeps origin and path only', () => {
+  expect(safeUrl('https://user:pw@api.example.test:8443/v1/files?key=s#x')).toBe('https://api.example.test:8443/v1/files');
+  expect(safeUrl('not a url')).toBe('(invalid URL)');
+  expect(safeUrl(new URL('data:,secret'))).toBe('data:…');
+});
+
+test('connecting is bounded: a TLS handshake that never completes fails with ETIMEDOUT after connectTimeoutMs', async () => {
+  const silent = net.createServer(() => undefined); // accepts TCP, never answers the TLS hello
+  const open = new Set<net.Socket>();
+  silent.on('connection', (s) => open.add(s));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const port = (silent.address() as AddressInfo).port;
+  try {
+    const started = Date.now();
+    const err = await createStreamingFetch({ connectTimeoutMs: 150 })(`https://127.0.0.1:${port}/v1/batches`).catch((e: unknown) => e);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(err).toMatchObject({ code: 'ETIMEDOUT', connectTimeoutMs: 150, url: `https://127.0.0.1:${port}/v1/batches` });
+    // The bound covers connecting only: an answer that takes longer than it still arrives.
+    const res = await createStreamingFetch({ connectTimeoutMs: 50 })(`${base}/echo`, { method: 'POST', body: 'slow?' });
+    expect(res.status).toBe(201);
+  } finally {
+    for (const s of open) s.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+  }
+});
+
+test('a custom lookup resolves host names (no DNS query leaves the machine), and its failure is the FetchFailure code', async () => {
+  const seen: string[] = [];
+  const lookup: net.LookupFunction = (hostname, options, callback) => {
+    seen.push(hostname);
+    const cb = callback as (err: Error | null, address?: string | { address: string; family: number }[], family?: number) => void;
+    if (hostname === 'missing.test') {
+      return process.nextTick(() => cb(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', hostname })));
+    }
+    process.nextTick(() => ((options as { all?: boolean }).all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4)));
+  };
+  const viaLookup = createStreamingFetch({ lookup });
+  const port = new URL(base).port;
+  const ok = await viaLookup(`http://sandbox.test:${port}/echo`, { method: 'POST', body: 'hi' });
+  expect(await ok.text()).toBe('echo:hi');
+  const err = await viaLookup('https://missing.test/v1/files').catch((e: unknown) => e);
+  expect(err).toMatchObject({ name: 'FetchFailure', code: 'ENOTFOUND', host: 'missing.test', url: 'https://missing.test/v1/files' });
+  expect(seen).toEqual(['sandbox.test', 'missing.test']);
+});
+
+test('a request body that fails to read rejects with its own error, not as a network failure', async () => {
+  async function* broken() {
+    yield Buffer.from('part,');
+    throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+  }
+  const err = await streamingFetch(`${base}/echo`, { method: 'POST', body: broken() as unknown as RequestInit['body'] }).catch((e: unknown) => e);
+  expect(err).not.toBeInstanceOf(FetchFailure);
+  expect(err).toMatchObject({ code: 'EIO', message: 'EIO: i/o error, read' });
 });
