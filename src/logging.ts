@@ -48,11 +48,14 @@ function value(v: unknown): string {
   }
 }
 
+/** Fields the SDK adds that say nothing to a reader (an opaque token, the logger's own name). */
+const NOISE = new Set(['taskToken', 'sdkComponent']);
+
 /** Renders one entry as one line (plus the stacks of its errors when `stacks`). */
 export function formatEntry(entry: LogEntry, stacks: boolean): string {
   const time = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
   const fields = Object.entries(entry.meta ?? {})
-    .filter(([, v]) => v !== undefined)
+    .filter(([k, v]) => v !== undefined && !NOISE.has(k))
     .map(([k, v]) => `${k}=${value(v)}`);
   const line = [`${time} [${entry.level}] ${entry.message}`, ...fields].join(' ');
   if (!stacks) return line;

@@ -6,7 +6,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { Runtime } from '@temporalio/worker';
+import { workerLogger } from '../logging';
 import { createBatch } from '../api';
 import type { AnybatchBatch } from '../batch';
 import { startSandbox } from '../sandbox';
@@ -105,7 +106,7 @@ async function runExample(server: DevServer, file: string): Promise<AnybatchBatc
   try {
     const { createWorker } = await import('../../worker');
     // The walkthrough prints its own progress; the SDK's INFO lines would drown it.
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: workerLogger('WARN') });
     const worker = await createWorker({ address: server.address });
     const running = worker.run();
     try {

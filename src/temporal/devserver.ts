@@ -26,7 +26,7 @@ export interface DevServerOptions {
   namespace?: string;
   /** Server output goes here (appended). */
   logFile?: string;
-  /** How long to wait for the server to answer (default 60 s). */
+  /** How long to wait for the server to answer, ours or the one the state file names (default 60 s). */
   startTimeoutMs?: number;
 }
 
