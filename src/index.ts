@@ -10,7 +10,17 @@ export {
   batchResultLines,
 } from './api';
 export type { CancelBatchOptions, ListBatchesOptions, ResultsOptions } from './api';
-export type { AnthropicOptions, ClientOptions, CommonCreateOptions, CreateBatchOptions, OpenAIOptions, ProviderName, ProviderOptions } from './options';
+export type {
+  AnthropicOptions,
+  AzureOpenAIOptions,
+  ClientOptions,
+  CommonCreateOptions,
+  CreateBatchOptions,
+  GroqOptions,
+  OpenAIOptions,
+  ProviderName,
+  ProviderOptions,
+} from './options';
 export { waitForBatch } from './wait';
 export type { WaitForBatchOptions } from './wait';
 export { ENDPOINTS, isEndpointResult, isResultOf, resultAs } from './results/types';
@@ -30,5 +40,6 @@ export {
 export type { InputIssue } from './errors';
 export type { ResultLine } from './providers/types';
 export { PROVIDERS } from './providers/catalog';
+export { supportedProviders } from './providers/registry';
 export { closeTemporalClients } from './temporal/client';
 export type { TemporalOptions } from './temporal/client';

@@ -1,19 +1,20 @@
 /**
  * The options of the public API: their types (common and per provider) and their parsing. Every option is
  * checked before anything starts: an unknown name is a `UsageError` naming it (and the closest known name),
- * a known one of the wrong type is a `UsageError` naming the option. No side effects, no SDK imports.
+ * a known one of the wrong type is a `UsageError` naming the option. Each provider's own options (type, names,
+ * checks) come from its definition in the registry. No side effects.
  */
 import { msToNumber } from '@temporalio/common/lib/time';
 import { UsageError } from './errors';
-import { PROVIDERS, isProviderName } from './providers/catalog';
-import type { ProviderName } from './providers/catalog';
-import { ANTHROPIC_OPTION_NAMES, parseAnthropicOptions } from './providers/anthropic/options';
-import type { AnthropicOptions } from './providers/anthropic/options';
-import { OPENAI_OPTION_NAMES, parseOpenAIOptions } from './providers/openai/options';
-import type { OpenAIOptions } from './providers/openai/options';
+import { REGISTRY, isProviderName, providerDefinition, unknownProvider } from './providers/registry';
+import type { ProviderName, ProviderOptionsMap } from './providers/registry';
 import type { TemporalOptions } from './temporal/client';
 
-export type { AnthropicOptions, OpenAIOptions, ProviderName };
+export type { AnthropicOptions } from './providers/anthropic/options';
+export type { AzureOpenAIOptions } from './providers/azureopenai/options';
+export type { GroqOptions } from './providers/groq';
+export type { OpenAIOptions } from './providers/openai/options';
+export type { ProviderName };
 
 export interface ClientOptions {
   /** Where Temporal is (default: TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE, then 127.0.0.1:7233, `default`). */
@@ -24,7 +25,7 @@ export interface ClientOptions {
 
 /** The options of `createBatch` that every provider takes. */
 export interface CommonCreateOptions extends ClientOptions {
-  /** Only `24h` today, as the providers allow. */
+  /** One of the provider's windows (default `24h`): `24h` only, except Groq's `24h` to `7d` (e.g. `48h`, `7d`). */
   completionWindow?: string;
   /** Your key/value pairs, stored on the batch (and on the provider batch). */
   metadata?: Record<string, string>;
@@ -60,20 +61,14 @@ export interface CommonCreateOptions extends ClientOptions {
   submitConcurrency?: number;
 }
 
-/** Each provider's own options, by provider name. */
-export interface ProviderOptions {
-  openai: OpenAIOptions;
-  anthropic: AnthropicOptions;
-}
+/**
+ * Each provider's own options, by provider name (from the registry): `openai: OpenAIOptions`, `anthropic:
+ * AnthropicOptions`, `azureopenai: AzureOpenAIOptions`, `groq: GroqOptions`.
+ */
+export type ProviderOptions = ProviderOptionsMap;
 
 /** The options of `createBatch(provider, ...)`: the common ones and provider `P`'s own (no others). */
 export type CreateBatchOptions<P extends ProviderName = ProviderName> = CommonCreateOptions & ProviderOptions[P];
-
-/** Names and value checks of each provider's options (the mapped type makes it cover every provider). */
-const PROVIDER_OPTION_SPECS: { [P in ProviderName]: { names: readonly string[]; parse(options: Record<string, unknown>): ProviderOptions[P] } } = {
-  openai: { names: OPENAI_OPTION_NAMES, parse: parseOpenAIOptions },
-  anthropic: { names: ANTHROPIC_OPTION_NAMES, parse: parseAnthropicOptions },
-};
 
 const CLIENT_OPTION_NAMES = ['temporal', 'taskQueue'] as const satisfies readonly (keyof ClientOptions)[];
 const COMMON_NAMES: Record<keyof CommonCreateOptions, true> = {
@@ -96,16 +91,14 @@ const COMMON_NAMES: Record<keyof CommonCreateOptions, true> = {
 };
 /** Names of the common options of `createBatch`. */
 export const COMMON_CREATE_OPTION_NAMES = Object.keys(COMMON_NAMES) as readonly (keyof CommonCreateOptions)[];
-const TEMPORAL_OPTION_NAMES = ['address', 'namespace', 'client'] as const satisfies readonly (keyof TemporalOptions)[];
+const TEMPORAL_OPTION_NAMES = ['address', 'namespace', 'client', 'connectTimeoutMs'] as const satisfies readonly (keyof TemporalOptions)[];
 
-/** Metadata keys anybatch itself writes on provider batches. */
-const RESERVED_METADATA = 1;
 export const DEFAULT_POLL_INTERVAL_MS = 30_000;
 
 /** The provider name, checked: an unknown one is a `UsageError` listing the supported ones. */
 export function checkProvider(provider: unknown): ProviderName {
-  if (typeof provider === 'string' && isProviderName(provider)) return provider;
-  throw new UsageError(`Provider ${JSON.stringify(provider)} is not supported; supported: ${Object.keys(PROVIDERS).join(', ')}.`);
+  if (isProviderName(provider)) return provider;
+  throw unknownProvider(provider);
 }
 
 /** Levenshtein distance, for "did you mean". */
@@ -206,15 +199,19 @@ function describeValue(value: unknown): string {
 function checkMetadata(provider: ProviderName, metadata: unknown): Record<string, string> | null {
   if (metadata === undefined) return null;
   if (!isPlainObject(metadata)) throw new UsageError(`metadata must be an object of string values (got ${describeValue(metadata)}).`);
-  const limits = PROVIDERS[provider].metadata;
+  const { capabilities, reservedMetadata } = providerDefinition(provider);
+  const limits = capabilities.metadata;
   const entries = Object.entries(metadata);
   for (const [k, v] of entries) {
     if (typeof v !== 'string') throw new UsageError(`metadata.${k} must be a string (got ${describeValue(v)}).`);
+    if (reservedMetadata.includes(k)) throw new UsageError(`metadata key "${k}" is reserved: anybatch writes it on ${provider} batches.`);
     if (limits && k.length > limits.maxKeyLength) throw new UsageError(`metadata key "${k}" is longer than ${limits.maxKeyLength} characters.`);
     if (limits && v.length > limits.maxValueLength) throw new UsageError(`metadata.${k} is longer than ${limits.maxValueLength} characters.`);
   }
-  if (limits && entries.length > limits.maxPairs - RESERVED_METADATA) {
-    throw new UsageError(`metadata has ${entries.length} pairs; ${provider} allows ${limits.maxPairs - RESERVED_METADATA} (anybatch uses one).`);
+  const reserved = reservedMetadata.length;
+  if (limits && entries.length > limits.maxPairs - reserved) {
+    const uses = reserved === 0 ? '' : ` (anybatch uses ${reserved === 1 ? 'one' : reserved})`;
+    throw new UsageError(`metadata has ${entries.length} pairs; ${provider} allows ${limits.maxPairs - reserved}${uses}.`);
   }
   return entries.length > 0 ? { ...(metadata as Record<string, string>) } : null;
 }
@@ -291,18 +288,24 @@ export interface ParsedCreateOptions extends ClientOptions {
   providerOptions: Record<string, unknown>;
 }
 
+/** The batch's `completion_window`: one of the provider's (default: its first, `24h`). */
+export function checkCompletionWindow(provider: ProviderName, window: string | undefined): string {
+  const windows = providerDefinition(provider).capabilities.completionWindows;
+  if (window === undefined) return windows[0];
+  if (windows.includes(window)) return window;
+  const choices = windows.length === 1 ? windows[0] : `one of ${windows.join(', ')}`;
+  throw new UsageError(`completionWindow "${window}" is not supported by ${provider}; use ${choices}.`);
+}
+
 /** Checks every option of `createBatch(provider, ...)` before anything starts. */
 export function parseCreateOptions(provider: ProviderName, options: unknown): ParsedCreateOptions {
-  const spec = PROVIDER_OPTION_SPECS[provider];
+  const definition = providerDefinition(provider);
+  const spec = definition.options;
   const elsewhere: Record<string, string> = {};
-  for (const [other, s] of Object.entries(PROVIDER_OPTION_SPECS)) if (other !== provider) for (const name of s.names) elsewhere[name] = other;
+  for (const other of Object.values(REGISTRY)) if (other.name !== provider) for (const name of other.options.names) elsewhere[name] ??= other.name;
   const o = checkOptionNames(options, [...COMMON_CREATE_OPTION_NAMES, ...spec.names], `createBatch (${provider})`, { elsewhere });
 
-  const capabilities = PROVIDERS[provider];
-  const completionWindow = stringOption(o.completionWindow, 'completionWindow') ?? '24h';
-  if (!capabilities.completionWindows.includes(completionWindow)) {
-    throw new UsageError(`completionWindow "${completionWindow}" is not supported by ${provider}; use ${capabilities.completionWindows.join(' or ')}.`);
-  }
+  const completionWindow = checkCompletionWindow(provider, stringOption(o.completionWindow, 'completionWindow'));
   const batchId = stringOption(o.batchId, 'batchId');
   if (batchId !== undefined && !/^[A-Za-z0-9_.-]{1,200}$/.test(batchId)) throw new UsageError(`batchId "${batchId}" may only hold letters, digits, "_", "-" and ".".`);
   const providerOptions = Object.fromEntries(Object.entries(spec.parse(o)).filter(([, v]) => v !== undefined));

@@ -27,7 +27,7 @@ function credentials(spec: BatchSpec): Credentials | undefined {
 }
 
 function connection(spec: BatchSpec, creds: Credentials | undefined): ProviderConnection {
-  return { apiKey: creds?.apiKey, clientArgs: creds?.clientArgs, apiBase: spec.connection.apiBase ?? undefined };
+  return { apiKey: creds?.apiKey, clientArgs: creds?.clientArgs, apiBase: spec.connection.apiBase ?? undefined, options: spec.providerOptions };
 }
 
 /** Keeps a long call visibly alive, so a dead worker is noticed fast (local activities cannot heartbeat). */

@@ -10,6 +10,7 @@ import type { ClientOptions } from '../api';
 import type { AnybatchBatch } from '../batch';
 import { isTerminal } from '../batch';
 import { AnybatchError, InputValidationError, UsageError } from '../errors';
+import { supportedProviders } from '../providers/registry';
 import { registerSandboxCommand } from '../sandbox/cli';
 import { registerHealthCommand } from './health';
 import { closeTemporalClients } from '../temporal/client';
@@ -76,7 +77,7 @@ export function buildProgram(): Command {
     .command('create')
     .description('validate FILE, start a batch and print it once the provider accepted it')
     .argument('<file>', 'JSONL input in OpenAI batch format')
-    .requiredOption('--provider <name>', 'provider, e.g. openai')
+    .requiredOption('--provider <name>', `provider: ${supportedProviders().join(', ')}`)
     .requiredOption('--endpoint <path>', 'endpoint, e.g. /v1/chat/completions')
     .option('--completion-window <w>', 'completion window', '24h')
     .option('--metadata <key=value...>', 'metadata pairs (repeatable)')

@@ -1,12 +1,32 @@
 /**
- * What each provider can do and the limits it enforces: the one table every other module reads
- * (validation, splitting, the adapters, the sandbox defaults). Pure data, safe anywhere.
+ * What each provider can do and the limits it enforces: the one table every other module reads (validation,
+ * splitting, the adapters, the sandbox defaults), built from each provider folder's `limits.ts`. Pure data, safe
+ * anywhere: no SDK imports (the registry, `./registry`, adds the rest of each provider's definition).
  */
+import { ANTHROPIC_LIMITS } from './anthropic/limits';
+import { AZURE_OPENAI_LIMITS } from './azureopenai/limits';
+import { GROQ_LIMITS } from './groq/limits';
+import { OPENAI_LIMITS } from './openai/limits';
+import type { ProviderName } from './registry';
 
-export type ProviderName = 'openai' | 'anthropic';
+export type { ProviderName } from './registry';
+export { OPENAI_ENDPOINTS } from './openai/limits';
 
-export interface ProviderCapabilities {
-  name: ProviderName;
+/** How one request line looks: OpenAI's `{custom_id, method, url, body}`, or a provider's native line. */
+export interface LineShape {
+  /** The field holding the request body: `body`, or a native line's own (Anthropic's `params`). */
+  payload: string;
+  /** The line carries OpenAI's `method` and `url`, checked against the batch endpoint. */
+  envelope: boolean;
+  /** The line's fields, for messages: `{"custom_id", "params"}`. */
+  shape: string;
+}
+
+/** OpenAI's batch line, the default for every endpoint. */
+export const OPENAI_LINE: LineShape = { payload: 'body', envelope: true, shape: '{"custom_id", "method", "url", "body"}' };
+
+export interface ProviderCapabilities<N extends string = string> {
+  name: N;
   /** Endpoints accepted in `createBatch(provider, file, endpoint)`. */
   endpoints: readonly string[];
   /** Every request of one provider batch must use the same model. */
@@ -15,43 +35,27 @@ export interface ProviderCapabilities {
   maxRequestsPerBatch: number;
   /** Most bytes of request data sent for one provider batch. */
   maxBytesPerBatch: number;
-  /** Accepted `completion_window` values. */
+  /** Accepted `completion_window` values; the first is the default. */
   completionWindows: readonly string[];
   /** Provider metadata limits on the batch object (pairs, key length, value length), when it has metadata. */
   metadata: { maxPairs: number; maxKeyLength: number; maxValueLength: number } | null;
+  /** Endpoints whose input lines are the provider's own shape instead of OpenAI's (absent: none). */
+  nativeLines?: Readonly<Record<string, LineShape>>;
 }
 
-const MB = 1024 * 1024;
-
-export const OPENAI_ENDPOINTS = [
-  '/v1/responses',
-  '/v1/chat/completions',
-  '/v1/embeddings',
-  '/v1/completions',
-  '/v1/moderations',
-] as const;
-
-export const PROVIDERS: Record<ProviderName, ProviderCapabilities> = {
-  openai: {
-    name: 'openai',
-    endpoints: OPENAI_ENDPOINTS,
-    requiresSingleModel: true,
-    maxRequestsPerBatch: 50_000,
-    maxBytesPerBatch: 200 * MB,
-    completionWindows: ['24h'],
-    metadata: { maxPairs: 16, maxKeyLength: 64, maxValueLength: 512 },
-  },
-  anthropic: {
-    name: 'anthropic',
-    endpoints: ['/v1/chat/completions', '/v1/messages'],
-    requiresSingleModel: false,
-    maxRequestsPerBatch: 100_000,
-    maxBytesPerBatch: 256 * MB,
-    completionWindows: ['24h'],
-    metadata: null,
-  },
-};
+/** Every provider's capabilities, by name (the compiler checks it against the registry's names). */
+export const PROVIDERS = {
+  openai: OPENAI_LIMITS,
+  anthropic: ANTHROPIC_LIMITS,
+  azureopenai: AZURE_OPENAI_LIMITS,
+  groq: GROQ_LIMITS,
+} satisfies { [P in ProviderName]: ProviderCapabilities<P> };
 
 export function isProviderName(name: string): name is ProviderName {
   return Object.prototype.hasOwnProperty.call(PROVIDERS, name);
+}
+
+/** The shape of `endpoint`'s input lines at this provider. */
+export function lineShape(capabilities: ProviderCapabilities, endpoint: string): LineShape {
+  return capabilities.nativeLines?.[endpoint] ?? OPENAI_LINE;
 }

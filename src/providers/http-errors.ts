@@ -28,6 +28,8 @@ export interface ProviderInfo {
   label: string;
   keyEnv: string;
   baseEnv: string;
+  /** The base URL when neither `apiBase` nor `baseEnv` gives one (null or absent: the SDK's own default, if any). */
+  defaultBaseURL?: string | null;
   /** What a right base URL looks like, e.g. "OpenAI-compatible base URLs end in /v1". */
   baseHint?: string;
 }

@@ -28,13 +28,14 @@ export class SdkClients<T extends SdkClient> {
 
   constructor(
     private readonly provider: ProviderInfo,
-    private readonly make: (options: SdkClientOptions) => T,
+    /** Builds a client from the options every client gets; `conn` holds the batch's provider options too. */
+    private readonly make: (options: SdkClientOptions, conn: ProviderConnection) => T,
     /** The fetch under the trace (tests bound the connect time or resolve host names their own way). */
     private readonly fetch: FetchFunction = streamingFetch,
   ) {}
 
   get(conn: ProviderConnection): T {
-    const id = JSON.stringify([conn.apiKey ?? null, conn.apiBase ?? null, conn.clientArgs ?? null]);
+    const id = JSON.stringify([conn.apiKey ?? null, conn.apiBase ?? null, conn.clientArgs ?? null, conn.options ?? null]);
     let client = this.clients.get(id);
     if (!client) {
       const { label, keyEnv } = this.provider;
@@ -45,13 +46,16 @@ export class SdkClients<T extends SdkClient> {
       const secrets = secretsOf(apiKey, conn.clientArgs);
       let made: T | undefined;
       const info = () => ({ baseURL: made?.baseURL ?? '', timeoutMs: made?.timeout ?? 0, secrets });
-      made = this.make({
-        maxRetries: 0,
-        ...conn.clientArgs,
-        fetch: tracedFetch(this.fetch, info),
-        apiKey,
-        baseURL: conn.apiBase ?? process.env[this.provider.baseEnv],
-      });
+      made = this.make(
+        {
+          maxRetries: 0,
+          ...conn.clientArgs,
+          fetch: tracedFetch(this.fetch, info),
+          apiKey,
+          baseURL: conn.apiBase ?? process.env[this.provider.baseEnv] ?? this.provider.defaultBaseURL ?? undefined,
+        },
+        conn,
+      );
       client = made;
       this.clients.set(id, client);
     }

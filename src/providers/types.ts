@@ -11,6 +11,8 @@ export interface ProviderConnection {
   apiBase?: string;
   /** Passed to the provider SDK's client constructor (timeouts, headers, ...). */
   clientArgs?: Record<string, unknown>;
+  /** The batch's provider options (`createBatch`'s own options of the provider), for those that shape the client. */
+  options?: Record<string, unknown>;
 }
 
 /** The input of one provider batch, staged on the worker's disk. */

@@ -11,7 +11,7 @@ import type { ModerationCreateResponse } from 'openai/resources/moderations';
 import type { Response } from 'openai/resources/responses/responses';
 import type { AnybatchBatch } from '../batch';
 import { UsageError } from '../errors';
-import type { OPENAI_ENDPOINTS, ProviderName } from '../providers/catalog';
+import type { PROVIDERS, ProviderName } from '../providers/catalog';
 
 /**
  * The response body of a successful request, by batch endpoint. `/v1/messages` (Anthropic's native format)
@@ -30,11 +30,8 @@ export interface EndpointResult {
 /** Every endpoint a batch can have. */
 export type Endpoint = keyof EndpointResult;
 
-/** The endpoints each provider takes (as in src/providers/catalog.ts). */
-export interface ProviderEndpoints {
-  openai: (typeof OPENAI_ENDPOINTS)[number];
-  anthropic: '/v1/chat/completions' | '/v1/messages';
-}
+/** The endpoints each provider takes (from its `limits.ts`, through src/providers/catalog.ts). */
+export type ProviderEndpoints = { [P in ProviderName]: (typeof PROVIDERS)[P]['endpoints'][number] };
 
 /** The endpoints of provider `P` (every endpoint for `null`, i.e. any provider). */
 export type EndpointOf<P extends ProviderName | null> = P extends ProviderName ? ProviderEndpoints[P] : Endpoint;

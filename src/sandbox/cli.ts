@@ -1,7 +1,10 @@
-/** `anybatch sandbox`: run the sandbox provider in the foreground until SIGINT/SIGTERM. */
+/**
+ * `anybatch sandbox`: run the sandbox provider in the foreground until SIGINT/SIGTERM. This file is the
+ * sandbox's entry in the anybatch CLI, so it alone knows the CLI's `UsageError` (exit status 2).
+ */
 import type { Command } from 'commander';
 import { UsageError } from '../errors';
-import { startSandbox, type SandboxFaults, type SandboxOptions } from './index';
+import { SandboxSettingError, startSandbox, type Sandbox, type SandboxFaults, type SandboxOptions } from './index';
 
 interface SandboxCliOptions {
   port: string;
@@ -26,12 +29,12 @@ interface SandboxCliOptions {
 export function registerSandboxCommand(program: Command): void {
   program
     .command('sandbox')
-    .description("run a local server that speaks the OpenAI Files and Batches APIs (base URL <url>/v1) and Anthropic's Message Batches API (base URL <url>)")
+    .description("run a local server emulating providers' batch APIs (openai, anthropic, groq, azureopenai), each under /<provider>; prints each provider's base URL")
     .option('--port <n>', 'port to listen on', '8089')
     .option('--host <h>', 'interface to bind (default 127.0.0.1)')
     .option('--rate <r>', 'requests processed per second per batch (default 50)')
-    .option('--max-requests <n>', 'most requests in one batch (default 50000)')
-    .option('--max-bytes <b>', 'largest upload in bytes (default 200 MB)')
+    .option('--max-requests <n>', "most requests in one batch (default: each provider's, e.g. 50000 for openai)")
+    .option('--max-bytes <b>', "largest upload in bytes (default: each provider's, e.g. 200 MB for openai, 100 MB for groq)")
     .option('--validation-ms <ms>', "time a batch spends in 'validating' (default 300)")
     .option('--expire-after <seconds>', 'batches expire this long after creation (default 24h)')
     .option('--fail-validation', 'every new batch fails validation')
@@ -42,7 +45,7 @@ export function registerSandboxCommand(program: Command): void {
     .option('--slow-ms <ms>', 'latency added to every API request')
     .option('--force-status <status>', "every API request answers with this HTTP error status (400..599) in the provider's error shape")
     .option('--models <names>', 'comma-separated models that exist; a batch with a request for another fails validation (model_not_found)')
-    .option('--api-key <key>', 'accept only this bearer key (default: any non-empty key)')
+    .option('--api-key <key>', "accept only this key, read each provider's way: bearer, x-api-key, api-key (default: any non-empty key)")
     .option('--seed <n>', 'seed of the fault PRNG')
     .action(async (raw: SandboxCliOptions) => {
       await runSandbox(toOptions(raw));
@@ -88,9 +91,23 @@ function list(flag: string, value: string): string[] {
   return items;
 }
 
+/** The startup lines: where it listens, then one line per provider with the base URL to pass as --api-base / apiBase. */
+export function startupLines(sandbox: Pick<Sandbox, 'url' | 'baseUrls'>): string {
+  const rows = Object.entries(sandbox.baseUrls);
+  const width = Math.max(...rows.map(([name]) => name.length));
+  const lines = rows.map(([name, base]) => `  ${name.padEnd(width)}  ${base}`);
+  return `anybatch sandbox listening on ${sandbox.url} (base URL per provider, for --api-base / apiBase:)\n${lines.join('\n')}\n`;
+}
+
 async function runSandbox(options: SandboxOptions): Promise<void> {
-  const sandbox = await startSandbox(options);
-  process.stdout.write(`anybatch sandbox listening on ${sandbox.url} (OpenAI base URL ${sandbox.url}/v1)\n`);
+  let sandbox: Sandbox;
+  try {
+    sandbox = await startSandbox(options);
+  } catch (err) {
+    if (err instanceof SandboxSettingError) throw new UsageError(err.message);
+    throw err;
+  }
+  process.stdout.write(startupLines(sandbox));
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);

@@ -1,105 +1,45 @@
 /**
- * The sandbox provider: a local server speaking OpenAI's Files and Batches APIs and Anthropic's Message
- * Batches API, so the official `openai` and `@anthropic-ai/sdk` SDKs (and anything else) can run batches
- * offline. It knows nothing of the orchestrator.
+ * The sandbox provider: a local server emulating providers' batch APIs (OpenAI's Files and Batches, Anthropic's
+ * Message Batches, Groq's and Azure OpenAI's OpenAI-compatible ones), so their official SDKs (and anything
+ * else) can run batches offline. One module per provider (`providers/`, behind `kernel/provider.ts`) over a
+ * shared kernel (`kernel/`), each served under `/<name>`. It knows nothing of the orchestrator.
  */
 import { promises as fs } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { MessageBatchStore } from './anthropic/store';
-import { BatchStore } from './batches';
-import { FaultInjector } from './faults';
-import { FileStore } from './files';
-import { checkFaults, resolveOptions } from './options';
-import type { Counters, RouteContext } from './routes';
+import { FaultInjector } from './kernel/faults';
+import { checkFaults, resolveOptions } from './kernel/options';
+import type { Kernel, SandboxProvider } from './kernel/provider';
+import type { ProviderStats, SandboxFaults, SandboxOptions, SandboxStats } from './kernel/settings';
+import { PROVIDER_MODULES, type SandboxProviderName } from './providers';
 import { createSandboxServer } from './server';
 
-export interface SandboxFaults {
-  /** 0..1 probability per API request of a 429 (rate_limit_exceeded; Anthropic: rate_limit_error) with `retry-after` header. */
-  rate429?: number;
-  /** Value of retry-after on injected 429s (default 1). */
-  retryAfterSeconds?: number;
-  /** 0..1 probability of a 500 server_error. */
-  rate500?: number;
-  /** 0..1 probability of destroying the socket without a response. */
-  rateDrop?: number;
-  /** Added latency per request. */
-  slowMs?: number;
-  /** Every new batch fails validation (status 'failed', errors.data with code/line/message); every request of a new Anthropic batch is `errored`. */
-  failValidation?: boolean;
-  /** Batches expire this long after creation (default: the completion window, 24h). */
-  expireAfterSeconds?: number;
-  /** POST /v1/batches and POST /v1/messages/batches register the batch at once but delay the HTTP response. */
-  createResponseDelayMs?: number;
-  /** Throttle GET /v1/files/{id}/content and GET /v1/messages/batches/{id}/results. */
-  downloadBytesPerSecond?: number;
-  /** 0..1 probability that a file content or results download is cut off midway (socket destroyed after about half the bytes). */
-  truncateDownloads?: number;
-  /**
-   * Every `/v1/*` API request answers with this status (400..599) and the provider's error shape, before auth:
-   * OpenAI's `{"error":{"message","type","param":null,"code"}}` (401 `invalid_api_key`, 403 `permission_denied`,
-   * 404 `not_found`, 429 `rate_limit_exceeded` with retry-after, 5xx `server_error`); under `/v1/messages`, Anthropic's.
-   */
-  forceStatus?: number;
-  /**
-   * The models that exist. A new OpenAI batch with a request for another model fails validation the way OpenAI's
-   * does: status `failed`, `errors.data` of one `model_not_found` error (param `body.model`, the line of the
-   * first such request). Requests without a model are not checked.
-   */
-  models?: string[];
-  /** PRNG seed for the rates above (deterministic). */
-  seed?: number;
-}
+export type { ProviderStats, SandboxFaults, SandboxOptions, SandboxStats } from './kernel/settings';
+export { SandboxSettingError } from './kernel/options';
+export type { SandboxProviderName } from './providers';
 
-export interface SandboxOptions {
-  /** Default '127.0.0.1'. */
-  host?: string;
-  /** Default 0 (ephemeral). */
-  port?: number;
-  /** Requests processed per second per batch once in_progress (default 50). */
-  rate?: number;
-  /** Time spent in 'validating' (default 300; OpenAI only, Message Batches start in_progress). */
-  validationMs?: number;
-  /** Time spent in 'finalizing' (default 200; OpenAI only). */
-  finalizingMs?: number;
-  /** Time spent in 'cancelling' / 'canceling' (default 300). */
-  cancellingMs?: number;
-  /** Per-batch request limit (default from the catalog: 50,000 for OpenAI, 100,000 for Anthropic, which uses it only when lower). */
-  maxRequests?: number;
-  /** Per-batch input bytes limit (default from the catalog: 200 MB for OpenAI uploads, 256 MB for Anthropic create bodies). */
-  maxBytes?: number;
-  /** When set, only this key is accepted (bearer, or Anthropic's x-api-key); otherwise any non-empty key. */
-  apiKey?: string;
-  faults?: SandboxFaults;
-  /** Where uploaded and generated files are stored (default: a fresh temp dir, removed on close). */
-  dataDir?: string;
-  /** Clock in ms (default Date.now); all state is derived from it lazily. */
-  now?: () => number;
-  /** Optional request log. */
-  log?: (line: string) => void;
-}
+/** The base URL to give each provider's SDK (and anybatch's `apiBase` / `--api-base`). */
+export type SandboxBaseUrls = Record<SandboxProviderName, string>;
 
-export interface SandboxStats {
-  filesCreated: number;
-  batchesCreated: number;
-  batchCancels: number;
-  /** Anthropic Message Batches created and cancels accepted. */
-  messageBatchesCreated: number;
-  messageBatchCancels: number;
-  /** API requests served (incl. faulted ones). */
-  requests: number;
-  faults: { rate429: number; rate500: number; drops: number; truncated: number };
-  /** GET /files/{id}/content responses currently streaming. */
-  contentDownloadsInFlight: number;
-  /** OpenAI batches by status; Anthropic ones keyed `anthropic:<processing_status>`. */
-  batchesByStatus: Record<string, number>;
+/**
+ * One rule for every provider: `${url}/${name}` and then the provider's own base path. openai `${url}/openai/v1`,
+ * anthropic `${url}/anthropic`, groq `${url}/groq/openai/v1`, azureopenai `${url}/azureopenai` (the `AzureOpenAI`
+ * client's `endpoint`; it appends `/openai`; the v1 API is at `${url}/azureopenai/openai/v1`).
+ */
+export function sandboxBaseUrls(url: string): SandboxBaseUrls {
+  const entries = Object.entries(PROVIDER_MODULES).map(([name, module]) => [name, `${url}/${name}${module.basePath}`]);
+  return Object.fromEntries(entries) as SandboxBaseUrls;
 }
 
 export interface Sandbox {
-  /** 'http://127.0.0.1:PORT' (the OpenAI base URL is url + '/v1'; the Anthropic base URL is url itself). */
+  /**
+   * 'http://127.0.0.1:PORT'. Each provider's base URL is in `baseUrls`; the prefix-less aliases from before the
+   * prefixes still work (OpenAI at url + '/v1', Anthropic at url itself).
+   */
   url: string;
   port: number;
+  baseUrls: SandboxBaseUrls;
   stats(): SandboxStats;
   /** Replace the fault settings at runtime. */
   setFaults(faults: SandboxFaults): void;
@@ -111,52 +51,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const ownsDataDir = opts.dataDir === null;
   const dataDir = opts.dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'anybatch-sandbox-')));
   const tmpDir = path.join(dataDir, 'tmp');
-  const files = new FileStore(path.join(dataDir, 'files'), opts.now);
-  const batches = new BatchStore({
-    files,
-    dir: path.join(dataDir, 'batches'),
-    tmpDir,
-    now: opts.now,
-    timing: { validationMs: opts.validationMs, finalizingMs: opts.finalizingMs, cancellingMs: opts.cancellingMs, rate: opts.rate },
-    maxRequests: opts.maxRequests,
-  });
-  let url = ''; // set once the server listens; only read when a batch has ended
-  const messageBatches = new MessageBatchStore({
-    dir: path.join(dataDir, 'message-batches'),
-    tmpDir,
-    now: opts.now,
-    timing: { rate: opts.rate, cancellingMs: opts.cancellingMs },
-    maxRequests: opts.anthropic.maxRequests,
-    baseUrl: () => url,
-  });
-  await fs.mkdir(tmpDir, { recursive: true });
-  await files.init();
-  await batches.init();
-  await messageBatches.init();
-
   const faults = new FaultInjector(opts.faults);
-  const counters: Counters = {
-    filesCreated: 0,
-    batchesCreated: 0,
-    batchCancels: 0,
-    messageBatchesCreated: 0,
-    messageBatchCancels: 0,
-    requests: 0,
-    contentDownloadsInFlight: 0,
-  };
-  const ctx: RouteContext = { options: opts, files, batches, messageBatches, faults, counters, tmpDir };
-  const stats = (): SandboxStats => ({
-    filesCreated: counters.filesCreated,
-    batchesCreated: counters.batchesCreated,
-    batchCancels: counters.batchCancels,
-    messageBatchesCreated: counters.messageBatchesCreated,
-    messageBatchCancels: counters.messageBatchCancels,
-    requests: counters.requests,
-    faults: { ...faults.counts },
-    contentDownloadsInFlight: counters.contentDownloadsInFlight,
-    batchesByStatus: { ...batches.countByStatus(), ...messageBatches.countByStatus() },
-  });
-  const { server, destroySockets } = createSandboxServer(ctx, stats);
+  const kernel: Kernel = { options: opts, faults, now: opts.now, dataDir, tmpDir, counters: { requests: 0, contentDownloadsInFlight: 0 } };
+  const providers = Object.values(PROVIDER_MODULES).map((module) => module.create(kernel));
+  await fs.mkdir(tmpDir, { recursive: true });
+  for (const provider of providers) await provider.store.init();
+
+  const stats = (): SandboxStats => sandboxStats(kernel, providers);
+  let url = ''; // set once the server listens; read by handlers that answer with absolute URLs
+  const { server, destroySockets } = createSandboxServer(kernel, providers, stats, () => url);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -173,16 +76,44 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     destroySockets();
     await closed;
-    await Promise.all([batches.drain(), messageBatches.drain()]);
+    await Promise.all(providers.map((provider) => provider.store.drain()));
     if (ownsDataDir) await fs.rm(dataDir, { recursive: true, force: true });
   };
 
   return {
     url,
     port,
+    baseUrls: sandboxBaseUrls(url),
     stats,
     setFaults: (next) => faults.set(checkFaults(next)),
     close: () => (closing ??= close()),
+  };
+}
+
+/**
+ * The OpenAI-format providers' files, batches and cancels add up in the top-level counters; Anthropic's Message
+ * Batches have their own. Statuses are keyed `<provider>:<status>`, except OpenAI's, which are plain.
+ */
+function sandboxStats(kernel: Kernel, providers: readonly SandboxProvider[]): SandboxStats {
+  const byProvider: Record<string, ProviderStats> = {};
+  for (const provider of providers) byProvider[provider.name] = provider.store.stats();
+  const fileBased = Object.entries(byProvider).filter(([name]) => name !== 'anthropic').map(([, stats]) => stats);
+  const sum = (key: 'filesCreated' | 'batchesCreated' | 'batchCancels'): number => fileBased.reduce((total, stats) => total + stats[key], 0);
+  const batchesByStatus: Record<string, number> = {};
+  for (const [name, stats] of Object.entries(byProvider)) {
+    for (const [status, count] of Object.entries(stats.batchesByStatus)) batchesByStatus[name === 'openai' ? status : `${name}:${status}`] = count;
+  }
+  return {
+    filesCreated: sum('filesCreated'),
+    batchesCreated: sum('batchesCreated'),
+    batchCancels: sum('batchCancels'),
+    messageBatchesCreated: byProvider.anthropic.batchesCreated,
+    messageBatchCancels: byProvider.anthropic.batchCancels,
+    requests: kernel.counters.requests,
+    faults: { ...kernel.faults.counts },
+    contentDownloadsInFlight: kernel.counters.contentDownloadsInFlight,
+    batchesByStatus,
+    providers: byProvider,
   };
 }
 

@@ -1,21 +1,16 @@
 /**
- * The HTTP front: request ids, logging, the `/_sandbox` control routes, then for `/v1/*` injected faults,
- * auth and the route table. Paths under `/v1/messages` speak Anthropic's dialect (`x-api-key`,
- * `anthropic-version`, `request-id`, its error shape); the rest speak OpenAI's.
+ * The router: request ids, logging, the `/_sandbox` control routes, then for a provider's paths injected
+ * faults, the provider's admission (auth) and its route table. Each provider is served under `/<name>` and
+ * answers in its own dialect (auth headers, request ids, error shape); the paths from before the prefixes
+ * stay as aliases: `/v1/messages/...` for Anthropic, the rest of `/v1/...` for OpenAI.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UsageError } from '../errors';
-import { authenticateAnthropic } from './anthropic/auth';
-import { sendAnthropicError } from './anthropic/errors';
-import { newAnthropicRequestId } from './anthropic/ids';
-import { isAnthropicPath, matchAnthropicRoute } from './anthropic/routes';
-import { ApiError, readJsonBody, sendError, sendJson } from './http';
-import { newRequestId } from './ids';
-import { checkFaults } from './options';
-import { matchRoute, type RouteContext } from './routes';
-import type { SandboxStats } from './index';
+import { ApiError, readJsonBody, sendJson } from './kernel/http';
+import { checkFaults, SandboxSettingError } from './kernel/options';
+import { findRoute, type Kernel, type SandboxProvider } from './kernel/provider';
+import type { SandboxStats } from './kernel/settings';
 
 export interface SandboxServer {
   server: http.Server;
@@ -23,10 +18,35 @@ export interface SandboxServer {
   destroySockets(): void;
 }
 
-export function createSandboxServer(ctx: RouteContext, stats: () => SandboxStats): SandboxServer {
+/** Where a request goes: the provider, the prefix it came through, and the path below that prefix. */
+interface Mount {
+  provider: SandboxProvider;
+  prefix: string;
+  path: string;
+}
+
+/** Prefix-less paths from before the prefixes, most specific first; the provider sees the whole path. */
+const ALIASES: ReadonlyArray<{ provider: string; matches(pathname: string): boolean }> = [
+  { provider: 'anthropic', matches: (p) => p === '/v1/messages' || p.startsWith('/v1/messages/') },
+  { provider: 'openai', matches: (p) => p.startsWith('/v1/') },
+];
+
+/** Control routes and paths of no provider answer in OpenAI's dialect, as they always have. */
+const DEFAULT_DIALECT = 'openai';
+
+interface App {
+  kernel: Kernel;
+  providers: Map<string, SandboxProvider>;
+  stats: () => SandboxStats;
+  /** The sandbox's own URL, known once it listens. */
+  origin: () => string;
+}
+
+export function createSandboxServer(kernel: Kernel, providers: readonly SandboxProvider[], stats: () => SandboxStats, origin: () => string): SandboxServer {
+  const app: App = { kernel, providers: new Map(providers.map((p) => [p.name, p])), stats, origin };
   const sockets = new Set<Socket>();
   const server = http.createServer((req, res) => {
-    void handle(ctx, stats, req, res);
+    void handle(app, req, res);
   });
   server.on('connection', (socket) => {
     sockets.add(socket);
@@ -40,19 +60,29 @@ export function createSandboxServer(ctx: RouteContext, stats: () => SandboxStats
   };
 }
 
-async function handle(ctx: RouteContext, stats: () => SandboxStats, req: IncomingMessage, res: ServerResponse): Promise<void> {
+function mountOf(app: App, pathname: string): Mount | null {
+  const first = pathname.split('/', 2)[1] ?? '';
+  const named = app.providers.get(first);
+  if (named) return { provider: named, prefix: `/${first}`, path: pathname.slice(first.length + 1) };
+  const alias = ALIASES.find((a) => a.matches(pathname));
+  const aliased = alias ? app.providers.get(alias.provider) : undefined;
+  return aliased ? { provider: aliased, prefix: '', path: pathname } : null;
+}
+
+async function handle(app: App, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const started = Date.now();
   const method = req.method ?? 'GET';
   const url = new URL(req.url ?? '/', 'http://sandbox.invalid');
-  const anthropic = isAnthropicPath(url.pathname);
-  const requestId = anthropic ? newAnthropicRequestId() : newRequestId();
-  res.setHeader(anthropic ? 'request-id' : 'x-request-id', requestId);
-  const render = (err: ApiError): void => (anthropic ? sendAnthropicError(res, err, requestId) : sendError(res, err));
-  const log = ctx.options.log;
+  const mount = mountOf(app, url.pathname);
+  const dialect = mount?.provider ?? (app.providers.get(DEFAULT_DIALECT) as SandboxProvider);
+  const requestId = dialect.requestIds.next();
+  for (const header of dialect.requestIds.headers) res.setHeader(header, requestId);
+  const render = (err: ApiError): void => dialect.sendError(res, err, requestId);
+  const log = app.kernel.options.log;
   if (log) res.once('close', () => log(`${method} ${url.pathname} ${res.headersSent ? res.statusCode : 'dropped'} ${Date.now() - started}ms`));
   try {
-    if (url.pathname.startsWith('/_sandbox/')) await control(ctx, stats, method, url.pathname, req, res);
-    else if (url.pathname.startsWith('/v1/')) await api(ctx, anthropic, method, url, req, res);
+    if (url.pathname.startsWith('/_sandbox/')) await control(app, method, url.pathname, req, res);
+    else if (mount) await api(app, mount, method, url, req, res);
     else throw invalidUrl(method, url.pathname);
   } catch (err) {
     if (res.headersSent) {
@@ -65,64 +95,35 @@ async function handle(ctx: RouteContext, stats: () => SandboxStats, req: Incomin
   }
 }
 
-async function api(ctx: RouteContext, anthropic: boolean, method: string, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  ctx.counters.requests++;
-  const faults = ctx.faults.current;
+async function api(app: App, mount: Mount, method: string, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { kernel } = app;
+  kernel.counters.requests++;
+  const faults = kernel.faults.current;
   if (faults.slowMs) await sleep(faults.slowMs);
-  const fault = ctx.faults.decide();
+  const fault = kernel.faults.decide();
   if (fault.kind === 'drop') {
     req.socket.destroy();
     return;
   }
   if (fault.kind === 'error') throw fault.error;
-  if (anthropic) authenticateAnthropic(req, ctx.options.apiKey);
-  else authenticate(req, ctx.options.apiKey);
-  const route = anthropic ? matchAnthropicRoute(method, url.pathname) : matchRoute(method, url.pathname);
+  mount.provider.authenticate(req, mount.path, url);
+  const route = findRoute(mount.provider.routes, method, mount.path);
   if (!route) throw invalidUrl(method, url.pathname);
-  await route.handler(ctx, { req, res, url, params: route.params });
-}
-
-function authenticate(req: IncomingMessage, expected: string | null): void {
-  const match = /^Bearer\s+(.*)$/i.exec(req.headers.authorization ?? '');
-  const key = match ? match[1].trim() : '';
-  if (key === '') {
-    throw new ApiError(
-      401,
-      "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-      'invalid_request_error',
-      null,
-      'invalid_api_key',
-    );
-  }
-  if (expected !== null && key !== expected) {
-    throw new ApiError(401, `Incorrect API key provided: ${maskKey(key)}.`, 'invalid_request_error', null, 'invalid_api_key');
-  }
-}
-
-/** Like the real API, show only the last four characters of a wrong key. */
-function maskKey(key: string): string {
-  return key.length > 8 ? `****${key.slice(-4)}` : '****';
+  await route.handler({ req, res, url, params: route.params, base: `${app.origin()}${mount.prefix}` });
 }
 
 /** Test hooks: no auth, no faults, not counted as API requests. */
-async function control(
-  ctx: RouteContext,
-  stats: () => SandboxStats,
-  method: string,
-  pathname: string,
-  req: IncomingMessage,
-  res: ServerResponse,
-): Promise<void> {
-  if (method === 'GET' && pathname === '/_sandbox/stats') return sendJson(res, 200, stats());
+async function control(app: App, method: string, pathname: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (method === 'GET' && pathname === '/_sandbox/stats') return sendJson(res, 200, app.stats());
   if (method === 'POST' && pathname === '/_sandbox/faults') {
     const body = await readJsonBody(req);
     try {
-      ctx.faults.set(checkFaults(body));
+      app.kernel.faults.set(checkFaults(body));
     } catch (err) {
-      if (err instanceof UsageError) throw new ApiError(400, err.message);
+      if (err instanceof SandboxSettingError) throw new ApiError(400, err.message);
       throw err;
     }
-    return sendJson(res, 200, { faults: ctx.faults.current });
+    return sendJson(res, 200, { faults: app.kernel.faults.current });
   }
   throw invalidUrl(method, pathname);
 }

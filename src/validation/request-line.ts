@@ -1,11 +1,11 @@
 /**
- * The shape of one request line: `{custom_id, method, url, body}` (OpenAI batch format), or
- * `{custom_id, params}` for Anthropic's `/v1/messages`. Pure: cross-line rules live in the scan.
+ * The shape of one request line: OpenAI's `{custom_id, method, url, body}` (batch format), or a provider's native
+ * line (Anthropic's `{custom_id, params}` for `/v1/messages`), as the provider's capabilities say (`LineShape`).
+ * Pure: cross-line rules live in the scan.
  */
 import { isUtf8 } from 'node:buffer';
+import { OPENAI_LINE, type LineShape } from '../providers/catalog';
 import { describeKind, quote } from './format';
-
-const MESSAGES_ENDPOINT = '/v1/messages';
 
 export interface LineProblem {
   field?: string;
@@ -23,23 +23,19 @@ export interface CheckedLine {
 
 type JsonObject = Record<string, unknown>;
 
-/** The field that holds the request body for `endpoint`: `params` for `/v1/messages`, `body` otherwise. */
-export function payloadField(endpoint: string): 'body' | 'params' {
-  return endpoint === MESSAGES_ENDPOINT ? 'params' : 'body';
-}
-
-export function checkRequestLine(bytes: Buffer, endpoint: string): CheckedLine {
+export function checkRequestLine(bytes: Buffer, endpoint: string, shape: LineShape = OPENAI_LINE): CheckedLine {
   if (!isUtf8(bytes)) return { problems: [{ message: 'not valid UTF-8' }] };
-  const parsed = parseJson(bytes);
+  const parsed = parseJson(bytes, shape.payload);
   if ('reason' in parsed) return { problems: [{ message: `not valid JSON: ${parsed.reason}` }] };
   const value = parsed.value;
   if (!isObject(value)) return { problems: [{ message: `must be a JSON object, got ${describeKind(value)}` }] };
 
   const problems: LineProblem[] = [];
   const customId = checkCustomId(value.custom_id, problems);
-  const field = payloadField(endpoint);
-  if (field === 'body') checkEnvelope(value, endpoint, problems);
-  const model = checkPayload(value[field], field, problems);
+  const field = shape.payload;
+  if (shape.envelope) checkEnvelope(value, endpoint, problems);
+  const hint = shape.envelope ? '' : ` (${endpoint} lines are ${shape.shape})`;
+  const model = checkPayload(value[field], field, hint, problems);
   const payload = isObject(value[field]) ? (value[field] as JsonObject) : undefined;
   return { customId, model, payload, problems };
 }
@@ -67,9 +63,8 @@ function checkEnvelope(line: JsonObject, endpoint: string, problems: LineProblem
   }
 }
 
-function checkPayload(payload: unknown, field: 'body' | 'params', problems: LineProblem[]): string | undefined {
+function checkPayload(payload: unknown, field: string, hint: string, problems: LineProblem[]): string | undefined {
   if (payload === undefined) {
-    const hint = field === 'params' ? ` (${MESSAGES_ENDPOINT} lines are {"custom_id", "params"})` : '';
     problems.push({ field, message: `${field} is missing${hint}` });
     return undefined;
   }
@@ -95,10 +90,10 @@ function checkPayload(payload: unknown, field: 'body' | 'params', problems: Line
  * the same structure and validity, since multi-byte UTF-8 sequences hold no ASCII bytes. Only non-ASCII
  * strings come out different, so a line whose fields read here are not plain ASCII is parsed again as UTF-8.
  */
-function parseJson(bytes: Buffer): { value: unknown } | { reason: string } {
+function parseJson(bytes: Buffer, payloadField: string): { value: unknown } | { reason: string } {
   try {
     const value: unknown = JSON.parse(bytes.toString('latin1'));
-    if (!readsNonAscii(value)) return { value };
+    if (!readsNonAscii(value, payloadField)) return { value };
   } catch {
     // Parsed again below, so that the reason quotes the real characters.
   }
@@ -112,16 +107,10 @@ function parseJson(bytes: Buffer): { value: unknown } | { reason: string } {
 const NON_ASCII = /[^\x00-\x7f]/;
 
 /** Whether a string field this module reads or quotes holds non-ASCII text. */
-function readsNonAscii(line: unknown): boolean {
+function readsNonAscii(line: unknown, payloadField: string): boolean {
   if (!isObject(line)) return false;
-  const { body, params } = line;
-  return (
-    isNonAscii(line.custom_id) ||
-    isNonAscii(line.method) ||
-    isNonAscii(line.url) ||
-    (isObject(body) && isNonAscii(body.model)) ||
-    (isObject(params) && isNonAscii(params.model))
-  );
+  const payload = line[payloadField];
+  return isNonAscii(line.custom_id) || isNonAscii(line.method) || isNonAscii(line.url) || (isObject(payload) && isNonAscii(payload.model));
 }
 
 function isNonAscii(value: unknown): boolean {

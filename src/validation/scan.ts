@@ -2,12 +2,12 @@
  * One pass over the input's bytes: frames lines, checks each one and the rules that span lines (unique
  * custom_ids, one model, batch limits), and hands back the bytes to stage.
  */
-import type { ProviderCapabilities } from '../providers/catalog';
+import { lineShape, type LineShape, type ProviderCapabilities } from '../providers/catalog';
 import { CustomIdIndex } from './custom-ids';
 import { formatBytes, quote } from './format';
 import { IssueList } from './issues';
 import { LineSplitter, type LineSink } from './lines';
-import { checkRequestLine, payloadField } from './request-line';
+import { checkRequestLine } from './request-line';
 import type { LineProblem } from './request-line';
 
 const NEWLINE = Buffer.from('\n');
@@ -38,6 +38,7 @@ export class InputScan implements LineSink {
 
   private readonly splitter: LineSplitter;
   private readonly customIds = new CustomIdIndex();
+  private readonly shape: LineShape;
   private readonly modelField: string;
   private firstModel: { model: string; line: number } | null = null;
   private bytesRead = 0;
@@ -49,7 +50,8 @@ export class InputScan implements LineSink {
   constructor(private readonly rules: ScanRules) {
     // A line that cannot fit in one batch on its own is refused without being held in memory.
     this.splitter = new LineSplitter(this, rules.maxBytes - NEWLINE.length);
-    this.modelField = `${payloadField(rules.endpoint)}.model`;
+    this.shape = lineShape(rules.capabilities, rules.endpoint);
+    this.modelField = `${this.shape.payload}.model`;
   }
 
   /** Scans a chunk; returns the accepted lines it completed, to stage, or null when there is nothing to stage. */
@@ -72,7 +74,7 @@ export class InputScan implements LineSink {
 
   line(bytes: Buffer, line: number): void {
     this.count(bytes.length);
-    const checked = checkRequestLine(bytes, this.rules.endpoint);
+    const checked = checkRequestLine(bytes, this.rules.endpoint, this.shape);
     for (const problem of checked.problems) this.issues.add({ line, ...problem });
     if (checked.problems.length === 0 && checked.payload && this.rules.checkPayload) {
       const extra = this.rules.checkPayload(checked.payload);

@@ -5,8 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PROVIDERS } from '../../src/providers/catalog';
-import { AnthropicAdapter } from '../../src/providers/anthropic/adapter';
+import { anthropic } from '../../src/providers/anthropic';
 import type { ProviderInput } from '../../src/providers/types';
 import { startSandbox } from '../../src/sandbox';
 import type { Sandbox } from '../../src/sandbox';
@@ -30,7 +29,7 @@ function input(n: number): ProviderInput {
 }
 
 test('a retried create adopts the batch an interrupted attempt created, and a completed create is reused', async () => {
-  const adapter = new AnthropicAdapter(PROVIDERS.anthropic);
+  const adapter = anthropic.createAdapter();
   const conn = { apiKey: 'k', apiBase: sandbox.url };
   const part = input(7);
   await adapter.prepareInput(conn, part);

@@ -1,5 +1,5 @@
 /** The streaming scanner of create bodies: `requests` elements come out whole however the body is chunked. */
-import { EnvelopeScanner, MalformedBody } from '../../src/sandbox/anthropic/envelope-scan';
+import { EnvelopeScanner, MalformedBody } from '../../src/sandbox/providers/anthropic/envelope-scan';
 
 /** Scans `body` cut into pieces of `size` bytes; returns the elements as parsed JSON and what `requests` held. */
 function scan(body: string, size: number): { elements: unknown[]; requests: string } {

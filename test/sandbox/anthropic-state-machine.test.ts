@@ -1,5 +1,5 @@
 /** The pure Message Batch state machine: status, end time and processed requests as a function of the clock. */
-import { deriveMessageBatchState, type MessageBatchFacts } from '../../src/sandbox/anthropic/lifecycle';
+import { deriveMessageBatchState, type MessageBatchFacts } from '../../src/sandbox/providers/anthropic/lifecycle';
 
 const timing = { rate: 10, cancellingMs: 300 };
 

@@ -17,7 +17,7 @@ test('bad option values are usage errors', async () => {
   }
 });
 
-test('the command prints its URL, serves the API and stops on SIGTERM', async () => {
+test('the command prints its URL and one base URL per provider, serves the API and stops on SIGTERM', async () => {
   const printed: string[] = [];
   jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
     printed.push(String(chunk));
@@ -27,11 +27,20 @@ test('the command prints its URL, serves the API and stops on SIGTERM', async ()
   const running = program().parseAsync(['sandbox', '--port', '0', '--fault-429', '1', '--retry-after', '3', '--seed', '5'], { from: 'user' });
   while (printed.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
 
-  const match = /^anybatch sandbox listening on (http:\/\/127\.0\.0\.1:\d+) \(OpenAI base URL \1\/v1\)\n$/.exec(printed[0]);
+  const match = /^anybatch sandbox listening on (http:\/\/127\.0\.0\.1:\d+) /.exec(printed[0]);
   expect(match).not.toBeNull();
   const url = (match as RegExpExecArray)[1];
-  const res = await fetch(`${url}/v1/batches`, { headers: { authorization: 'Bearer k' } });
-  expect([res.status, res.headers.get('retry-after')]).toEqual([429, '3']);
+  expect(printed[0].split('\n').slice(1)).toEqual([
+    `  openai       ${url}/openai/v1`,
+    `  anthropic    ${url}/anthropic`,
+    `  groq         ${url}/groq/openai/v1`,
+    `  azureopenai  ${url}/azureopenai`,
+    '',
+  ]);
+  for (const path of ['/v1/batches', '/openai/v1/batches', '/groq/openai/v1/batches']) {
+    const res = await fetch(`${url}${path}`, { headers: { authorization: 'Bearer k' } });
+    expect([res.status, res.headers.get('retry-after')]).toEqual([429, '3']);
+  }
 
   // Call only the command's own handler; emitting a real signal would reach jest's handlers too.
   for (const stop of process.listeners('SIGTERM').filter((l) => !before.includes(l))) stop('SIGTERM');

@@ -1,5 +1,5 @@
 /** The deterministic stand-in model. */
-import { respond } from '../../src/sandbox/responder';
+import { respond } from '../../src/sandbox/providers/openai/responder';
 
 const ctx = { key: 'batch_x/r1', created: 1_700_000_000 };
 

@@ -1,6 +1,6 @@
 /** The pure state machine: status, timestamps and counts as a function of the clock. */
-import type { RequestPlan } from '../../src/sandbox/input-check';
-import { deriveState, requestCounts, usage, type LifecycleFacts, type Timing } from '../../src/sandbox/lifecycle';
+import type { RequestPlan } from '../../src/sandbox/providers/openai/input-check';
+import { deriveState, requestCounts, usage, type LifecycleFacts, type Timing } from '../../src/sandbox/providers/openai/lifecycle';
 
 const timing: Timing = { validationMs: 1000, finalizingMs: 500, cancellingMs: 300, rate: 10 };
 

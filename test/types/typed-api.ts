@@ -17,7 +17,19 @@ import {
   retrieveBatchResults,
   waitForBatch,
 } from '../../src';
-import type { AnybatchBatch, BatchResultItem, CreateBatchOptions, EndpointResult, ProviderName } from '../../src';
+import type {
+  AnybatchBatch,
+  AzureOpenAIOptions,
+  BatchResultItem,
+  CreateBatchOptions,
+  EndpointResult,
+  GroqOptions,
+  OpenAIOptions,
+  AnthropicOptions,
+  ProviderName,
+  ProviderOptions,
+} from '../../src';
+import type { REGISTRY } from '../../src/providers/registry';
 
 /** `Equal<A, B>` is `true` only when A and B are the same type. */
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -47,6 +59,37 @@ export async function options(): Promise<void> {
   const openaiOptions: CreateBatchOptions<'openai'> = { rawResults: true };
   void anthropicOptions;
   void openaiOptions;
+}
+
+export async function registry(): Promise<void> {
+  // The provider names are the registry's keys, and each provider's options type comes from its definition.
+  assertType<Equal<ProviderName, keyof typeof REGISTRY>>();
+  assertType<Equal<ProviderName, 'openai' | 'anthropic' | 'azureopenai' | 'groq'>>();
+  assertType<Equal<ProviderOptions, { openai: OpenAIOptions; anthropic: AnthropicOptions; azureopenai: AzureOpenAIOptions; groq: GroqOptions }>>();
+
+  await createBatch('groq', 'in.jsonl', '/v1/chat/completions', { completionWindow: '7d', apiBase: 'https://api.groq.com' });
+  await createBatch('azureopenai', 'in.jsonl', '/v1/chat/completions', { apiVersion: '2025-03-01-preview' });
+  await createBatch('azureopenai', 'in.jsonl', '/v1/responses');
+  const azureOptions: CreateBatchOptions<'azureopenai'> = { apiVersion: '2024-10-21', apiKey: 'k' };
+  void azureOptions;
+
+  // @ts-expect-error apiVersion is an option of azureopenai, not groq
+  await createBatch('groq', 'in.jsonl', '/v1/chat/completions', { apiVersion: '2024-10-21' });
+  // @ts-expect-error nor of openai
+  await createBatch('openai', 'in.jsonl', '/v1/chat/completions', { apiVersion: '2024-10-21' });
+  // @ts-expect-error apiVersion is a string
+  await createBatch('azureopenai', 'in.jsonl', '/v1/chat/completions', { apiVersion: 20241021 });
+  // @ts-expect-error an Anthropic option on azureopenai
+  await createBatch('azureopenai', 'in.jsonl', '/v1/chat/completions', { rawResults: true });
+  // @ts-expect-error groq batches only chat completions
+  await createBatch('groq', 'in.jsonl', '/v1/embeddings');
+  // @ts-expect-error azureopenai has no /v1/messages
+  await createBatch('azureopenai', 'in.jsonl', '/v1/messages');
+
+  const groqResults = await retrieveBatchResults('groq', 'ab_1');
+  assertType<Equal<(typeof groqResults.results)[number]['result'], ChatCompletion | null>>();
+  const azureResults = await retrieveBatchResults('azureopenai', 'ab_1');
+  assertType<Equal<(typeof azureResults.results)[number]['result'], ChatCompletion | Response | null>>();
 }
 
 export async function providers(someProvider: ProviderName, someString: string): Promise<void> {

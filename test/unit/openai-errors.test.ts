@@ -1,9 +1,13 @@
 /** How `openai` SDK errors are classified: retry, wait for retry-after, or fail at once; and what the message says. */
 import OpenAI from 'openai';
 import { retryAfterMs, scrub, secretsOf } from '../../src/providers/http-errors';
-import { toProviderError } from '../../src/providers/openai/errors';
+import { providerInfo } from '../../src/providers/definition';
+import { openai } from '../../src/providers/openai';
+import { openAICalls } from '../../src/providers/openai/errors';
 import { FetchFailure } from '../../src/providers/streaming-fetch';
 import { ProviderError } from '../../src/providers/types';
+
+const { toProviderError } = openAICalls(providerInfo(openai));
 
 function apiError(status: number, headers: Record<string, string> = {}, error: Record<string, unknown> = { message: `status ${status}`, type: 'x', param: null, code: null }) {
   return OpenAI.APIError.generate(status, { error }, undefined, new Headers({ 'content-type': 'application/json', ...headers }));

@@ -18,7 +18,8 @@ import { readFileChunks, splitLines } from '../../results/jsonl';
 import type { ProviderCapabilities } from '../catalog';
 import { ProviderError } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, RequestCheck, ResultLine } from '../types';
-import { ANTHROPIC_PROVIDER, call, toProviderError } from './errors';
+import type { ProviderInfo } from '../http-errors';
+import { anthropicCalls } from './errors';
 import { SdkClients } from '../sdk-clients';
 import { ANTHROPIC_CUSTOM_ID, CustomIdMap, RequestMappingError, toAnthropicParams, toOpenAIBatch, toOpenAIResultLine } from './mapping';
 import type { AnthropicMappingOptions } from './mapping';
@@ -55,9 +56,19 @@ async function writeAtomic(file: string, data: string): Promise<void> {
 }
 
 export class AnthropicAdapter implements ProviderAdapter {
-  private readonly clients = new SdkClients(ANTHROPIC_PROVIDER, (options) => new Anthropic(options));
+  private readonly clients: SdkClients<Anthropic>;
+  private readonly call: ReturnType<typeof anthropicCalls>['call'];
+  private readonly toProviderError: ReturnType<typeof anthropicCalls>['toProviderError'];
 
-  constructor(readonly capabilities: ProviderCapabilities) {}
+  constructor(
+    readonly capabilities: ProviderCapabilities,
+    private readonly info: ProviderInfo,
+  ) {
+    this.clients = new SdkClients(info, (options) => new Anthropic(options));
+    const calls = anthropicCalls(info);
+    this.call = calls.call;
+    this.toProviderError = calls.toProviderError;
+  }
 
   private client(conn: ProviderConnection): Anthropic {
     return this.clients.get(conn);
@@ -102,7 +113,7 @@ export class AnthropicAdapter implements ProviderAdapter {
     await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
     if (bytes > this.capabilities.maxBytesPerBatch) {
       await fs.promises.rm(f.requests + '.tmp', { force: true });
-      throw new ProviderError('invalid_request', `The translated requests are ${bytes} bytes, more than Anthropic's ${this.capabilities.maxBytesPerBatch} per batch.`);
+      throw new ProviderError('invalid_request', `The translated requests are ${bytes} bytes, more than ${this.info.label}'s ${this.capabilities.maxBytesPerBatch} per batch.`);
     }
     await writeAtomic(f.ids, JSON.stringify(Object.fromEntries(ids.entries())));
     await fs.promises.rename(f.requests + '.tmp', f.requests);
@@ -123,7 +134,7 @@ export class AnthropicAdapter implements ProviderAdapter {
     }
     const intent: CreateMarker = { intentAt: Math.floor(Date.now() / 1000) };
     await writeAtomic(f.marker, JSON.stringify(intent));
-    const created = await call('create message batch', () =>
+    const created = await this.call('create message batch', () =>
       client.post<MessageBatch>('/v1/messages/batches', { body: requestsBody(f.requests), headers: { 'content-type': 'application/json' } }),
     );
     await writeAtomic(f.marker, JSON.stringify({ ...intent, batchId: created.id }));
@@ -133,7 +144,7 @@ export class AnthropicAdapter implements ProviderAdapter {
   /** The batch an interrupted create made: created near `intentAt` with this many requests, if exactly one. */
   private async findCreatedAround(client: Anthropic, intentAt: number, requestCount: number): Promise<MessageBatch | null> {
     const matches: MessageBatch[] = [];
-    await call('list message batches', async () => {
+    await this.call('list message batches', async () => {
       for await (const batch of client.messages.batches.list({ limit: 100 })) {
         const created = Date.parse(batch.created_at) / 1000;
         if (created < intentAt - ADOPT_WINDOW_BEFORE_S) break;
@@ -146,13 +157,13 @@ export class AnthropicAdapter implements ProviderAdapter {
   }
 
   async retrieveBatch(conn: ProviderConnection, id: string): Promise<Batch> {
-    const batch = await call('retrieve message batch', () => this.client(conn).messages.batches.retrieve(id));
+    const batch = await this.call('retrieve message batch', () => this.client(conn).messages.batches.retrieve(id));
     return toOpenAIBatch(batch, { endpoint: NATIVE_ENDPOINT });
   }
 
   async cancelBatch(conn: ProviderConnection, id: string): Promise<Batch> {
     try {
-      const batch = await call('cancel message batch', () => this.client(conn).messages.batches.cancel(id));
+      const batch = await this.call('cancel message batch', () => this.client(conn).messages.batches.cancel(id));
       return toOpenAIBatch(batch, { endpoint: NATIVE_ENDPOINT });
     } catch (err) {
       // A batch that ended meanwhile cannot be cancelled; its current state is the answer.
@@ -165,14 +176,14 @@ export class AnthropicAdapter implements ProviderAdapter {
     const ids = CustomIdMap.fromEntries(Object.entries(JSON.parse(await fs.promises.readFile(files(input).ids, 'utf8')) as Record<string, string>));
     const raw = input.endpoint === NATIVE_ENDPOINT || input.options.rawResults === true;
     const createdAt = batch.completed_at ?? batch.expired_at ?? batch.cancelled_at ?? batch.created_at;
-    const results = await call('download results', () => this.client(conn).messages.batches.results(batch.id));
+    const results = await this.call('download results', () => this.client(conn).messages.batches.results(batch.id));
     try {
       for await (const line of results) {
         yield toOpenAIResultLine(line, ids.toOriginal(line.custom_id) ?? line.custom_id, { raw, createdAt });
       }
     } catch (err) {
       // A cut-off download is a transient fault: the activity retries and writes nothing short.
-      if (err instanceof Anthropic.APIError) throw toProviderError(err, 'download results');
+      if (err instanceof Anthropic.APIError) throw this.toProviderError(err, 'download results');
       throw new ProviderError('transient', `results download of ${batch.id} failed: ${(err as Error).message}`, { cause: err });
     }
   }

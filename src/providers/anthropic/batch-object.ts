@@ -16,18 +16,19 @@ export function unixSeconds(iso: string): number {
   return Math.floor(ms / 1000);
 }
 
+/** Message Batches' `processing_status` -> OpenAI's status; `ended` is refined by how the batch ended (below). */
+export const ANTHROPIC_STATUS_MAP = {
+  in_progress: 'in_progress',
+  canceling: 'cancelling',
+  ended: 'completed',
+} as const satisfies Record<MessageBatch['processing_status'], BatchStatus>;
+
 export function batchStatus(batch: MessageBatch): BatchStatus {
-  switch (batch.processing_status) {
-    case 'in_progress':
-      return 'in_progress';
-    case 'canceling':
-      return 'cancelling';
-    case 'ended':
-      if (batch.cancel_initiated_at) return 'cancelled';
-      return batch.request_counts.expired > 0 ? 'expired' : 'completed';
-    default:
-      throw new Error(`Anthropic returned an unknown processing_status ${JSON.stringify(batch.processing_status)}`);
-  }
+  const status: BatchStatus | undefined = (ANTHROPIC_STATUS_MAP as Record<string, BatchStatus>)[batch.processing_status];
+  if (status === undefined) throw new Error(`Anthropic returned an unknown processing_status ${JSON.stringify(batch.processing_status)}`);
+  if (batch.processing_status !== 'ended') return status;
+  if (batch.cancel_initiated_at) return 'cancelled';
+  return batch.request_counts.expired > 0 ? 'expired' : status;
 }
 
 /** Which OpenAI timestamp Anthropic's single `ended_at` fills, by final status. */

@@ -2,11 +2,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { sdkCalls, type ProviderInfo } from '../http-errors';
 
-export const ANTHROPIC_PROVIDER: ProviderInfo = {
-  label: 'Anthropic',
-  keyEnv: 'ANTHROPIC_API_KEY',
-  baseEnv: 'ANTHROPIC_BASE_URL',
-  baseHint: "Anthropic's base URL has no /v1",
-};
-
-export const { toProviderError, call } = sdkCalls(Anthropic, ANTHROPIC_PROVIDER);
+/** `call(what, fn)` and `toProviderError` for Anthropic's SDK, with the provider's names in messages. */
+export function anthropicCalls(provider: ProviderInfo) {
+  return sdkCalls(Anthropic, provider);
+}

@@ -1,27 +1,50 @@
 /**
- * OpenAI's Files and Batches APIs through the official `openai` SDK. Also serves OpenAI-compatible
- * providers and the sandbox: they differ only in base URL and catalog entry.
+ * OpenAI's Files and Batches APIs through the official `openai` SDK. OpenAI-compatible providers (Groq, Azure
+ * OpenAI, the sandbox) are configurations of this adapter: their client, names and listing order (see
+ * `./compatible.ts`).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import type { Batch } from '../../batch';
 import type { ProviderCapabilities } from '../catalog';
+import type { ProviderInfo } from '../http-errors';
 import { ProviderError } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, ResultLine } from '../types';
-import { call, OPENAI_PROVIDER } from './errors';
-import { SdkClients } from '../sdk-clients';
+import { openAICalls } from './errors';
+import { SdkClients, type SdkClientOptions } from '../sdk-clients';
 import { readJsonLines } from '../../results/jsonl';
 
 /** Metadata key that ties a provider batch to its anybatch batch and part (the idempotency key). */
 export const KEY_METADATA = 'anybatch_key';
 const PAGE = 100;
+/** Where the listing order is not known to be newest first, a search for an earlier upload or batch looks this far. */
+const MAX_UNORDERED_SCAN = 10_000;
+
+export interface OpenAIAdapterConfig {
+  capabilities: ProviderCapabilities;
+  /** Names for messages and the client cache: label, key and base URL variables, default base URL. */
+  info: ProviderInfo;
+  /** Builds the SDK client (an `OpenAI`, or a subclass such as `AzureOpenAI`). */
+  client(options: SdkClientOptions, conn: ProviderConnection): OpenAI;
+  /**
+   * The provider lists files and batches newest first (OpenAI does), so a search for an earlier upload or batch
+   * stops at the first one older than the batch. Otherwise the search skips older ones and goes on.
+   */
+  listsNewestFirst: boolean;
+}
 
 export class OpenAIAdapter implements ProviderAdapter {
-  private readonly clients = new SdkClients(OPENAI_PROVIDER, (options) => new OpenAI(options));
+  readonly capabilities: ProviderCapabilities;
+  private readonly clients: SdkClients<OpenAI>;
+  private readonly call: ReturnType<typeof openAICalls>['call'];
 
-  constructor(readonly capabilities: ProviderCapabilities) {}
+  constructor(private readonly config: OpenAIAdapterConfig) {
+    this.capabilities = config.capabilities;
+    this.clients = new SdkClients(config.info, (options, conn) => config.client(options, conn));
+    this.call = openAICalls(config.info).call;
+  }
 
   private client(conn: ProviderConnection): OpenAI {
     return this.clients.get(conn);
@@ -31,16 +54,12 @@ export class OpenAIAdapter implements ProviderAdapter {
     const client = this.client(conn);
     // The staged file's name is unique to the batch and part, so an earlier upload can be found by name.
     const filename = path.basename(input.path);
-    const existing = await call('list files', async () => {
-      for await (const file of client.files.list({ purpose: 'batch', order: 'desc', limit: PAGE })) {
-        if (file.created_at < input.notBefore) return null;
-        if (file.filename === filename && file.bytes === input.bytes && file.status !== 'error') return file;
-      }
-      return null;
-    });
+    const existing = await this.call('list files', () =>
+      this.findSince(client.files.list({ purpose: 'batch', order: 'desc', limit: PAGE }), input.notBefore, (file) => file.filename === filename && file.bytes === input.bytes && file.status !== 'error'),
+    );
     if (existing) return { fileId: existing.id };
     // A file-backed Blob is read lazily while the body is sent, so the upload never sits in memory.
-    const file = await call('upload input', async () =>
+    const file = await this.call('upload input', async () =>
       client.files.create({ file: new File([await fs.openAsBlob(input.path)], filename, { type: 'application/jsonl' }), purpose: 'batch' }),
     );
     return { fileId: file.id };
@@ -49,16 +68,12 @@ export class OpenAIAdapter implements ProviderAdapter {
   async createBatch(conn: ProviderConnection, request: CreateProviderBatch): Promise<Batch> {
     const client = this.client(conn);
     const key = request.input.idempotencyKey;
-    const earlier = await call('list batches', async () => {
-      for await (const batch of client.batches.list({ limit: PAGE })) {
-        if (batch.created_at < request.input.notBefore) return null;
-        if (batch.metadata?.[KEY_METADATA] === key) return batch;
-      }
-      return null;
-    });
+    const earlier = await this.call('list batches', () =>
+      this.findSince(client.batches.list({ limit: PAGE }), request.input.notBefore, (batch) => batch.metadata?.[KEY_METADATA] === key),
+    );
     if (earlier) return earlier;
-    if (!request.prepared.fileId) throw new ProviderError('invalid_request', 'OpenAI batches need an uploaded input file.');
-    return call('create batch', () =>
+    if (!request.prepared.fileId) throw new ProviderError('invalid_request', `${this.config.info.label} batches need an uploaded input file.`);
+    return this.call('create batch', () =>
       client.batches.create({
         input_file_id: request.prepared.fileId!,
         endpoint: request.endpoint as OpenAI.Batches.BatchCreateParams['endpoint'],
@@ -69,12 +84,12 @@ export class OpenAIAdapter implements ProviderAdapter {
   }
 
   retrieveBatch(conn: ProviderConnection, id: string): Promise<Batch> {
-    return call('retrieve batch', () => this.client(conn).batches.retrieve(id));
+    return this.call('retrieve batch', () => this.client(conn).batches.retrieve(id));
   }
 
   async cancelBatch(conn: ProviderConnection, id: string): Promise<Batch> {
     try {
-      return await call('cancel batch', () => this.client(conn).batches.cancel(id));
+      return await this.call('cancel batch', () => this.client(conn).batches.cancel(id));
     } catch (err) {
       // A batch that ended meanwhile cannot be cancelled; its current state is the answer.
       if (err instanceof ProviderError && err.kind === 'invalid_request') return this.retrieveBatch(conn, id);
@@ -82,11 +97,25 @@ export class OpenAIAdapter implements ProviderAdapter {
     }
   }
 
+  /** The first item created at or after `notBefore` that matches, searching as the provider's listing order allows. */
+  private async findSince<T extends { created_at: number }>(items: AsyncIterable<T>, notBefore: number, matches: (item: T) => boolean): Promise<T | null> {
+    let scanned = 0;
+    for await (const item of items) {
+      if (item.created_at < notBefore) {
+        if (this.config.listsNewestFirst) return null;
+      } else if (matches(item)) {
+        return item;
+      }
+      if (!this.config.listsNewestFirst && ++scanned >= MAX_UNORDERED_SCAN) return null;
+    }
+    return null;
+  }
+
   async *readResults(conn: ProviderConnection, batch: Batch, _input: ProviderInput): AsyncIterable<ResultLine> {
     const client = this.client(conn);
     for (const fileId of [batch.output_file_id, batch.error_file_id]) {
       if (!fileId) continue;
-      const response = await call('download results', () => client.files.content(fileId));
+      const response = await this.call('download results', () => client.files.content(fileId));
       if (!response.body) continue;
       const expected = Number(response.headers.get('content-length') ?? NaN);
       const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);

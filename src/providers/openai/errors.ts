@@ -2,11 +2,7 @@
 import OpenAI from 'openai';
 import { sdkCalls, type ProviderInfo } from '../http-errors';
 
-export const OPENAI_PROVIDER: ProviderInfo = {
-  label: 'OpenAI',
-  keyEnv: 'OPENAI_API_KEY',
-  baseEnv: 'OPENAI_BASE_URL',
-  baseHint: 'OpenAI-compatible base URLs end in /v1',
-};
-
-export const { toProviderError, call } = sdkCalls(OpenAI, OPENAI_PROVIDER);
+/** `call(what, fn)` and `toProviderError` for a provider spoken to through the `openai` SDK (OpenAI or a compatible one). */
+export function openAICalls(provider: ProviderInfo) {
+  return sdkCalls(OpenAI, provider);
+}

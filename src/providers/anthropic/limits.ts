@@ -1,0 +1,20 @@
+/** Anthropic's Message Batches capabilities and limits (pure data: the catalog and the sandbox read it). */
+import type { ProviderCapabilities } from '../catalog';
+
+const MB = 1024 * 1024;
+
+export const ANTHROPIC_ENDPOINTS = ['/v1/chat/completions', '/v1/messages'] as const;
+
+export const ANTHROPIC_LIMITS = {
+  name: 'anthropic',
+  endpoints: ANTHROPIC_ENDPOINTS,
+  requiresSingleModel: false,
+  maxRequestsPerBatch: 100_000,
+  // Measured on the create body, after translation.
+  maxBytesPerBatch: 256 * MB,
+  completionWindows: ['24h'],
+  // Message Batches carry no metadata.
+  metadata: null,
+  // `/v1/messages` input is Anthropic's own line, passed through.
+  nativeLines: { '/v1/messages': { payload: 'params', envelope: false, shape: '{"custom_id", "params"}' } },
+} satisfies ProviderCapabilities<'anthropic'>;

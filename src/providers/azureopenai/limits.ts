@@ -1,0 +1,18 @@
+/** Azure OpenAI Global Batch capabilities and limits (docs/provider-apis-2.md section 10; pure data). */
+import type { ProviderCapabilities } from '../catalog';
+
+const MB = 1024 * 1024;
+
+export const AZURE_OPENAI_ENDPOINTS = ['/v1/chat/completions', '/v1/responses'] as const;
+
+export const AZURE_OPENAI_LIMITS = {
+  name: 'azureopenai',
+  endpoints: AZURE_OPENAI_ENDPOINTS,
+  // `body.model` is the Global-Batch deployment's name, the same on every line.
+  requiresSingleModel: true,
+  maxRequestsPerBatch: 100_000,
+  maxBytesPerBatch: 200 * MB,
+  completionWindows: ['24h'],
+  // The batch object is OpenAI's; its metadata limits are taken to be OpenAI's too.
+  metadata: { maxPairs: 16, maxKeyLength: 64, maxValueLength: 512 },
+} satisfies ProviderCapabilities<'azureopenai'>;

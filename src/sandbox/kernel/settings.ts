@@ -1,0 +1,100 @@
+/** The sandbox's settings and statistics: what `startSandbox` takes and what `stats()` reports. */
+
+export interface SandboxFaults {
+  /** 0..1 probability per API request of a 429 (rate_limit_exceeded; Anthropic: rate_limit_error) with `retry-after` header. */
+  rate429?: number;
+  /** Value of retry-after on injected 429s (default 1). */
+  retryAfterSeconds?: number;
+  /** 0..1 probability of a 500 server_error. */
+  rate500?: number;
+  /** 0..1 probability of destroying the socket without a response. */
+  rateDrop?: number;
+  /** Added latency per request. */
+  slowMs?: number;
+  /** Every new batch fails validation (status 'failed', errors.data with code/line/message); every request of a new Anthropic batch is `errored`. */
+  failValidation?: boolean;
+  /** Batches expire this long after creation (default: the completion window, 24h; Groq's may be up to 7d). */
+  expireAfterSeconds?: number;
+  /** Batch creation (`POST .../batches`, `POST .../messages/batches`) registers the batch at once but delays the HTTP response. */
+  createResponseDelayMs?: number;
+  /** Throttle file content (`GET .../files/{id}/content`) and Message Batch results downloads. */
+  downloadBytesPerSecond?: number;
+  /** 0..1 probability that a file content or results download is cut off midway (socket destroyed after about half the bytes). */
+  truncateDownloads?: number;
+  /**
+   * Every API request (any provider's path) answers with this status (400..599) and that provider's error shape,
+   * before auth: OpenAI's `{"error":{"message","type","param":null,"code"}}` (401 `invalid_api_key`, 403
+   * `permission_denied`, 404 `not_found`, 429 `rate_limit_exceeded` with retry-after, 5xx `server_error`), also
+   * for Groq; Anthropic's and Azure's in their own shapes.
+   */
+  forceStatus?: number;
+  /**
+   * The models that exist (on Azure: the deployments). A new OpenAI-format batch (OpenAI, Groq, Azure) with a
+   * request for another model fails validation the way OpenAI's does: status `failed`, `errors.data` of one
+   * `model_not_found` error (param `body.model`, the line of the first such request). Requests without a model
+   * are not checked. Unset: every name is accepted.
+   */
+  models?: string[];
+  /** PRNG seed for the rates above (deterministic). */
+  seed?: number;
+}
+
+export interface SandboxOptions {
+  /** Default '127.0.0.1'. */
+  host?: string;
+  /** Default 0 (ephemeral). */
+  port?: number;
+  /** Requests processed per second per batch once in_progress (default 50). */
+  rate?: number;
+  /** Time spent in 'validating' (default 300; OpenAI only, Message Batches start in_progress). */
+  validationMs?: number;
+  /** Time spent in 'finalizing' (default 200; OpenAI only). */
+  finalizingMs?: number;
+  /** Time spent in 'cancelling' / 'canceling' (default 300). */
+  cancellingMs?: number;
+  /**
+   * Per-batch request limit (default from the catalog: 50,000 for OpenAI and Groq, 100,000 for Azure OpenAI, 100,000
+   * for Anthropic, which uses it only when lower).
+   */
+  maxRequests?: number;
+  /** Per-batch input bytes limit (default from the catalog: uploads 200 MB for OpenAI and Azure, 100 MB for Groq; Anthropic create bodies 256 MB). */
+  maxBytes?: number;
+  /** When set, only this key is accepted, read each provider's way (bearer; Anthropic's x-api-key; Azure's api-key); otherwise any non-empty key. */
+  apiKey?: string;
+  faults?: SandboxFaults;
+  /** Where uploaded and generated files are stored (default: a fresh temp dir, removed on close). */
+  dataDir?: string;
+  /** Clock in ms (default Date.now); all state is derived from it lazily. */
+  now?: () => number;
+  /** Optional request log. */
+  log?: (line: string) => void;
+}
+
+/** What one provider module has done, for `SandboxStats.providers`. */
+export interface ProviderStats {
+  filesCreated: number;
+  batchesCreated: number;
+  /** Cancels accepted (a repeated cancel of a batch already cancelling is not counted). */
+  batchCancels: number;
+  /** Batches by status, in the provider's own status names. */
+  batchesByStatus: Record<string, number>;
+}
+
+export interface SandboxStats {
+  /** Files, batches and cancels of the OpenAI-format providers together (openai, groq, azureopenai). */
+  filesCreated: number;
+  batchesCreated: number;
+  batchCancels: number;
+  /** Anthropic Message Batches created and cancels accepted. */
+  messageBatchesCreated: number;
+  messageBatchCancels: number;
+  /** API requests served (incl. faulted ones). */
+  requests: number;
+  faults: { rate429: number; rate500: number; drops: number; truncated: number };
+  /** File content responses currently streaming (every provider). */
+  contentDownloadsInFlight: number;
+  /** OpenAI batches by status; the other providers' keyed `<provider>:<status>` (`anthropic:ended`, `groq:completed`). */
+  batchesByStatus: Record<string, number>;
+  /** The same, per provider module. */
+  providers: Record<string, ProviderStats>;
+}

@@ -1,0 +1,56 @@
+/**
+ * The OpenAI Files and Batches emulation, built for one dialect: its stores, its route table and its way of
+ * admitting requests and rendering errors. OpenAI, Groq and Azure OpenAI are each one call of this.
+ */
+import path from 'node:path';
+import { limitsOf } from '../../kernel/limits';
+import type { Kernel, ProviderModule, SandboxProvider } from '../../kernel/provider';
+import { BatchStore } from './batches';
+import type { OpenAIContext } from './context';
+import type { OpenAIDialect } from './dialect';
+import { FileStore } from './files';
+import { openAIRoutes } from './routes';
+
+export function openAICompatible(kernel: Kernel, dialect: OpenAIDialect): SandboxProvider {
+  const { options } = kernel;
+  const dir = path.join(kernel.dataDir, dialect.name);
+  const catalog = limitsOf(dialect.name, dialect.limits);
+  const limits = {
+    maxRequestsPerBatch: options.maxRequests ?? catalog.maxRequestsPerBatch,
+    maxBytesPerBatch: options.maxBytes ?? catalog.maxBytesPerBatch,
+    requiresSingleModel: catalog.requiresSingleModel,
+    metadata: catalog.metadata,
+  };
+  const files = new FileStore(path.join(dir, 'files'), kernel.now);
+  const batches = new BatchStore({
+    files,
+    dir: path.join(dir, 'batches'),
+    tmpDir: kernel.tmpDir,
+    now: kernel.now,
+    timing: { validationMs: options.validationMs, finalizingMs: options.finalizingMs, cancellingMs: options.cancellingMs, rate: options.rate },
+    maxRequests: limits.maxRequestsPerBatch,
+    singleModel: limits.requiresSingleModel,
+    shuffleResults: dialect.shuffleResults,
+  });
+  const ctx: OpenAIContext = { kernel, dialect, files, batches, limits, counters: { filesCreated: 0, batchesCreated: 0, batchCancels: 0 } };
+  return {
+    name: dialect.name,
+    routes: openAIRoutes(ctx),
+    authenticate: (req, pathname, url) => dialect.authenticate(req, pathname, url, options.apiKey),
+    sendError: (res, err, requestId) => dialect.sendError(res, err, requestId),
+    requestIds: dialect.requestIds,
+    store: {
+      init: async () => {
+        await files.init();
+        await batches.init();
+      },
+      stats: () => ({ ...ctx.counters, batchesByStatus: batches.countByStatus() }),
+      drain: () => batches.drain(),
+    },
+  };
+}
+
+/** A provider module that is a dialect of the OpenAI emulation. */
+export function openAICompatibleModule(dialect: OpenAIDialect): ProviderModule {
+  return { name: dialect.name, basePath: dialect.basePath, create: (kernel) => openAICompatible(kernel, dialect) };
+}
