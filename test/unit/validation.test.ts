@@ -109,10 +109,14 @@ describe('validateInputFile', () => {
         return;
       }
       await chmod(dirname(path), 0o755);
-      const compiled = resolve(__dirname, '../../dist/src/validation/index.js');
-      const script = `require(${JSON.stringify(compiled)}).validateInputFile(${JSON.stringify(path)}, { file: 'f', endpoint: '/v1/chat/completions', capabilities: require(${JSON.stringify(resolve(__dirname, '../../dist/src/providers/catalog.js'))}).PROVIDERS.openai })
-        .then(() => console.log('null'), (e) => console.log(JSON.stringify(e.issues)))`;
-      const out = execFileSync(process.execPath, ['-e', script], { uid: 65534, gid: 65534, encoding: 'utf8' });
+      const validation = JSON.stringify(resolve(__dirname, '../../dist/src/validation/index.js'));
+      const catalog = JSON.stringify(resolve(__dirname, '../../dist/src/providers/catalog.js'));
+      // The child loads the code as root (the clone may sit where \`nobody\` cannot read), then becomes \`nobody\`.
+      const script = `const { validateInputFile } = require(${validation}); const { PROVIDERS } = require(${catalog});
+        process.setgid(65534); process.setuid(65534);
+        validateInputFile(${JSON.stringify(path)}, { file: 'f', endpoint: '/v1/chat/completions', capabilities: PROVIDERS.openai })
+          .then(() => console.log('null'), (e) => console.log(JSON.stringify(e.issues)))`;
+      const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
       expect(JSON.parse(out)).toEqual([{ message: 'file cannot be read (permission denied)' }]);
     });
   });
