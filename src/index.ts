@@ -16,10 +16,13 @@ export type {
   ClientOptions,
   CommonCreateOptions,
   CreateBatchOptions,
+  GeminiOptions,
   GroqOptions,
+  MistralOptions,
   OpenAIOptions,
   ProviderName,
   ProviderOptions,
+  XaiOptions,
 } from './options';
 export { waitForBatch } from './wait';
 export type { WaitForBatchOptions } from './wait';

@@ -12,8 +12,11 @@ import type { TemporalOptions } from './temporal/client';
 
 export type { AnthropicOptions } from './providers/anthropic/options';
 export type { AzureOpenAIOptions } from './providers/azureopenai/options';
+export type { GeminiOptions } from './providers/gemini/options';
 export type { GroqOptions } from './providers/groq';
+export type { MistralOptions } from './providers/mistral';
 export type { OpenAIOptions } from './providers/openai/options';
+export type { XaiOptions } from './providers/xai';
 export type { ProviderName };
 
 export interface ClientOptions {

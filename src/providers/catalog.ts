@@ -5,9 +5,12 @@
  */
 import { ANTHROPIC_LIMITS } from './anthropic/limits';
 import { AZURE_OPENAI_LIMITS } from './azureopenai/limits';
+import { GEMINI_LIMITS } from './gemini/limits';
 import { GROQ_LIMITS } from './groq/limits';
+import { MISTRAL_LIMITS } from './mistral/limits';
 import { OPENAI_LIMITS } from './openai/limits';
 import type { ProviderName } from './registry';
+import { XAI_LIMITS } from './xai/limits';
 
 export type { ProviderName } from './registry';
 export { OPENAI_ENDPOINTS } from './openai/limits';
@@ -49,6 +52,9 @@ export const PROVIDERS = {
   anthropic: ANTHROPIC_LIMITS,
   azureopenai: AZURE_OPENAI_LIMITS,
   groq: GROQ_LIMITS,
+  xai: XAI_LIMITS,
+  gemini: GEMINI_LIMITS,
+  mistral: MISTRAL_LIMITS,
 } satisfies { [P in ProviderName]: ProviderCapabilities<P> };
 
 export function isProviderName(name: string): name is ProviderName {

@@ -6,15 +6,21 @@ import { UsageError } from '../errors';
 import { anthropic } from './anthropic';
 import { azureopenai } from './azureopenai';
 import type { OptionsOf, ProviderDefinition } from './definition';
+import { gemini } from './gemini';
 import { groq } from './groq';
+import { mistral } from './mistral';
 import { openai } from './openai';
 import type { ProviderAdapter } from './types';
+import { xai } from './xai';
 
 export const REGISTRY = {
   openai,
   anthropic,
   azureopenai,
   groq,
+  xai,
+  gemini,
+  mistral,
 };
 
 /** A provider anybatch speaks: `'openai' | 'anthropic' | 'azureopenai' | 'groq'`. */

@@ -35,6 +35,9 @@ test('the command prints its URL and one base URL per provider, serves the API a
     `  anthropic    ${url}/anthropic`,
     `  groq         ${url}/groq/openai/v1`,
     `  azureopenai  ${url}/azureopenai`,
+    `  xai          ${url}/xai/v1`,
+    `  gemini       ${url}/gemini`,
+    `  mistral      ${url}/mistral`,
     '',
   ]);
   for (const path of ['/v1/batches', '/openai/v1/batches', '/groq/openai/v1/batches']) {

@@ -32,6 +32,9 @@ test('base URLs follow one rule: <url>/<name> and the provider\'s own base path'
     anthropic: 'http://127.0.0.1:8089/anthropic',
     groq: 'http://127.0.0.1:8089/groq/openai/v1',
     azureopenai: 'http://127.0.0.1:8089/azureopenai',
+    xai: 'http://127.0.0.1:8089/xai/v1',
+    gemini: 'http://127.0.0.1:8089/gemini',
+    mistral: 'http://127.0.0.1:8089/mistral',
   });
   expect(sandbox.baseUrls).toEqual(sandboxBaseUrls(sandbox.url));
 });

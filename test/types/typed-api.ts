@@ -23,8 +23,11 @@ import type {
   BatchResultItem,
   CreateBatchOptions,
   EndpointResult,
+  GeminiOptions,
   GroqOptions,
+  MistralOptions,
   OpenAIOptions,
+  XaiOptions,
   AnthropicOptions,
   ProviderName,
   ProviderOptions,
@@ -64,8 +67,21 @@ export async function options(): Promise<void> {
 export async function registry(): Promise<void> {
   // The provider names are the registry's keys, and each provider's options type comes from its definition.
   assertType<Equal<ProviderName, keyof typeof REGISTRY>>();
-  assertType<Equal<ProviderName, 'openai' | 'anthropic' | 'azureopenai' | 'groq'>>();
-  assertType<Equal<ProviderOptions, { openai: OpenAIOptions; anthropic: AnthropicOptions; azureopenai: AzureOpenAIOptions; groq: GroqOptions }>>();
+  assertType<Equal<ProviderName, 'openai' | 'anthropic' | 'azureopenai' | 'groq' | 'xai' | 'gemini' | 'mistral'>>();
+  assertType<
+    Equal<
+      ProviderOptions,
+      {
+        openai: OpenAIOptions;
+        anthropic: AnthropicOptions;
+        azureopenai: AzureOpenAIOptions;
+        groq: GroqOptions;
+        xai: XaiOptions;
+        gemini: GeminiOptions;
+        mistral: MistralOptions;
+      }
+    >
+  >();
 
   await createBatch('groq', 'in.jsonl', '/v1/chat/completions', { completionWindow: '7d', apiBase: 'https://api.groq.com' });
   await createBatch('azureopenai', 'in.jsonl', '/v1/chat/completions', { apiVersion: '2025-03-01-preview' });

@@ -2,9 +2,12 @@
 import type { ProviderModule } from '../kernel/provider';
 import { anthropic } from './anthropic';
 import { azureopenai } from './azureopenai';
+import { gemini } from './gemini';
 import { groq } from './groq';
+import { mistral } from './mistral';
 import { openai } from './openai';
+import { xai } from './xai';
 
-export const PROVIDER_MODULES = { openai, anthropic, groq, azureopenai } satisfies Record<string, ProviderModule>;
+export const PROVIDER_MODULES = { openai, anthropic, groq, azureopenai, xai, gemini, mistral } satisfies Record<string, ProviderModule>;
 
 export type SandboxProviderName = keyof typeof PROVIDER_MODULES;

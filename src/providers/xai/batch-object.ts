@@ -1,0 +1,90 @@
+/**
+ * xAI batch object -> OpenAI `Batch`. xAI has no status enum (docs/provider-apis-2.md section 8): the status is
+ * derived from the counts and the times.
+ *
+ * | xAI | OpenAI status |
+ * |---|---|
+ * | `cancel_time` set, `num_pending == 0` | `cancelled` |
+ * | `cancel_time` set, requests still pending | `cancelling` |
+ * | `num_pending == 0 && num_requests > 0` | `completed` |
+ * | `expire_time` passed (requests still pending, or none known) | `expired` |
+ * | no request known yet (`num_requests == 0`) | `validating` |
+ * | otherwise | `in_progress` |
+ *
+ * Counts: `total` = `num_requests`, `completed` = `num_success`, `failed` = `num_error + num_cancelled`, plus, once
+ * the batch expired, the requests still pending (they will never run).
+ */
+import type { Batch, BatchStatus } from '../../batch';
+import type { XaiBatch, XaiTime } from './wire';
+
+/** The statuses derived here, each its own name (xAI has none to map). */
+export const XAI_STATUS_MAP = {
+  validating: 'validating',
+  in_progress: 'in_progress',
+  completed: 'completed',
+  expired: 'expired',
+  cancelling: 'cancelling',
+  cancelled: 'cancelled',
+} as const satisfies Record<string, BatchStatus>;
+
+/** Unix seconds of an xAI timestamp; null when unset. */
+export function xaiSeconds(time: XaiTime): number | null {
+  if (time === null || time === undefined || time === '') return null;
+  if (typeof time === 'number') return Number.isFinite(time) ? Math.floor(time) : null;
+  if (/^\d+(\.\d+)?$/.test(time)) return Math.floor(Number(time));
+  const ms = Date.parse(time);
+  if (Number.isNaN(ms)) throw new Error(`xAI returned an unparseable timestamp: ${JSON.stringify(time)}`);
+  return Math.floor(ms / 1000);
+}
+
+export function xaiStatus(batch: XaiBatch, nowS: number): BatchStatus {
+  const s = batch.state;
+  const pending = s.num_pending ?? 0;
+  const requests = s.num_requests ?? 0;
+  if (xaiSeconds(batch.cancel_time) !== null) return pending === 0 ? 'cancelled' : 'cancelling';
+  if (pending === 0 && requests > 0) return 'completed';
+  const expires = xaiSeconds(batch.expire_time);
+  if (expires !== null && expires <= nowS) return 'expired';
+  return requests === 0 ? 'validating' : 'in_progress';
+}
+
+export interface XaiBatchContext {
+  endpoint: string;
+  inputFileId?: string;
+  /** The clock, unix seconds (tests pass their own). */
+  nowS?: number;
+}
+
+export function toOpenAIBatch(batch: XaiBatch, ctx: XaiBatchContext): Batch {
+  const nowS = ctx.nowS ?? Math.floor(Date.now() / 1000);
+  const status = xaiStatus(batch, nowS);
+  const s = batch.state;
+  const created = xaiSeconds(batch.create_time) ?? nowS;
+  const expires = xaiSeconds(batch.expire_time);
+  const cancelled = xaiSeconds(batch.cancel_time);
+  const neverRun = status === 'expired' ? s.num_pending ?? 0 : 0;
+  const out: Batch = {
+    id: batch.batch_id,
+    object: 'batch',
+    endpoint: ctx.endpoint,
+    input_file_id: ctx.inputFileId ?? '',
+    completion_window: '24h',
+    status,
+    created_at: created,
+    request_counts: {
+      total: s.num_requests ?? 0,
+      completed: s.num_success ?? 0,
+      failed: (s.num_error ?? 0) + (s.num_cancelled ?? 0) + neverRun,
+    },
+  };
+  if (status !== 'validating') out.in_progress_at = created;
+  if (expires !== null) out.expires_at = expires;
+  if (cancelled !== null) {
+    out.cancelling_at = cancelled;
+    if (status === 'cancelled') out.cancelled_at = cancelled;
+  }
+  if (status === 'expired' && expires !== null) out.expired_at = expires;
+  // xAI may cancel a batch itself, and says why.
+  if (batch.cancel_by_xai_message) out.errors = { object: 'list', data: [{ code: 'cancelled_by_xai', message: batch.cancel_by_xai_message, line: null, param: null }] };
+  return out;
+}
