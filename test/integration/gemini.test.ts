@@ -5,10 +5,11 @@
  * a split input, idempotent create, and what the CLI shows.
  */
 import { cancelBatch, createBatch, retrieveBatch, retrieveBatchResults } from '../../src';
-import type { AnybatchBatch, CreateBatchOptions, ResultLine } from '../../src';
+import type { AnybatchBatch, CreateBatchOptions } from '../../src';
 import { runCli } from '../support/cli';
-import { eventually, readJsonl, startTestEnv, writeChatInput } from '../support/env';
+import { eventually, startTestEnv, writeChatInput } from '../support/env';
 import type { TestEnv } from '../support/env';
+import { accountFor, untilTerminalBatch } from '../support/batches';
 
 const MODEL = 'gemini-2.5-flash';
 let env: TestEnv;
@@ -28,22 +29,8 @@ const opts = (extra: CreateBatchOptions<'gemini'> = {}): CreateBatchOptions<'gem
   ...extra,
 });
 const gemini = () => env.sandbox.stats().providers.gemini;
-const untilTerminal = (id: string, timeoutMs = 90_000) =>
-  eventually(async () => {
-    const b = await retrieveBatch('gemini', id, env.options);
-    return ['completed', 'failed', 'expired', 'cancelled'].includes(b.status) ? b : null;
-  }, timeoutMs);
+const untilTerminal = (id: string, timeoutMs?: number) => untilTerminalBatch('gemini', id, env.options, timeoutMs);
 
-function accountFor(batch: AnybatchBatch, n: number, prefix = 'req'): { output: ResultLine[]; errors: ResultLine[] } {
-  const files = batch.anybatch.results!;
-  const output = readJsonl<ResultLine>(files.output_path);
-  const errors = readJsonl<ResultLine>(files.errors_path);
-  const ids = [...output, ...errors].map((l) => l.custom_id).sort();
-  expect(ids).toEqual(Array.from({ length: n }, (_, i) => `${prefix}-${i}`).sort());
-  expect(files.output_count).toBe(output.length);
-  expect(files.errors_count).toBe(errors.length);
-  return { output, errors };
-}
 
 describe('gemini through the public API', () => {
   test('an inline batch completes and every custom_id has a chat.completion', async () => {

@@ -7,10 +7,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { cancelBatch, createBatch, retrieveBatch, retrieveBatchResults } from '../../src';
-import type { AnybatchBatch, CreateBatchOptions, ResultLine } from '../../src';
+import type { AnybatchBatch, CreateBatchOptions } from '../../src';
 import { runCli } from '../support/cli';
-import { eventually, readJsonl, startTestEnv, writeChatInput } from '../support/env';
+import { eventually, startTestEnv, writeChatInput } from '../support/env';
 import type { TestEnv } from '../support/env';
+import { accountFor, untilTerminalBatch } from '../support/batches';
 
 let env: TestEnv;
 const MODEL = 'mistral-small-latest';
@@ -25,22 +26,7 @@ const opts = (extra: CreateBatchOptions<'mistral'> = {}): CreateBatchOptions<'mi
 });
 const created = () => env.sandbox.stats().providers.mistral?.batchesCreated ?? 0;
 
-function untilTerminal(id: string, timeoutMs = 90_000): Promise<AnybatchBatch> {
-  return eventually(async () => {
-    const b = await retrieveBatch('mistral', id, env.options);
-    return ['completed', 'failed', 'expired', 'cancelled'].includes(b.status) ? b : null;
-  }, timeoutMs);
-}
-
-function accountFor(batch: AnybatchBatch, n: number, prefix = 'req'): { output: ResultLine[]; errors: ResultLine[] } {
-  const files = batch.anybatch.results!;
-  const output = readJsonl<ResultLine>(files.output_path);
-  const errors = readJsonl<ResultLine>(files.errors_path);
-  expect([...output, ...errors].map((l) => l.custom_id).sort()).toEqual(Array.from({ length: n }, (_, i) => `${prefix}-${i}`).sort());
-  expect(files.output_count).toBe(output.length);
-  expect(files.errors_count).toBe(errors.length);
-  return { output, errors };
-}
+const untilTerminal = (id: string, timeoutMs?: number) => untilTerminalBatch('mistral', id, env.options, timeoutMs);
 
 beforeAll(async () => {
   env = await startTestEnv();

@@ -7,11 +7,12 @@
  */
 import OpenAI from 'openai';
 import { cancelBatch, createBatch, retrieveBatch, retrieveBatchResults } from '../../src';
-import type { AnybatchBatch, CreateBatchOptions, ResultLine } from '../../src';
+import type { AnybatchBatch, CreateBatchOptions } from '../../src';
 import { getAdapter } from '../../src/providers/registry';
 import { runCli } from '../support/cli';
-import { eventually, readJsonl, startTestEnv, writeChatInput } from '../support/env';
+import { eventually, startTestEnv, writeChatInput } from '../support/env';
 import type { TestEnv } from '../support/env';
+import { accountFor, untilTerminalBatch } from '../support/batches';
 
 const MODEL = 'grok-4-fast';
 let env: TestEnv;
@@ -26,23 +27,8 @@ beforeAll(async () => {
 afterAll(async () => env?.teardown());
 afterEach(() => env.sandbox.setFaults({}));
 
-const untilTerminal = (id: string, timeoutMs = 90_000) =>
-  eventually(async () => {
-    const b = await retrieveBatch('xai', id, env.options);
-    return ['completed', 'failed', 'expired', 'cancelled'].includes(b.status) ? b : null;
-  }, timeoutMs);
+const untilTerminal = (id: string, timeoutMs?: number) => untilTerminalBatch('xai', id, env.options, timeoutMs);
 
-/** Every `custom_id` of `prefix-0 .. prefix-(n-1)` is in exactly one result file; returns both files' lines. */
-function accountFor(batch: AnybatchBatch, n: number, prefix = 'req'): { output: ResultLine[]; errors: ResultLine[] } {
-  const files = batch.anybatch.results!;
-  const output = readJsonl<ResultLine>(files.output_path);
-  const errors = readJsonl<ResultLine>(files.errors_path);
-  const ids = [...output, ...errors].map((l) => l.custom_id).sort();
-  expect(ids).toEqual(Array.from({ length: n }, (_, i) => `${prefix}-${i}`).sort());
-  expect(files.output_count).toBe(output.length);
-  expect(files.errors_count).toBe(errors.length);
-  return { output, errors };
-}
 
 describe('xai through the public API', () => {
   test('a batch runs to completion at xAI and every custom_id has a chat.completion; the key is the batch name', async () => {

@@ -7,8 +7,9 @@
  */
 import { cancelBatch, createBatch, retrieveBatch, retrieveBatchResults } from '../../src';
 import type { AnybatchBatch, CreateBatchOptions, ResultLine } from '../../src';
+import { accountFor as accountForResults, untilTerminalBatch } from './batches';
 import { runCli } from './cli';
-import { eventually, readJsonl, startTestEnv, writeChatInput } from './env';
+import { eventually, startTestEnv, writeChatInput } from './env';
 import type { TestEnv } from './env';
 
 export type CompatibleProvider = 'groq' | 'azureopenai';
@@ -38,21 +39,8 @@ export function compatibleProviderSuite(provider: CompatibleProvider, settings: 
   const suite: CompatibleSuite = {
     env: () => env,
     opts: (extra = {}) => ({ ...env.options, apiBase: baseUrl(), apiKey: `${provider}-test-key`, pollInterval: '200ms', ...extra }),
-    untilTerminal: (id, timeoutMs = 90_000) =>
-      eventually(async () => {
-        const b = await retrieveBatch(provider, id, env.options);
-        return ['completed', 'failed', 'expired', 'cancelled'].includes(b.status) ? b : null;
-      }, timeoutMs),
-    accountFor(batch, n, prefix = 'req') {
-      const files = batch.anybatch.results!;
-      const output = readJsonl<ResultLine>(files.output_path);
-      const errors = readJsonl<ResultLine>(files.errors_path);
-      const ids = [...output, ...errors].map((l) => l.custom_id).sort();
-      expect(ids).toEqual(Array.from({ length: n }, (_, i) => `${prefix}-${i}`).sort());
-      expect(files.output_count).toBe(output.length);
-      expect(files.errors_count).toBe(errors.length);
-      return { output, errors };
-    },
+    untilTerminal: (id, timeoutMs) => untilTerminalBatch(provider, id, env.options, timeoutMs),
+    accountFor: accountForResults,
     created: () => env.sandbox.stats().providers[provider]?.batchesCreated ?? 0,
   };
   const { opts, untilTerminal, accountFor } = suite;

@@ -1,5 +1,4 @@
 /** Where providers read API keys from: a bearer token or a header of their own (`x-api-key`, `api-key`). */
-import type { IncomingMessage } from 'node:http';
 
 /** A header's first value, trimmed; '' when absent. */
 export function headerValue(value: string | string[] | undefined): string {
