@@ -406,6 +406,37 @@ const codeOf = (e: unknown): string | null => {
 
 const GENERIC: ProviderInfo = { label: 'The provider', keyEnv: 'the provider key variable', baseEnv: 'the provider base URL variable' };
 
+/**
+ * The error classes `sdkCalls` reads, for SDKs that are not Stainless-generated (Gemini's, Mistral's): their
+ * failures are recast as these (status, headers, the parsed body; the fetch failure as `cause`), so every
+ * provider gets the same kinds, messages and secret scrubbing.
+ */
+export class ShapedApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    readonly headers: Headers | undefined,
+    readonly error: unknown,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** No answer (connection refused, reset, DNS, TLS); the fetch failure is in the cause chain. */
+export class ShapedConnectionError extends ShapedApiError {
+  constructor(cause: unknown, message = 'Connection error.') {
+    super(message, undefined, undefined, undefined, { cause });
+  }
+}
+
+/** The client's own timeout ran out. */
+export class ShapedTimeoutError extends ShapedConnectionError {}
+
+/** The shaped classes, as `sdkCalls` takes them. */
+export const SHAPED_ERRORS: SdkErrors = { APIError: ShapedApiError, APIConnectionError: ShapedConnectionError, APIConnectionTimeoutError: ShapedTimeoutError };
+
 /** `call(what, fn)` for one SDK: runs a provider call and turns the SDK's errors into `ProviderError`s. */
 export function sdkCalls(sdk: SdkErrors, provider: ProviderInfo = GENERIC) {
   const build = (kind: ProviderErrorKind, message: string, trace: Trace | null, opts: { status?: number | null; cause: unknown; url?: string | null; headers?: Headers }) =>

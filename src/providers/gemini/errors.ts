@@ -7,30 +7,8 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ApiError } from '@google/genai';
-import { sdkCalls, type ProviderInfo } from '../http-errors';
+import { SHAPED_ERRORS, ShapedApiError, ShapedConnectionError, sdkCalls, type ProviderInfo } from '../http-errors';
 import { FetchFailure, type FetchFunction } from '../streaming-fetch';
-
-/** An answer that was an error, in the shape `sdkCalls` reads. */
-export class GeminiHttpError extends Error {
-  constructor(
-    message: string,
-    readonly status: number | undefined,
-    readonly headers: Headers | undefined,
-    readonly error: unknown,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'GeminiHttpError';
-  }
-}
-
-/** No answer (connection refused, reset, timed out): the fetch failure is the cause. */
-export class GeminiConnectionError extends GeminiHttpError {
-  constructor(cause: unknown) {
-    super(cause instanceof Error ? cause.message : String(cause), undefined, undefined, undefined, { cause });
-    this.name = 'GeminiConnectionError';
-  }
-}
 
 const lastFailure = new AsyncLocalStorage<{ headers: Headers | null }>();
 
@@ -64,18 +42,18 @@ function reshape(err: unknown, headers: Headers | null): unknown {
     const code = typeof inner?.status === 'string' && inner.status !== '' ? inner.status : null;
     const shaped = inner ? { error: { message, code } } : null;
     const h = headers ?? new Headers(inner ? { 'content-type': 'application/json' } : {});
-    return new GeminiHttpError(`${status} ${message}`, status, h, shaped, { cause: err });
+    return new ShapedApiError(`${status} ${message}`, status, h, shaped, { cause: err });
   }
-  if (err instanceof GeminiHttpError) return err;
+  if (err instanceof ShapedApiError) return err;
   // A fetch that got no answer: the SDK passes the fetch's error on as it is.
   const name = (err as { name?: unknown } | null)?.name;
-  if (err instanceof FetchFailure || name === 'AbortError' || name === 'TimeoutError') return new GeminiConnectionError(err);
+  if (err instanceof FetchFailure || name === 'AbortError' || name === 'TimeoutError') return new ShapedConnectionError(err, err instanceof Error ? err.message : String(err));
   return err;
 }
 
 /** `call(what, fn)` for the Gemini SDK, with the provider's names in messages. */
 export function geminiCalls(provider: ProviderInfo) {
-  const { call } = sdkCalls({ APIError: GeminiHttpError, APIConnectionError: GeminiConnectionError }, provider);
+  const { call } = sdkCalls(SHAPED_ERRORS, provider);
   return {
     call: <T>(what: string, fn: () => Promise<T>): Promise<T> =>
       call(what, () => {

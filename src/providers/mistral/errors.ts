@@ -7,41 +7,10 @@
  * answer came. These are recast as the Stainless-style errors `sdkCalls` reads (status, headers, parsed body),
  * so the kinds, messages and secret scrubbing are the same as for every other provider.
  */
-import { sdkCalls, type ProviderInfo } from '../http-errors';
+import { SHAPED_ERRORS, ShapedApiError, ShapedConnectionError, ShapedTimeoutError, sdkCalls, type ProviderInfo } from '../http-errors';
 import { ProviderError } from '../types';
 import type { MistralErrors } from './sdk';
 
-/** An answer that is an error, in the shape `sdkCalls` classifies. */
-class MistralAPIError extends Error {
-  constructor(
-    message: string,
-    readonly status: number | undefined,
-    readonly headers: Headers | undefined,
-    readonly error: unknown,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'MistralAPIError';
-  }
-}
-
-/** No answer (connection refused, reset, DNS, TLS); the fetch failure is in the cause chain. */
-class MistralConnectionError extends MistralAPIError {
-  constructor(cause: unknown) {
-    super('Connection error.', undefined, undefined, undefined, { cause });
-    this.name = 'MistralConnectionError';
-  }
-}
-
-/** The client's `timeoutMs` ran out. */
-class MistralTimeoutError extends MistralConnectionError {
-  constructor(cause: unknown) {
-    super(cause);
-    this.name = 'MistralTimeoutError';
-  }
-}
-
-const SHIM = { APIError: MistralAPIError, APIConnectionError: MistralConnectionError, APIConnectionTimeoutError: MistralTimeoutError };
 
 /** Mistral's error body: `{object: "error", message, type, param, code}`, or FastAPI's `{detail: [...]}` (422). */
 function parseBody(body: string, contentType: string): unknown {
@@ -71,18 +40,18 @@ function recast(errors: typeof MistralErrors, err: unknown, label: string): unkn
     const error = parseBody(err.body, err.contentType);
     // Like the Stainless SDKs: "<status> <body text>" when the body is not JSON, so foreign answers are recognised.
     const message = error === undefined ? `${err.statusCode} ${err.body || 'status code (no body)'}` : err.message;
-    return new MistralAPIError(message, err.statusCode, err.headers, error, { cause: err });
+    return new ShapedApiError(message, err.statusCode, err.headers, error, { cause: err });
   }
-  if (err instanceof errors.RequestTimeoutError) return new MistralTimeoutError(err);
+  if (err instanceof errors.RequestTimeoutError) return new ShapedTimeoutError(err);
   if (err instanceof errors.ConnectionError || err instanceof errors.UnexpectedClientError || err instanceof errors.RequestAbortedError) {
-    return new MistralConnectionError(err.cause ?? err);
+    return new ShapedConnectionError(err.cause ?? err);
   }
   return err;
 }
 
 /** `call(what, fn)` for the Mistral SDK, with the provider's names in messages. */
 export function mistralCalls(provider: ProviderInfo, errors: () => typeof MistralErrors | null) {
-  const calls = sdkCalls(SHIM, provider);
+  const calls = sdkCalls(SHAPED_ERRORS, provider);
   const call = <T>(what: string, fn: () => Promise<T>): Promise<T> =>
     calls.call(what, async () => {
       try {
