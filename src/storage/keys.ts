@@ -1,0 +1,51 @@
+/** Key validation shared by both stores, so a key valid on one is valid on the other. */
+import { InvalidKeyError } from './errors';
+
+/** S3's limit for a whole key (prefix included), in UTF-8 bytes. */
+export const MAX_KEY_BYTES = 1024;
+
+/**
+ * Temp files of the local store start with this; such names are reserved (a key segment cannot start with
+ * it) and never listed.
+ */
+export const TEMP_PREFIX = '.anybatch-tmp-';
+
+// Control characters (C0, DEL) and backslash: never portable between a folder and S3.
+// eslint-disable-next-line no-control-regex
+const BAD_CHAR = /[\u0000-\u001f\u007f\\]/;
+
+function checkSegments(key: string, segments: string[]): void {
+  for (const s of segments) {
+    if (s === '') throw new InvalidKeyError(key, 'empty segment (leading, trailing or doubled "/")');
+    if (s === '.' || s === '..') throw new InvalidKeyError(key, `"${s}" segment`);
+    if (s.startsWith(TEMP_PREFIX)) throw new InvalidKeyError(key, `segments starting with "${TEMP_PREFIX}" are reserved`);
+  }
+}
+
+function checkChars(key: string): void {
+  if (typeof key !== 'string') throw new InvalidKeyError(String(key), 'not a string');
+  if (BAD_CHAR.test(key)) throw new InvalidKeyError(key, 'backslash or control character');
+  if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw new InvalidKeyError(key, `longer than ${MAX_KEY_BYTES} bytes`);
+}
+
+/** Throws `InvalidKeyError` unless `key` is a `/`-separated relative name; returns it. */
+export function validateKey(key: string): string {
+  checkChars(key);
+  if (key === '') throw new InvalidKeyError(key, 'empty');
+  if (key.startsWith('/')) throw new InvalidKeyError(key, 'leading "/" (keys are relative)');
+  checkSegments(key, key.split('/'));
+  return key;
+}
+
+/** A list prefix: `''`, or a key prefix that may end with `/` (its last segment may be partial). */
+export function validatePrefix(prefix: string): string {
+  checkChars(prefix);
+  if (prefix === '') return prefix;
+  if (prefix.startsWith('/')) throw new InvalidKeyError(prefix, 'leading "/" (prefixes are relative)');
+  const segments = prefix.split('/');
+  const last = segments.pop()!;
+  checkSegments(prefix, segments);
+  // A partial last segment: "." or ".." would still only match keys like "..x", which are fine.
+  if (last.startsWith(TEMP_PREFIX)) throw new InvalidKeyError(prefix, `segments starting with "${TEMP_PREFIX}" are reserved`);
+  return prefix;
+}
