@@ -2,12 +2,20 @@
 /**
  * The anybatch worker: runs batch workflows and their activities. `anybatch worker` (or `node dist/worker.js`)
  * runs it until SIGINT/SIGTERM; `createWorker` embeds it in another process.
+ *
+ * Its data (src/activities/staging.ts): the blob store `ANYBATCH_STORAGE` (unset: the local folder
+ * `ANYBATCH_HOME`; `s3://bucket/prefix` with the AWS variables, see src/storage/index.ts), which must be the
+ * clients' own, and checked before the worker polls (an unusable store stops it with what is wrong). With an S3
+ * store, the worker's `ANYBATCH_HOME` holds only its scratch cache (`cache/<batch>/`, deleted as each batch's
+ * results are written). `ANYBATCH_KEEP_INPUTS=1` keeps a batch's staged inputs (input, request ids, parts,
+ * adapter state) in the store after its results are written; by default they are deleted then.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './src/activities';
+import { checkWorkerStore, sweepScratch } from './src/activities/staging';
 import { workerLogger } from './src/logging';
 import { taskQueue as defaultTaskQueue, temporalSettings } from './src/config';
 import { ensureSearchAttributes } from './src/temporal/search-attributes';
@@ -21,6 +29,8 @@ export interface AnybatchWorkerOptions {
   worker?: Partial<WorkerOptions>;
   /** Skip registering the search attributes (for clusters where an operator manages them). */
   skipSearchAttributes?: boolean;
+  /** Skip the blob store check at start (the store is still used; its errors then show in the batches). */
+  skipStorageCheck?: boolean;
 }
 
 /**
@@ -35,6 +45,9 @@ function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath
 }
 
 export async function createWorker(opts: AnybatchWorkerOptions = {}): Promise<Worker> {
+  // The store first: a worker that cannot reach it would take batches only to fail them.
+  if (!opts.skipStorageCheck) await checkWorkerStore();
+  void sweepScratch().catch(() => undefined);
   const settings = temporalSettings({ address: opts.address, namespace: opts.namespace });
   if (!opts.skipSearchAttributes) {
     const admin = await connectTemporal(settings.connection);

@@ -5,12 +5,18 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { WorkflowExecutionDescription, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/client';
 import type { AnybatchBatch, RetryingStep } from './batch';
 import { isTerminal } from './batch';
-import { anybatchHome, taskQueue } from './config';
+import { clientStore, taskQueue } from './config';
 import { BatchFailedError, BatchNotCompleteError, BatchNotFoundError, UsageError } from './errors';
+import { BlobNotFoundError, LocalBlobStore, StorageError, checkStore } from './storage';
+import type { BlobStore } from './storage';
+import { layout } from './storage/layout';
+import type { StorageRef } from './storage/layout';
 import { getAdapter } from './providers';
 import type { ResultLine } from './providers/types';
 import { readJsonLines } from './results/jsonl';
@@ -21,7 +27,7 @@ import { checkProvider, parseCreateOptions } from './options';
 import type { ClientOptions, CreateBatchOptions, ProviderName } from './options';
 import { ENDPOINTS, isEndpoint, resultsEndpointCheck } from './results/types';
 import type { BatchResult, BatchResultItem, Endpoint, EndpointOf, EndpointResult } from './results/types';
-import { requestIdsPath, validateInputFile } from './validation';
+import { validateInputFile } from './validation';
 import { staticDetails, staticSummary } from './workflows/details';
 import { buildBatch } from './workflows/state';
 import { BATCH_WORKFLOW_TYPE, MEMO_BATCH, submittedUpdate } from './workflows/shared';
@@ -34,9 +40,32 @@ export function newBatchId(now = Date.now()): string {
   return `ab_${now.toString(36).padStart(9, '0')}${crypto.randomBytes(8).toString('hex')}`;
 }
 
+/** Stores already checked by this process (a failed check is forgotten, so a fixed setting is checked again). */
+const checkedStores = new WeakMap<BlobStore, Promise<void>>();
+
+/**
+ * Checks the store once per process before the first batch is staged in it, so that an unreachable endpoint, a
+ * missing bucket or refused credentials are a clear `StorageError` at `createBatch`, never a batch that hangs. A
+ * local folder is only checked to be writable (no probe object: its layout stays as it was).
+ */
+function ensureStoreUsable(store: BlobStore): Promise<void> {
+  let checked = checkedStores.get(store);
+  if (!checked) {
+    checked = checkStore(store, { probe: store.kind !== 'local' });
+    checkedStores.set(store, checked);
+    checked.catch(() => checkedStores.delete(store));
+  }
+  return checked;
+}
+
 /**
  * Validates the input, stages it for the worker, starts the batch workflow and resolves once the provider
  * accepted the batch. Invalid input throws `InputValidationError` before anything starts.
+ *
+ * The input is staged in the blob store (`ANYBATCH_STORAGE`; unset: the local folder ANYBATCH_HOME) while it is
+ * validated: `inputs/<id>.jsonl` and its ids. The store is checked before the first batch of the process, so an
+ * unusable one (bad ANYBATCH_STORAGE, unreachable endpoint, missing bucket, refused credentials) throws a
+ * `StorageError` saying what is wrong. `resultsDir` works with a local folder store only (`UsageError` otherwise).
  */
 export async function createBatch<P extends ProviderName>(
   provider: P,
@@ -51,9 +80,21 @@ export async function createBatch<P extends ProviderName>(
   const { completionWindow, metadata, pollIntervalMs, maxRequestsPerPart, maxBytesPerPart, submitConcurrency, providerOptions } = options;
   const batchId = options.batchId ?? newBatchId();
 
-  const home = anybatchHome();
-  const staged = path.join(home, 'inputs', `${batchId}.jsonl`);
-  await fs.promises.mkdir(path.dirname(staged), { recursive: true });
+  // A malformed ANYBATCH_STORAGE is a StorageError now; an unusable store (endpoint, bucket, credentials) below.
+  const store = clientStore();
+  const local = store instanceof LocalBlobStore ? store : null;
+  if (options.resultsDir !== undefined && !local) {
+    throw new UsageError(
+      `resultsDir cannot be used with the ${store.describe()} (ANYBATCH_STORAGE): results live in the store, at ${store.rootUri()}${layout.results(batchId)}. ` +
+        'Read them with retrieveBatchResults / iterateBatchResults, or `anybatch results ID` (--out DIR copies the files into a folder).',
+    );
+  }
+  await ensureStoreUsable(store);
+  const ref: StorageRef = { uri: store.rootUri(), inputKey: layout.input(batchId), resultsPrefix: options.resultsDir !== undefined ? null : layout.results(batchId) };
+  // A chosen id of a batch whose input is still staged: staging again would overwrite (then delete) that input.
+  if (options.batchId !== undefined && (await store.head(ref.inputKey))) {
+    throw new UsageError(`batchId "${batchId}" is taken: a batch with that id has its input staged at ${store.uri(ref.inputKey)}. Use another id.`);
+  }
   const checkRequest = adapter.checkRequest?.bind(adapter);
   const input = await validateInputFile(
     inputFilePath,
@@ -66,8 +107,10 @@ export async function createBatch<P extends ProviderName>(
       maxBytes: maxBytesPerPart ?? undefined,
       checkPayload: checkRequest && ((payload) => checkRequest(payload, endpoint, providerOptions)),
     },
-    { stageTo: staged },
+    { stageInto: { store, inputKey: ref.inputKey, idsKey: layout.inputIds(batchId) } },
   );
+  const staged = input.stagedPath!;
+  const unstage = () => Promise.all([ref.inputKey, layout.inputIds(batchId)].map((key) => store.delete(key).catch(() => undefined)));
   const credentials = options.apiKey !== undefined || options.clientArgs !== undefined ? seal({ apiKey: options.apiKey, clientArgs: options.clientArgs }) : null;
   const createdAt = Math.floor(Date.now() / 1000);
   const spec: BatchSpec = {
@@ -78,7 +121,9 @@ export async function createBatch<P extends ProviderName>(
     metadata,
     createdAt,
     input: { path: staged, requestCount: input.requestCount, bytes: input.bytes, model: input.models.length === 1 ? input.models[0] : null },
-    resultsDir: path.resolve(options.resultsDir ?? path.join(home, 'results', batchId)),
+    // Local: the results folder, as before. Another store: the results' prefix URI, for display only (the worker writes by key).
+    resultsDir: local ? path.resolve(options.resultsDir ?? path.join(local.root, 'results', batchId)) : `${ref.uri}${ref.resultsPrefix}`,
+    storage: ref,
     pollIntervalMs,
     connection: { apiBase: options.apiBase ?? null, sealed: credentials },
     maxRequestsPerPart,
@@ -101,7 +146,7 @@ export async function createBatch<P extends ProviderName>(
       memo: { [MEMO_BATCH]: initial },
       // What the Web UI's list and the batch's page show with no set-up.
       staticSummary: staticSummary(spec),
-      staticDetails: staticDetails(spec, path.resolve(inputFilePath)),
+      staticDetails: staticDetails(spec, local ? path.resolve(inputFilePath) : staged),
       typedSearchAttributes: spec.searchAttributes
         ? [
             { key: BATCH_STATUS, value: initial.status },
@@ -112,7 +157,7 @@ export async function createBatch<P extends ProviderName>(
         : [],
     });
   } catch (err) {
-    await Promise.all([staged, requestIdsPath(staged)].map((f) => fs.promises.rm(f, { force: true })));
+    await unstage();
     throw err;
   }
   if (options.noWait) return initial;
@@ -276,9 +321,98 @@ export async function* batchResultLines(provider: ProviderName | null, batchId: 
     throw new BatchFailedError(batchId, `Batch ${batchId} failed: ${batch.anybatch.failure ?? batch.errors?.data?.[0]?.message ?? 'the provider failed it'}.${where}`, batch);
   }
   if (!isTerminal(batch.status) || !files) throw new BatchNotCompleteError(batchId, batch.status);
-  for (const file of [files.output_path, files.errors_path]) {
-    yield* readJsonLines<ResultLine>(fs.createReadStream(file, { highWaterMark: 1 << 20 }), { source: file });
+  yield* resultLinesOf(batch);
+}
+
+/** Every result line (output file, then error file) of a batch whose results are written, read where they are. */
+export async function* resultLinesOf(batch: AnybatchBatch): AsyncGenerator<ResultLine> {
+  for (const which of ['output', 'errors'] as const) {
+    const file = await openResultFile(batch, which);
+    yield* readJsonLines<ResultLine>(file.stream, { source: file.source });
   }
+}
+
+export interface ResultFile {
+  /** The file's bytes. */
+  stream: Readable;
+  /** Where it is (a URI, or a path for batches finished before the blob store), for messages. */
+  source: string;
+  /** Its file name: `output.jsonl` or `errors.jsonl`. */
+  name: string;
+}
+
+/**
+ * Opens one merged results file of a finished batch. A batch with result URIs (`output_uri`, `errors_uri`) is read
+ * through this client's store (`ANYBATCH_STORAGE`), streamed, so a service on another host than the worker gets
+ * its results; a `file://` URI outside the store (a caller's own `resultsDir`) and the paths of batches finished
+ * before the blob store are read from this host's disk. A URI in another store is a `StorageError` naming both.
+ */
+export async function openResultFile(batch: AnybatchBatch, which: 'output' | 'errors'): Promise<ResultFile> {
+  const files = batch.anybatch.results;
+  if (!files) throw new BatchNotCompleteError(batch.id, batch.status);
+  const uri = which === 'output' ? files.output_uri : files.errors_uri;
+  const file = which === 'output' ? files.output_path : files.errors_path;
+  if (!uri) return { stream: await openLocalResult(batch.id, file, file), source: file, name: path.basename(file) };
+  const where = locate(uri);
+  if (where.kind === 'store') {
+    try {
+      return { stream: await where.store.get(where.key), source: uri, name: path.posix.basename(where.key) };
+    } catch (err) {
+      if (err instanceof BlobNotFoundError) throw resultsGone(batch.id, uri, err.key, err);
+      throw err;
+    }
+  }
+  if (where.kind === 'file') return { stream: await openLocalResult(batch.id, where.path, uri), source: uri, name: path.basename(where.path) };
+  throw foreignStore(batch.id, 'results', uri, where.store, storeGuess(uri, layout.output(layout.results(batch.id)), layout.errors(layout.results(batch.id))));
+}
+
+async function openLocalResult(batchId: string, file: string, shown: string): Promise<Readable> {
+  let handle: fs.promises.FileHandle;
+  try {
+    handle = await fs.promises.open(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw resultsGone(batchId, shown, file, err);
+    throw err;
+  }
+  return handle.createReadStream({ highWaterMark: 1 << 20 });
+}
+
+function resultsGone(batchId: string, where: string, key: string, cause: unknown): BlobNotFoundError {
+  const err = new BlobNotFoundError(key, where, { cause });
+  err.message =
+    `The results of batch ${batchId} are not at ${where}: they were deleted (anybatch delete, or a lifecycle rule of the bucket), ` +
+    `or they are on the disk of another host (then share a store: ANYBATCH_STORAGE=s3://bucket/prefix on the client and the worker).`;
+  return err;
+}
+
+/** Where a URI written by a worker is, seen from this client. */
+type Located = { kind: 'store'; store: BlobStore; key: string } | { kind: 'file'; path: string } | { kind: 'foreign'; store: BlobStore };
+
+function locate(uri: string): Located {
+  const store = clientStore();
+  const root = store.rootUri();
+  if (uri.startsWith(root) && uri.length > root.length) {
+    const rest = uri.slice(root.length);
+    // A file URI is percent-encoded; an s3 URI holds the key as it is.
+    return { kind: 'store', store, key: uri.startsWith('file:') ? decodeURIComponent(rest) : rest };
+  }
+  if (/^file:/i.test(uri)) return { kind: 'file', path: fileURLToPath(uri) };
+  return { kind: 'foreign', store };
+}
+
+/** The store a URI of one of the `keys` belongs to, as an ANYBATCH_STORAGE value (`s3://bucket/prefix`), when it can be told. */
+function storeGuess(uri: string, ...keys: string[]): string | null {
+  for (const key of keys) if (uri.endsWith(`/${key}`)) return uri.slice(0, -key.length).replace(/\/+$/, '');
+  return null;
+}
+
+function foreignStore(batchId: string, what: string, uri: string, store: BlobStore, guess: string | null): StorageError {
+  const fix = guess ? `ANYBATCH_STORAGE=${guess}` : 'ANYBATCH_STORAGE';
+  return new StorageError(
+    'storage_config',
+    `${uri} (the ${what} of batch ${batchId}) is not in this client's store (the ${store.describe()}, ${store.rootUri()}). ` +
+      `Point the client at the worker's store: set ${fix} (and the same AWS_* settings as the worker).`,
+  );
 }
 
 export interface ResultsOptions<E extends Endpoint = Endpoint> extends ClientOptions {
@@ -321,4 +455,126 @@ export async function retrieveBatchResults<P extends ProviderName | null, E exte
   const results: BatchResultItem<E>[] = [];
   for await (const item of iterateBatchResults<P, E>(provider, batchId, options)) results.push(item);
   return { results };
+}
+
+export interface DeletedObject {
+  /** A path in a local folder, a URI otherwise. */
+  location: string;
+  bytes: number;
+}
+
+export interface DeleteBatchResult {
+  id: string;
+  /** What was removed, inputs first (empty when there was nothing left, e.g. deleted before). */
+  removed: DeletedObject[];
+  /** Their total size. */
+  bytes: number;
+}
+
+/**
+ * Removes a finished batch's data: its staged inputs (with split parts and adapter state) and its results, from
+ * the store (`inputs/<id>.*` and `results/<id>/`), or the files of a batch finished before the blob store. The
+ * batch's record in Temporal stays (until the namespace's retention), and its results can no longer be read. A
+ * batch that is not finished is refused with a `UsageError` (cancel it first). `provider` null: the id alone names
+ * the batch. To expire results without deleting batches one by one, give the bucket a lifecycle rule instead.
+ */
+export async function deleteBatch(provider: ProviderName | null, batchId: string, options: ClientOptions = {}): Promise<DeleteBatchResult> {
+  const batch = provider === null ? await loadBatch(batchId, options) : await retrieveBatch(provider, batchId, options);
+  if (!isTerminal(batch.status)) {
+    throw new UsageError(
+      `Batch ${batchId} is ${batch.status}: only a finished batch can be deleted. Cancel it first (anybatch cancel ${batchId} --wait), then delete it.`,
+    );
+  }
+  return deleteBatchData(batch);
+}
+
+/** Removes the data of `batch` (which the caller found finished); see `deleteBatch`. */
+export async function deleteBatchData(batch: AnybatchBatch): Promise<DeleteBatchResult> {
+  const id = batch.id;
+  const removed: DeletedObject[] = [];
+  const info = batch.anybatch;
+  const inputs = place(id, info.input_path, layout.input(id), 'staged input');
+  if (inputs) {
+    for (const prefix of layout.inputPrefixes(id)) removed.push(...(await deletePrefix(inputs, prefix)));
+    if (inputs instanceof LocalBlobStore) await fs.promises.rm(path.join(inputs.root, 'inputs', `${id}.work`), { recursive: true, force: true });
+  } else {
+    // Not in anybatch's layout: the staged file and its ids, where they are.
+    const ids = info.input_path.replace(/\.jsonl$/, '') + '.ids.jsonl';
+    for (const file of [info.input_path, ids]) removed.push(...(await deleteFile(file)));
+  }
+  const results = place(id, info.results_dir, layout.results(id), 'results');
+  if (results) {
+    removed.push(...(await deletePrefix(results, layout.results(id))));
+    if (results instanceof LocalBlobStore) await fs.promises.rm(path.join(results.root, 'results', id), { recursive: true, force: true });
+  } else {
+    // The caller's own results folder: only what anybatch wrote in it.
+    const dir = info.results_dir;
+    const files = info.results ? [info.results.output_path, info.results.errors_path] : ['output.jsonl', 'errors.jsonl'].map((f) => path.join(dir, f));
+    for (const file of files) removed.push(...(await deleteFile(file)));
+    const parts = path.join(dir, '.parts');
+    removed.push(...(await deleteTree(parts)));
+    await fs.promises.rmdir(dir).catch(() => undefined); // only if now empty
+  }
+  return { id, removed, bytes: removed.reduce((n, r) => n + r.bytes, 0) };
+}
+
+/**
+ * The store holding `location` (a batch's `input_path` or `results_dir`: a path or a URI) when it is in
+ * anybatch's layout (`<root>/<key>`): this client's store, or for a path of another local folder, that folder.
+ * Null for a local path outside the layout (a caller's own results folder). A URI in another store is a
+ * `StorageError` naming both.
+ */
+function place(batchId: string, location: string, key: string, what: string): BlobStore | null {
+  const store = clientStore();
+  const bare = key.replace(/\/$/, '');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) {
+    if (location.startsWith(store.rootUri())) return store;
+    if (!/^file:/i.test(location)) throw foreignStore(batchId, what, location, store, storeGuess(location, key, bare));
+    location = fileURLToPath(location);
+  }
+  const file = path.resolve(location);
+  const tail = path.join(...bare.split('/'));
+  if (!file.endsWith(path.sep + tail)) return null;
+  const root = file.slice(0, -tail.length - 1);
+  return store instanceof LocalBlobStore && path.resolve(store.root) === root ? store : new LocalBlobStore({ root });
+}
+
+async function deletePrefix(store: BlobStore, prefix: string): Promise<DeletedObject[]> {
+  const out: DeletedObject[] = [];
+  const entries: { key: string; size: number }[] = [];
+  for await (const entry of store.list(prefix)) entries.push(entry);
+  for (const entry of entries) {
+    await store.delete(entry.key);
+    out.push({ location: store instanceof LocalBlobStore ? store.pathOf(entry.key) : store.uri(entry.key), bytes: entry.size });
+  }
+  return out;
+}
+
+async function deleteFile(file: string): Promise<DeletedObject[]> {
+  try {
+    const st = await fs.promises.stat(file);
+    if (!st.isFile()) return [];
+    await fs.promises.rm(file, { force: true });
+    return [{ location: file, bytes: st.size }];
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+async function deleteTree(dir: string): Promise<DeletedObject[]> {
+  const out: DeletedObject[] = [];
+  let entries: fs.Dirent[];
+  try {
+    entries = await fs.promises.readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return out;
+    throw err;
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    out.push(...(e.isDirectory() ? await deleteTree(p) : await deleteFile(p)));
+  }
+  await fs.promises.rm(dir, { recursive: true, force: true });
+  return out;
 }

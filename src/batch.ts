@@ -5,7 +5,10 @@
 import type { Batch as OpenAIBatch, BatchError as OpenAIBatchError, BatchRequestCounts as OpenAIBatchRequestCounts, BatchUsage as OpenAIBatchUsage } from 'openai/resources/batches';
 
 /** OpenAI's `Batch` object: the shape anybatch returns for every provider. */
-export type Batch = OpenAIBatch;
+export type Batch = OpenAIBatch & {
+  /** Percent done as the provider reports it, for providers without request counts (Together). */
+  progress?: number;
+};
 export type BatchStatus = OpenAIBatch['status'];
 export type BatchRequestCounts = OpenAIBatchRequestCounts;
 export type BatchError = OpenAIBatchError;
@@ -19,10 +22,17 @@ export function isTerminal(status: BatchStatus): boolean {
 
 /** Where a finished batch's merged results are. */
 export interface BatchResultFiles {
-  /** JSONL of successful requests, in OpenAI's batch output format. */
+  /**
+   * JSONL of successful requests, in OpenAI's batch output format: a path on the worker's disk when the store is
+   * a local folder, the object's URI otherwise (read results through `retrieveBatchResults` to be store-agnostic).
+   */
   output_path: string;
-  /** JSONL of failed, cancelled and expired requests, in OpenAI's batch output format. */
+  /** JSONL of failed, cancelled and expired requests, in OpenAI's batch output format (a path or URI, as above). */
   errors_path: string;
+  /** Where the output is, as a URI (`file://` or `s3://`); absent in batches finished before the blob store. */
+  output_uri?: string;
+  /** Where the errors are, as a URI; absent in batches finished before the blob store. */
+  errors_uri?: string;
   /** Lines in each file. */
   output_count: number;
   errors_count: number;
@@ -35,6 +45,8 @@ export interface ProviderBatchRef {
   /** The provider's input file id, when the provider takes files. */
   input_file_id: string | null;
   status: BatchStatus;
+  /** Percent done as the provider reports it, for providers without request counts (Together). */
+  progress?: number;
 }
 
 /** A step that is failing and being retried right now (see the README's "When things go wrong"). */

@@ -8,8 +8,9 @@ export {
   retrieveBatchResults,
   iterateBatchResults,
   batchResultLines,
+  deleteBatch,
 } from './api';
-export type { CancelBatchOptions, ListBatchesOptions, ResultsOptions } from './api';
+export type { CancelBatchOptions, DeleteBatchResult, DeletedObject, ListBatchesOptions, ResultsOptions } from './api';
 export type {
   AnthropicOptions,
   AzureOpenAIOptions,
@@ -22,6 +23,7 @@ export type {
   OpenAIOptions,
   ProviderName,
   ProviderOptions,
+  TogetherOptions,
   XaiOptions,
 } from './options';
 export { waitForBatch } from './wait';
@@ -41,6 +43,25 @@ export {
   WaitTimeoutError,
 } from './errors';
 export type { InputIssue } from './errors';
+export { BlobExistsError, BlobNotFoundError, InvalidKeyError, StorageError, checkStore, openStore, storageConfigFromEnv } from './storage';
+export type {
+  BlobBody,
+  BlobInfo,
+  BlobStore,
+  ByteRange,
+  CheckStoreOptions,
+  ChecksumMode,
+  ConditionalCreateMode,
+  ListEntry,
+  LocalStoreOptions,
+  PutOptions,
+  PutResult,
+  S3StoreConfig,
+  StorageConfig,
+  StorageErrorCode,
+} from './storage';
+export { layout } from './storage/layout';
+export type { StorageRef } from './storage/layout';
 export type { ResultLine } from './providers/types';
 export { PROVIDERS } from './providers/catalog';
 export { supportedProviders } from './providers/registry';

@@ -16,6 +16,7 @@ export type { GeminiOptions } from './providers/gemini/options';
 export type { GroqOptions } from './providers/groq';
 export type { MistralOptions } from './providers/mistral';
 export type { OpenAIOptions } from './providers/openai/options';
+export type { TogetherOptions } from './providers/together';
 export type { XaiOptions } from './providers/xai';
 export type { ProviderName };
 
@@ -45,7 +46,10 @@ export interface CommonCreateOptions extends ClientOptions {
    * the batch fails: a duration such as `10m` or milliseconds (default 10m).
    */
   retryTimeout?: string | number;
-  /** Folder for output.jsonl and errors.jsonl (default `$ANYBATCH_HOME/results/<batch id>`). */
+  /**
+   * Folder for output.jsonl and errors.jsonl (default `$ANYBATCH_HOME/results/<batch id>`). Only with a local folder
+   * store: with ANYBATCH_STORAGE=s3://... results live in the store (read them with `retrieveBatchResults`).
+   */
   resultsDir?: string;
   /** Use this batch id instead of a generated one (it is the workflow id; must be unique). */
   batchId?: string;

@@ -14,7 +14,10 @@
  * | unknown model or batch (404) | `provider_not_found` | no |
  * | other provider 4xx | `provider_invalid_request` | no |
  * | unknown host, TLS certificate refused | `provider_bad_endpoint` | no |
- * | staged data missing or unreadable (ENOENT, EISDIR, EACCES, ...) | `storage_unreadable` | no |
+ * | staged data missing or unreadable (ENOENT, EISDIR, EACCES, ...; a missing object in the store) | `storage_unreadable` | no |
+ * | batch staged in another store than this worker's (ANYBATCH_STORAGE differs) | `storage_mismatch` | no |
+ * | store misconfigured, bucket missing, credentials refused or missing | `storage_config`, `storage_bucket_missing`, `storage_access_denied`, `storage_credentials_missing` | no |
+ * | store endpoint unreachable, other store errors (5xx, cut-off reads) | `storage_unreachable`, `storage_error` | yes |
  * | disk or store full (ENOSPC, EDQUOT) | `storage_full` | yes |
  * | too many open files, busy (EMFILE, EBUSY, ...) | `storage_busy` | yes |
  * | credentials that cannot be unsealed | `bad_credentials` | no |
@@ -68,6 +71,24 @@ function storageFailure(err: SystemError, place: string | undefined): Applicatio
   return null;
 }
 
+/** Blob store errors (src/storage/errors.ts) and the staging's own (src/activities/staging.ts), by code. */
+const PERMANENT_STORE = new Set(['storage_mismatch', 'storage_config', 'storage_bucket_missing', 'storage_access_denied', 'storage_credentials_missing']);
+const TRANSIENT_STORE = new Set(['storage_unreachable', 'storage_error']);
+
+function storeFailure(err: AnybatchError, message: string): ApplicationFailure | null {
+  if (PERMANENT_STORE.has(err.code)) return ApplicationFailure.create({ message, type: err.code, nonRetryable: true });
+  if (TRANSIENT_STORE.has(err.code)) return ApplicationFailure.create({ message, type: err.code });
+  if (err.code === 'blob_not_found') {
+    return ApplicationFailure.create({
+      type: 'storage_unreadable',
+      nonRetryable: true,
+      message: `${message} The staged data is gone (deleted, or its batch already finished), or this worker does not use the store the client staged it in (ANYBATCH_STORAGE must be the same).`,
+    });
+  }
+  if (err.code === 'invalid_key') return ApplicationFailure.create({ message, type: 'storage_config', nonRetryable: true });
+  return null;
+}
+
 /**
  * Turns any error into the ApplicationFailure Temporal sees (secrets redacted). `place` names the file or folder
  * the step works on, for system errors that carry no path (a failed write names none).
@@ -86,6 +107,10 @@ export function classifyFailure(err: unknown, creds?: Credentials, place?: strin
   }
   if (err instanceof AnybatchError && err.code === 'bad_credentials') {
     return ApplicationFailure.create({ message, type: 'bad_credentials', nonRetryable: true });
+  }
+  if (err instanceof AnybatchError) {
+    const failure = storeFailure(err, message);
+    if (failure) return failure;
   }
   if (isSystemError(err)) {
     const failure = storageFailure(err, place);

@@ -3,19 +3,18 @@
  * adapter; failures are classified here (src/activities/failures.ts) so the workflow retries what is
  * transient, within the batch's retry bound, and fails fast on the rest.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { Context, log } from '@temporalio/activity';
 import type { Batch, BatchResultFiles } from '../batch';
 import { getAdapter } from '../providers';
-import type { ProviderConnection, ProviderInput, ResultLine } from '../providers/types';
-import { splitInput } from '../results/split';
-import { idsOfInput, idsOfList, mergeResults, missingOutcome, writePartResults } from '../results/writer';
+import type { PreparedInput, ProviderConnection, ProviderInput, ResultLine } from '../providers/types';
+import { mergeResults, missingOutcome, writePartResults } from '../results/writer';
 import { unseal } from '../secrets';
 import type { Credentials } from '../secrets';
-import { requestIdsPath } from '../validation';
+import { preparedOf } from '../workflows/prepared';
 import type { BatchSpec, PartPlan, PartResults } from '../workflows/shared';
 import { RESULTS_RETRY_TIMEOUT_MS, boundedStep, classifyFailure, submitRetryTimeoutMs } from './failures';
+import { WorkerStaging } from './staging';
+import type { PartFiles, StagingOptions } from './staging';
 import type { BatchActivities } from './types';
 
 /** Provider searches for an earlier upload/batch look this far before the batch's creation (clock skew). */
@@ -54,61 +53,36 @@ async function providerCall<T>(spec: BatchSpec, fn: (conn: ProviderConnection) =
   }
 }
 
-/** How a part looks to a provider adapter. */
-function providerInput(spec: BatchSpec, part: PartPlan): ProviderInput {
+/** How a part looks to a provider adapter: local paths (src/activities/staging.ts gives them). */
+function providerInput(spec: BatchSpec, part: PartPlan, files: PartFiles): ProviderInput {
   return {
     ...part,
+    path: files.path,
     idempotencyKey: `${spec.batchId}/${part.index}`,
     notBefore: spec.createdAt - KEY_SEARCH_SLACK_SECONDS,
     endpoint: spec.endpoint,
     options: spec.providerOptions,
-    workDir: path.join(path.dirname(spec.input.path), `${spec.batchId}.work`, String(part.index)),
+    workDir: files.workDir,
   };
-}
-
-/** Fails with the file's own error (ENOENT, EISDIR, EACCES, ...) before a read of it is streamed somewhere. */
-async function checkReadable(file: string): Promise<void> {
-  const handle = await fs.promises.open(file, 'r');
-  try {
-    await handle.read(Buffer.alloc(1), 0, 1, 0);
-  } finally {
-    await handle.close();
-  }
-}
-
-/**
- * The part's custom_ids: from its input file, or, when that is gone, from the ids recorded at validation (so a
- * batch whose staged data was lost still accounts for every request). Null when neither can be read.
- */
-function partIds(spec: BatchSpec, part: PartPlan): AsyncIterable<string> | null {
-  if (readableFile(part.path)) return idsOfInput(part.path);
-  const list = requestIdsPath(spec.input.path);
-  const first = part.firstRequest ?? (part.requestCount === spec.input.requestCount ? 0 : undefined);
-  if (first !== undefined && readableFile(list)) return idsOfList(list, first, part.requestCount);
-  return null;
-}
-
-function readableFile(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.R_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
 }
 
 async function* noIds(): AsyncGenerator<string> {}
 
-export function createActivities(): BatchActivities {
+/**
+ * The activities, reading and writing the batch's staged data through the worker's staging (its blob store:
+ * ANYBATCH_STORAGE, else the local folder ANYBATCH_HOME; `opts` gives another store, for tests and embedding).
+ */
+export function createActivities(opts: StagingOptions = {}): BatchActivities {
+  const staging = new WorkerStaging(opts);
   return {
     async planParts(spec: BatchSpec): Promise<PartPlan[]> {
       return boundedStep(spec, 'plan', submitRetryTimeoutMs(spec), async () => {
-        await checkReadable(spec.input.path);
+        const staged = staging.forBatch(spec);
         const adapter = getAdapter(spec.provider);
         const { maxRequestsPerBatch, maxBytesPerBatch } = adapter.capabilities;
         const sentBytes = adapter.sentBytes?.bind(adapter);
         const parts = await heartbeating(() =>
-          splitInput(spec.input.path, {
+          staged.plan({
             maxRequests: Math.min(maxRequestsPerBatch, spec.maxRequestsPerPart ?? Infinity),
             maxBytes: Math.min(maxBytesPerBatch, spec.maxBytesPerPart ?? Infinity),
             sentBytes: sentBytes && ((line) => sentBytes(line, spec.endpoint, spec.providerOptions)),
@@ -124,25 +98,32 @@ export function createActivities(): BatchActivities {
       }, spec.input.path);
     },
 
-    async uploadPart(spec: BatchSpec, part: PartPlan): Promise<{ fileId: string | null }> {
+    async uploadPart(spec: BatchSpec, part: PartPlan): Promise<PreparedInput> {
       return boundedStep(spec, 'upload', submitRetryTimeoutMs(spec), async () => {
-        await checkReadable(part.path);
-        return providerCall(spec, (conn) => getAdapter(spec.provider).prepareInput(conn, providerInput(spec, part)), part.path);
+        const staged = staging.forBatch(spec);
+        return providerCall(
+          spec,
+          (conn) => staged.withPart(part, { input: true, releaseInput: true }, (files) => getAdapter(spec.provider).prepareInput(conn, providerInput(spec, part, files))),
+          part.path,
+        );
       }, part.path);
     },
 
-    async createPartBatch(spec: BatchSpec, part: PartPlan, fileId: string | null): Promise<Batch> {
-      return boundedStep(spec, 'create', submitRetryTimeoutMs(spec), () =>
-        providerCall(spec, (conn) =>
-          getAdapter(spec.provider).createBatch(conn, {
-            input: providerInput(spec, part),
-            prepared: { fileId },
-            endpoint: spec.endpoint,
-            completionWindow: spec.completionWindow,
-            metadata: spec.metadata,
-          }),
-        ),
-      );
+    async createPartBatch(spec: BatchSpec, part: PartPlan, prepared: PreparedInput | string | null): Promise<Batch> {
+      return boundedStep(spec, 'create', submitRetryTimeoutMs(spec), async () => {
+        const staged = staging.forBatch(spec);
+        return providerCall(spec, (conn) =>
+          staged.withPart(part, {}, (files) =>
+            getAdapter(spec.provider).createBatch(conn, {
+              input: providerInput(spec, part, files),
+              prepared: preparedOf(typeof prepared === 'string' || prepared === null ? { fileId: prepared } : prepared),
+              endpoint: spec.endpoint,
+              completionWindow: spec.completionWindow,
+              metadata: spec.metadata,
+            }),
+          ),
+        );
+      });
     },
 
     async retrieveProviderBatch(spec: BatchSpec, providerBatchId: string): Promise<Batch> {
@@ -158,12 +139,14 @@ export function createActivities(): BatchActivities {
 
     async downloadPartResults(spec, part, batch, outcome): Promise<PartResults> {
       return boundedStep(spec, 'download', RESULTS_RETRY_TIMEOUT_MS, async () => {
+        const staged = staging.forBatch(spec);
         const fromProvider = outcome === null && batch !== null;
-        const ids = partIds(spec, part);
+        const ids = await staged.partIds(part);
+        const target = staged.results;
         const write = (lines: AsyncIterable<ResultLine> | null) =>
           writePartResults({
             batchId: spec.batchId,
-            resultsDir: spec.resultsDir,
+            ...(typeof target === 'string' ? { resultsDir: target } : { store: target }),
             part,
             ids: ids ?? noIds(),
             lines,
@@ -175,17 +158,29 @@ export function createActivities(): BatchActivities {
             batchId: spec.batchId,
             part: part.index,
             input: part.path,
-            ids: requestIdsPath(spec.input.path),
+            ids: staged.idsPlace,
           });
         }
         // With an outcome for every request the provider is not asked, so no credentials are needed.
         if (!fromProvider) return heartbeating(() => write(null));
-        return providerCall(spec, (conn) => write(getAdapter(spec.provider).readResults(conn, batch!, providerInput(spec, part))), spec.resultsDir);
+        return providerCall(
+          spec,
+          (conn) => staged.withPart(part, {}, (files) => write(getAdapter(spec.provider).readResults(conn, batch!, providerInput(spec, part, files)))),
+          staged.resultsPlace,
+        );
       }, spec.resultsDir);
     },
 
     async mergeResults(spec: BatchSpec, parts: PartResults[]): Promise<BatchResultFiles> {
-      return boundedStep(spec, 'merge', RESULTS_RETRY_TIMEOUT_MS, () => heartbeating(() => mergeResults(spec.resultsDir, parts)), spec.resultsDir);
+      return boundedStep(spec, 'merge', RESULTS_RETRY_TIMEOUT_MS, () =>
+        heartbeating(async () => {
+          const staged = staging.forBatch(spec);
+          const files = staged.withUris(await mergeResults(staged.results, parts));
+          // The merged files exist: the staged inputs and this worker's scratch can go (never before).
+          for (const problem of await staged.cleanUp()) log.warn(problem, { batchId: spec.batchId });
+          return files;
+        }),
+      spec.resultsDir);
     },
 
     async requestWorkflowCancellation(batchId: string): Promise<void> {

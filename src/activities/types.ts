@@ -1,14 +1,18 @@
 /** The activities a batch workflow calls. Types only: the workflow imports this file, never the implementation. */
 import type { Batch, BatchResultFiles } from '../batch';
+import type { PreparedInput } from '../providers/types';
 import type { BatchSpec, PartPlan, PartResults } from '../workflows/shared';
 
 export interface BatchActivities {
   /** Splits the staged input into parts that each fit one provider batch. */
   planParts(spec: BatchSpec): Promise<PartPlan[]>;
-  /** Uploads one part's input (idempotent: a retry reuses the earlier upload). */
-  uploadPart(spec: BatchSpec, part: PartPlan): Promise<{ fileId: string | null }>;
-  /** Creates one part's provider batch (idempotent: a retry finds the batch an earlier attempt created). */
-  createPartBatch(spec: BatchSpec, part: PartPlan, fileId: string | null): Promise<Batch>;
+  /** Makes one part's input available to the provider (idempotent: a retry reuses the earlier upload). */
+  uploadPart(spec: BatchSpec, part: PartPlan): Promise<PreparedInput>;
+  /**
+   * Creates one part's provider batch from what `uploadPart` left (idempotent: a retry finds the batch an earlier
+   * attempt created). Workflows from before the typed reference pass the file id, or null for inline input.
+   */
+  createPartBatch(spec: BatchSpec, part: PartPlan, prepared: PreparedInput | string | null): Promise<Batch>;
   retrieveProviderBatch(spec: BatchSpec, providerBatchId: string): Promise<Batch>;
   cancelProviderBatch(spec: BatchSpec, providerBatchId: string): Promise<Batch>;
   /**

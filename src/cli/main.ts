@@ -4,8 +4,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { Command, CommanderError, Option } from 'commander';
-import { cancelBatch, createBatch, batchResultLines, listBatches, loadBatch, newBatchId } from '../api';
+import { cancelBatch, createBatch, batchResultLines, deleteBatch, listBatches, loadBatch, newBatchId, openResultFile } from '../api';
 import type { ClientOptions } from '../api';
 import type { AnybatchBatch } from '../batch';
 import { isTerminal } from '../batch';
@@ -14,6 +15,8 @@ import { supportedProviders } from '../providers/registry';
 import { registerSandboxCommand } from '../sandbox/cli';
 import { registerHealthCommand } from './health';
 import { closeTemporalClients } from '../temporal/client';
+import { closeClientStores } from '../config';
+import { formatBytes } from '../validation/format';
 import { listRow, summary } from './format';
 import { reportRetries, waitForBatch } from './wait';
 import { runDev } from './dev';
@@ -85,7 +88,7 @@ export function buildProgram(): Command {
     .option('--api-base <url>', 'provider base URL (e.g. the sandbox)')
     .option('--poll-interval <duration>', 'how often to poll the provider', '30s')
     .option('--retry-timeout <duration>', 'how long a failing step is retried before the provider accepted the batch (default 10m)')
-    .option('--results-dir <dir>', 'where to write output.jsonl and errors.jsonl')
+    .option('--results-dir <dir>', 'where to write output.jsonl and errors.jsonl (local store only; with S3 use `anybatch results ID --out DIR`)')
     .addOption(new Option('--max-requests-per-part <n>', "split into provider batches of at most N requests (default: the provider's limit)").argParser(positiveInt('--max-requests-per-part')))
     .addOption(new Option('--max-bytes-per-part <n>', "split into provider batches of at most N bytes (default: the provider's limit)").argParser(positiveInt('--max-bytes-per-part')))
     .option('--wait', 'follow the batch until it is terminal')
@@ -163,17 +166,18 @@ export function buildProgram(): Command {
     .description('print the result lines of a finished batch (output, then errors), or copy its files to --out')
     .argument('<id>', 'batch id')
     .option('--out <dir>', 'copy output.jsonl and errors.jsonl into this folder')
+    .addHelpText('after', '\nResults are read from the store (ANYBATCH_STORAGE, e.g. s3://bucket/prefix, with the AWS_* settings), so any host that can reach it gets them.')
     .action(async (id: string, o, cmd: Command) => {
       const options = clientOptions(cmd);
       if (o.out) {
         const batch = await loadBatch(id, options);
-        const files = batch.anybatch.results;
-        // batchResultLines raises BatchNotCompleteError for an unfinished batch.
-        if (!files) for await (const _ of batchResultLines(null, id, options)) break;
+        // batchResultLines raises BatchNotCompleteError (or BatchFailedError) for a batch without results.
+        if (!batch.anybatch.results) for await (const _ of batchResultLines(null, id, options)) break;
         fs.mkdirSync(o.out, { recursive: true });
-        for (const f of [files!.output_path, files!.errors_path]) {
-          const target = path.join(o.out, path.basename(f));
-          fs.copyFileSync(f, target);
+        for (const which of ['output', 'errors'] as const) {
+          const file = await openResultFile(batch, which);
+          const target = path.join(o.out, file.name);
+          await pipeline(file.stream, fs.createWriteStream(target));
           process.stdout.write(target + '\n');
         }
         return;
@@ -181,6 +185,22 @@ export function buildProgram(): Command {
       for await (const line of batchResultLines(null, id, options)) {
         if (!process.stdout.write(JSON.stringify(line) + '\n')) await new Promise((r) => process.stdout.once('drain', r));
       }
+    });
+
+  program
+    .command('delete')
+    .description("remove a finished batch's staged inputs and results from the store (a running batch: cancel it first)")
+    .argument('<id>', 'batch id')
+    .option('--json', 'print what was removed as JSON')
+    .addHelpText('after', '\nTo expire results without deleting batches one by one, give the bucket a lifecycle rule that expires the prefix results/ (under your ANYBATCH_STORAGE prefix) after N days.')
+    .action(async (id: string, o, cmd: Command) => {
+      const result = await deleteBatch(null, id, clientOptions(cmd));
+      if (o.json) return void process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+      for (const r of result.removed) process.stdout.write(`removed ${r.location} (${formatBytes(r.bytes)})\n`);
+      const n = result.removed.length;
+      process.stderr.write(
+        n === 0 ? `Nothing left to remove for batch ${id}.\n` : `Removed ${n} object${n === 1 ? '' : 's'} (${formatBytes(result.bytes)}) of batch ${id}.\n`,
+      );
     });
 
   program
@@ -235,5 +255,6 @@ export async function main(argv: string[]): Promise<number> {
     code = d.code;
   }
   await closeTemporalClients();
+  closeClientStores();
   return code;
 }

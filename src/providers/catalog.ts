@@ -10,6 +10,7 @@ import { GROQ_LIMITS } from './groq/limits';
 import { MISTRAL_LIMITS } from './mistral/limits';
 import { OPENAI_LIMITS } from './openai/limits';
 import type { ProviderName } from './registry';
+import { TOGETHER_LIMITS } from './together/limits';
 import { XAI_LIMITS } from './xai/limits';
 
 export type { ProviderName } from './registry';
@@ -44,6 +45,8 @@ export interface ProviderCapabilities<N extends string = string> {
   metadata: { maxPairs: number; maxKeyLength: number; maxValueLength: number } | null;
   /** Endpoints whose input lines are the provider's own shape instead of OpenAI's (absent: none). */
   nativeLines?: Readonly<Record<string, LineShape>>;
+  /** Longest `custom_id` the provider takes, in characters (absent: no limit anybatch knows of). */
+  maxCustomIdLength?: number;
 }
 
 /** Every provider's capabilities, by name (the compiler checks it against the registry's names). */
@@ -55,6 +58,7 @@ export const PROVIDERS = {
   xai: XAI_LIMITS,
   gemini: GEMINI_LIMITS,
   mistral: MISTRAL_LIMITS,
+  together: TOGETHER_LIMITS,
 } satisfies { [P in ProviderName]: ProviderCapabilities<P> };
 
 export function isProviderName(name: string): name is ProviderName {

@@ -11,6 +11,7 @@ import { groq } from './groq';
 import { mistral } from './mistral';
 import { openai } from './openai';
 import type { ProviderAdapter } from './types';
+import { together } from './together';
 import { xai } from './xai';
 
 export const REGISTRY = {
@@ -21,6 +22,7 @@ export const REGISTRY = {
   xai,
   gemini,
   mistral,
+  together,
 };
 
 /** A provider anybatch speaks: `'openai' | 'anthropic' | 'azureopenai' | 'groq'`. */

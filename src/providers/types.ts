@@ -38,10 +38,34 @@ export interface ProviderInput {
   workDir: string;
 }
 
-/** What `prepareInput` left at the provider (OpenAI: an uploaded file). */
-export interface PreparedInput {
-  /** Provider file id, or null when the provider takes requests inline. */
-  fileId: string | null;
+/**
+ * What `prepareInput` left at the provider, kept in the part's durable state and handed back to `createBatch`:
+ * an opaque, typed reference, one kind per way a provider takes its input. File-based providers (OpenAI, Groq,
+ * Azure, Mistral, Together, xAI, Gemini file mode) leave an uploaded `file`; inline ones (Anthropic, Gemini
+ * inline) leave nothing but send the requests with the create call. Kinds to come (datasets, containers, cloud
+ * storage objects) are added here, and only the adapter that made a reference reads inside it.
+ */
+export type PreparedInput =
+  | { readonly kind: 'file'; readonly fileId: string }
+  | { readonly kind: 'inline' };
+
+/** The reference of an uploaded file. */
+export function preparedFile(fileId: string): PreparedInput {
+  return { kind: 'file', fileId };
+}
+
+/** The reference of input sent inline with the create call. */
+export const PREPARED_INLINE: PreparedInput = { kind: 'inline' };
+
+/** The uploaded file's id of `prepared`, or null when the input is not a file. */
+export function preparedFileId(prepared: PreparedInput | null | undefined): string | null {
+  return prepared?.kind === 'file' ? prepared.fileId : null;
+}
+
+/** The uploaded file's id of `prepared`; any other reference is an `invalid_request` naming the provider. */
+export function requirePreparedFile(prepared: PreparedInput, label: string, what = 'batches'): string {
+  if (prepared.kind === 'file') return prepared.fileId;
+  throw new ProviderError('invalid_request', `${label} ${what} need an uploaded input file (got a reference of kind "${prepared.kind}").`);
 }
 
 export interface CreateProviderBatch {

@@ -1,7 +1,10 @@
 /**
  * Splits a staged input into parts that each fit one provider batch: at most `maxRequests` requests and at most
  * `maxBytes` of what is actually sent (measured by the provider's `sentBytes`, e.g. after translation).
- * Streams, so memory stays flat; deterministic, so a retry writes the same parts.
+ * Streams, so memory stays flat; deterministic, so a retry writes the same parts (over the earlier ones).
+ *
+ * `splitInput` works on a local file (parts are files beside it); `splitStaged` on any source and part sink
+ * (the worker's blob store: src/activities/staging.ts).
  */
 import fs from 'node:fs';
 import type { PartPlan } from '../workflows/shared';
@@ -18,6 +21,31 @@ export interface SplitLimits {
   requestCount?: number;
 }
 
+/** The staged input, read as a stream (once to measure, once more to cut when it does not fit). */
+export interface SplitSource {
+  /** Its size in bytes. */
+  size: number;
+  /** A fresh read of all its bytes (chunks may be one reused buffer). */
+  read(): AsyncIterable<Buffer>;
+  /** What a plan names the input by when it is its own single part. */
+  path: string;
+}
+
+/** One part being written; nothing is visible under its name before `commit`. */
+export interface PartOut {
+  /** Resolves once the bytes are taken; the caller may reuse `bytes` afterwards. */
+  write(bytes: Buffer): Promise<void>;
+  commit(): Promise<void>;
+  discard(): Promise<void>;
+}
+
+/** Where parts go. */
+export interface PartSink {
+  /** What the plan names part `index` by. */
+  pathOf(index: number): string;
+  open(index: number): Promise<PartOut>;
+}
+
 export function partPath(stagedPath: string, index: number): string {
   return stagedPath.replace(/\.jsonl$/, '') + `.part-${index}.jsonl`;
 }
@@ -25,60 +53,97 @@ export function partPath(stagedPath: string, index: number): string {
 /** Output is gathered into blocks of this size, so a part is written in large writes, not one per line. */
 const BLOCK_BYTES = 1 << 20;
 
-/** Reads the staged file once, without writing: whether every request fits one provider batch, and how many there are. */
-async function fitsInOne(stagedPath: string, limits: SplitLimits, cost: (line: Buffer) => number): Promise<number | null> {
+/** Reads the input once, without writing: whether every request fits one provider batch, and how many there are. */
+async function fitsInOne(source: SplitSource, limits: SplitLimits, cost: (line: Buffer) => number): Promise<number | null> {
   let count = 0;
   let sent = 0;
-  for await (const line of splitLines(readFileChunks(stagedPath))) {
-    if (line.length === 0) continue;
-    count += 1;
-    sent += cost(line);
-    if (count > limits.maxRequests || sent > limits.maxBytes) return null;
+  const lines = splitLines(source.read());
+  try {
+    for await (const line of lines) {
+      if (line.length === 0) continue;
+      count += 1;
+      sent += cost(line);
+      if (count > limits.maxRequests || sent > limits.maxBytes) return null;
+    }
+  } finally {
+    await lines.return(undefined);
   }
   return count;
 }
 
+/** A local file as a split source. */
+export function fileSource(file: string, size: number): SplitSource {
+  return { size, read: () => readFileChunks(file), path: file };
+}
+
+/** Parts as files, each written to `<path>.tmp` and renamed into place. */
+export function fileSink(pathOf: (index: number) => string): PartSink {
+  return {
+    pathOf,
+    async open(index) {
+      const target = pathOf(index);
+      const out = await fs.promises.open(target + '.tmp', 'w');
+      return {
+        async write(bytes) {
+          for (let at = 0; at < bytes.length; ) at += (await out.write(bytes, at, bytes.length - at)).bytesWritten;
+        },
+        async commit() {
+          await out.close();
+          await fs.promises.rename(target + '.tmp', target);
+        },
+        async discard() {
+          await out.close().catch(() => undefined);
+          await fs.promises.rm(target + '.tmp', { force: true });
+        },
+      };
+    },
+  };
+}
+
 /** Returns the parts; a file that fits in one batch is its own single part (no copy). */
-export async function splitInput(stagedPath: string, limits: SplitLimits): Promise<PartPlan[]> {
-  const cost = limits.sentBytes ?? ((line: Buffer) => line.length + 1);
+export async function splitInput(stagedPath: string, limits: SplitLimits, opts: { partPath?: (index: number) => string } = {}): Promise<PartPlan[]> {
   const { size } = await fs.promises.stat(stagedPath);
+  return splitStaged(fileSource(stagedPath, size), limits, fileSink(opts.partPath ?? ((i) => partPath(stagedPath, i))));
+}
+
+/** Returns the parts of `source`, written to `sink`; an input that fits in one batch is its own single part (no copy). */
+export async function splitStaged(source: SplitSource, limits: SplitLimits, sink: PartSink): Promise<PartPlan[]> {
+  const cost = limits.sentBytes ?? ((line: Buffer) => line.length + 1);
+  const { size } = source;
   // Sent as is, what is sent is at most the file's size: a file within both limits needs no pass at all.
   const knownToFit = !limits.sentBytes && limits.requestCount !== undefined && limits.requestCount <= limits.maxRequests && size <= limits.maxBytes;
-  const single = knownToFit ? limits.requestCount! : await fitsInOne(stagedPath, limits, cost);
+  const single = knownToFit ? limits.requestCount! : await fitsInOne(source, limits, cost);
   // It fits: the staged file itself is the part, at its size as uploaded (which the idempotent upload lookup compares).
-  if (single !== null) return [{ index: 0, path: stagedPath, requestCount: single, bytes: size }];
+  if (single !== null) return [{ index: 0, path: source.path, requestCount: single, bytes: size }];
 
   const parts: PartPlan[] = [];
-  let current: { plan: PartPlan; sent: number; out: fs.promises.FileHandle } | null = null;
+  let current: { plan: PartPlan; sent: number; out: PartOut } | null = null;
   // One reused block: each write is awaited before the block is filled again, so nothing is allocated per line.
   const block = Buffer.allocUnsafe(BLOCK_BYTES);
   let used = 0;
 
-  const write = async (bytes: Buffer) => {
-    for (let at = 0; at < bytes.length; ) at += (await current!.out.write(bytes, at, bytes.length - at)).bytesWritten;
-  };
   const flush = async () => {
     if (!current || used === 0) return;
-    await write(block.subarray(0, used));
+    await current.out.write(block.subarray(0, used));
     used = 0;
   };
   const close = async () => {
     if (!current) return;
     await flush();
-    await current.out.close();
-    await fs.promises.rename(current.plan.path + '.tmp', current.plan.path);
+    await current.out.commit();
     parts.push(current.plan);
     current = null;
   };
 
+  const lines = splitLines(source.read());
   try {
-    for await (const line of splitLines(readFileChunks(stagedPath))) {
+    for await (const line of lines) {
       if (line.length === 0) continue;
       const sent = cost(line);
       if (current && (current.plan.requestCount + 1 > limits.maxRequests || current.sent + sent > limits.maxBytes)) await close();
       if (!current) {
-        const path = partPath(stagedPath, parts.length);
-        current = { plan: { index: parts.length, path, requestCount: 0, bytes: 0 }, sent: 0, out: await fs.promises.open(path + '.tmp', 'w') };
+        const index = parts.length;
+        current = { plan: { index, path: sink.pathOf(index), requestCount: 0, bytes: 0 }, sent: 0, out: await sink.open(index) };
       }
       current.plan.requestCount += 1;
       current.plan.bytes += line.length + 1;
@@ -86,7 +151,7 @@ export async function splitInput(stagedPath: string, limits: SplitLimits): Promi
       if (used + line.length + 1 > BLOCK_BYTES) await flush();
       if (line.length + 1 > BLOCK_BYTES) {
         // A request larger than a block is written on its own.
-        await write(Buffer.concat([line, NEWLINE]));
+        await current.out.write(Buffer.concat([line, NEWLINE]));
         continue;
       }
       line.copy(block, used);
@@ -95,12 +160,11 @@ export async function splitInput(stagedPath: string, limits: SplitLimits): Promi
     }
     await close();
   } catch (err) {
-    const open = current as { plan: PartPlan; out: fs.promises.FileHandle } | null;
-    if (open) {
-      await open.out.close().catch(() => undefined);
-      await fs.promises.rm(open.plan.path + '.tmp', { force: true });
-    }
+    const open = current as { out: PartOut } | null;
+    if (open) await open.out.discard();
     throw err;
+  } finally {
+    await lines.return(undefined);
   }
   return parts;
 }

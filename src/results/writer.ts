@@ -10,6 +10,9 @@ import { once } from 'node:events';
 import type { Batch, BatchResultFiles } from '../batch';
 import type { ResultLine } from '../providers/types';
 import type { PartPlan, PartResults } from '../workflows/shared';
+import { layout } from '../storage/layout';
+import type { BlobStore } from '../storage/types';
+import { BlobJsonlWriter, BlobWriter, countObjectLines, objectChunks } from './blob-writer';
 import { JsonlWriter, countLines, readFileChunks, splitLines } from './jsonl';
 
 export const OUTPUT_FILE = 'output.jsonl';
@@ -47,17 +50,27 @@ function requestLineId(batchId: string, customId: string): string {
 }
 
 /** The custom_ids of a staged input file (or part of one), in order (the file was validated at creation). */
-export async function* idsOfInput(file: string): AsyncGenerator<string> {
-  for await (const line of splitLines(readFileChunks(file))) {
+export function idsOfInput(file: string): AsyncGenerator<string> {
+  return idsOfInputChunks(readFileChunks(file));
+}
+
+/** The custom_ids of a staged input (or part of one) read as a byte stream, in order. */
+export async function* idsOfInputChunks(chunks: AsyncIterable<Buffer>): AsyncGenerator<string> {
+  for await (const line of splitLines(chunks)) {
     if (line.length === 0) continue;
     yield (JSON.parse(line.toString('utf8')) as { custom_id: string }).custom_id;
   }
 }
 
 /** `count` custom_ids from the `first`-th (0-based) of a request-ids file written at validation (one JSON string a line). */
-export async function* idsOfList(file: string, first: number, count: number): AsyncGenerator<string> {
+export function idsOfList(file: string, first: number, count: number): AsyncGenerator<string> {
+  return idsOfListChunks(readFileChunks(file), first, count);
+}
+
+/** `count` custom_ids from the `first`-th (0-based) of a request-ids list read as a byte stream. */
+export async function* idsOfListChunks(chunks: AsyncIterable<Buffer>, first: number, count: number): AsyncGenerator<string> {
   let at = 0;
-  for await (const line of splitLines(readFileChunks(file))) {
+  for await (const line of splitLines(chunks)) {
     if (line.length === 0) continue;
     if (at >= first + count) return;
     if (at >= first) yield JSON.parse(line.toString('utf8')) as string;
@@ -76,9 +89,18 @@ export function partPaths(resultsDir: string, index: number): { output: string; 
   return { output: path.join(dir, `${index}.${OUTPUT_FILE}`), errors: path.join(dir, `${index}.${ERRORS_FILE}`) };
 }
 
+/** Results kept in a blob store, under a key prefix (`results/<batch>/`, see src/storage/layout.ts). */
+export interface StoreResults {
+  store: BlobStore;
+  prefix: string;
+}
+
 export interface WritePartOptions {
   batchId: string;
-  resultsDir: string;
+  /** The local folder the results go to (as before the blob store); ignored when `store` is given. */
+  resultsDir?: string;
+  /** The blob store and prefix the results go to. */
+  store?: StoreResults;
   part: PartPlan;
   /** The part's custom_ids, in input order (from its input file, or from the ids recorded at validation). */
   ids: AsyncIterable<string>;
@@ -89,13 +111,70 @@ export interface WritePartOptions {
   warn?: (message: string) => void;
 }
 
+/** Where one result file is written; nothing shows under its final name before `publish`. */
+interface LineSink {
+  readonly path: string;
+  readonly count: number;
+  write(value: unknown): Promise<void>;
+  close(): Promise<void>;
+  publish(): Promise<void>;
+  discard(reason: unknown): Promise<void>;
+}
+
+/** A local file, written to `<file>.tmp` and renamed into place. */
+function fileSink(file: string): LineSink {
+  const out = new JsonlWriter(file + '.tmp');
+  return {
+    path: file,
+    get count() {
+      return out.count;
+    },
+    write: (v) => out.write(v),
+    close: () => out.close(),
+    publish: () => fs.promises.rename(out.path, file),
+    discard: () => out.discard(),
+  };
+}
+
+/** An object in the store, streamed as it is written; visible (complete) once closed. */
+function objectSink(store: BlobStore, key: string): LineSink {
+  const out = new BlobJsonlWriter(store, key);
+  return {
+    path: displayPath(store, key),
+    get count() {
+      return out.count;
+    },
+    write: (v) => out.write(v),
+    close: async () => {
+      await out.close();
+    },
+    publish: async () => undefined,
+    discard: (reason) => out.discard(reason),
+  };
+}
+
+/** How results name an object: its path for the local folder store (as before the store), else its URI. */
+export function displayPath(store: BlobStore, key: string): string {
+  const local = store as BlobStore & { pathOf?: (key: string) => string };
+  return store.kind === 'local' && typeof local.pathOf === 'function' ? local.pathOf(key) : store.uri(key);
+}
+
 /** Writes one part's output and error files (atomically: a retry rewrites them from scratch). */
 export async function writePartResults(opts: WritePartOptions): Promise<PartResults> {
-  const paths = partPaths(opts.resultsDir, opts.part.index);
-  await fs.promises.mkdir(path.dirname(paths.output), { recursive: true });
+  let output: LineSink;
+  let errors: LineSink;
   const ids = await collect(opts.ids);
-  const output = new JsonlWriter(paths.output + '.tmp');
-  const errors = new JsonlWriter(paths.errors + '.tmp');
+  if (opts.store) {
+    const { store, prefix } = opts.store;
+    output = objectSink(store, layout.partOutput(prefix, opts.part.index));
+    errors = objectSink(store, layout.partErrors(prefix, opts.part.index));
+  } else {
+    if (opts.resultsDir === undefined) throw new Error('writePartResults: neither resultsDir nor store given');
+    const paths = partPaths(opts.resultsDir, opts.part.index);
+    await fs.promises.mkdir(path.dirname(paths.output), { recursive: true });
+    output = fileSink(paths.output);
+    errors = fileSink(paths.errors);
+  }
   let unknown = 0;
   let duplicates = 0;
   try {
@@ -115,14 +194,14 @@ export async function writePartResults(opts: WritePartOptions): Promise<PartResu
     await output.close();
     await errors.close();
   } catch (err) {
-    await Promise.all([output.discard(), errors.discard()]);
+    await Promise.all([output.discard(err), errors.discard(err)]);
     throw err;
   }
   if (unknown > 0) opts.warn?.(`ignored ${unknown} result line(s) whose custom_id is not in part ${opts.part.index}'s input`);
   if (duplicates > 0) opts.warn?.(`ignored ${duplicates} duplicate result line(s) in part ${opts.part.index}`);
-  await fs.promises.rename(output.path, paths.output);
-  await fs.promises.rename(errors.path, paths.errors);
-  return { outputPath: paths.output, errorsPath: paths.errors, outputCount: output.count, errorsCount: errors.count };
+  await output.publish();
+  await errors.publish();
+  return { outputPath: output.path, errorsPath: errors.path, outputCount: output.count, errorsCount: errors.count };
 }
 
 async function concat(sources: string[], target: string): Promise<void> {
@@ -137,8 +216,15 @@ async function concat(sources: string[], target: string): Promise<void> {
   await fs.promises.rename(tmp, target);
 }
 
-/** Merges the parts' files into output.jsonl and errors.jsonl. Safe to repeat after a crash. */
-export async function mergeResults(resultsDir: string, parts: PartResults[]): Promise<BatchResultFiles> {
+/**
+ * Merges the parts' files into output.jsonl and errors.jsonl, in a local folder or under a prefix of the blob
+ * store. Safe to repeat after a crash: the merged files are written whole (temp + rename, or an upload visible
+ * only once complete) before the part files are removed, and a repeat that finds only the merged files counts
+ * their lines.
+ */
+export async function mergeResults(target: string | StoreResults, parts: PartResults[]): Promise<BatchResultFiles> {
+  if (typeof target !== 'string') return mergeInStore(target, parts);
+  const resultsDir = target;
   const output = path.join(resultsDir, OUTPUT_FILE);
   const errors = path.join(resultsDir, ERRORS_FILE);
   const partsLeft = parts.every((p) => fs.existsSync(p.outputPath) && fs.existsSync(p.errorsPath));
@@ -155,5 +241,57 @@ export async function mergeResults(resultsDir: string, parts: PartResults[]): Pr
     errors_path: errors,
     output_count: partsLeft ? expected.out : await countLines(output),
     errors_count: partsLeft ? expected.err : await countLines(errors),
+  };
+}
+
+/** The part index a part result file is named by (`.../.parts/<i>.output.jsonl`, as a path or a URI). */
+function partIndexOf(name: string, position: number): number {
+  const m = /(?:^|[/\\])(\d+)\.(?:output|errors)\.jsonl$/.exec(name);
+  return m ? Number(m[1]) : position;
+}
+
+async function concatObjects(store: BlobStore, sources: string[], target: string): Promise<void> {
+  const out = new BlobWriter(store, target);
+  try {
+    for (const key of sources) for await (const chunk of objectChunks(store, key)) await out.write(chunk);
+    await out.close();
+  } catch (err) {
+    await out.discard(err);
+    throw err;
+  }
+}
+
+async function mergeInStore({ store, prefix }: StoreResults, parts: PartResults[]): Promise<BatchResultFiles> {
+  const output = layout.output(prefix);
+  const errors = layout.errors(prefix);
+  const keys = parts.map((p, i) => {
+    const index = partIndexOf(p.outputPath, i);
+    return { output: layout.partOutput(prefix, index), errors: layout.partErrors(prefix, index) };
+  });
+  let partsLeft = keys.length > 0;
+  for (const k of keys) {
+    if ((await store.head(k.output)) === null || (await store.head(k.errors)) === null) {
+      partsLeft = false;
+      break;
+    }
+  }
+  if (partsLeft) {
+    await concatObjects(store, keys.map((k) => k.output), output);
+    await concatObjects(store, keys.map((k) => k.errors), errors);
+    // Only once both merged objects exist are the parts removed.
+    const stale: string[] = [];
+    for await (const entry of store.list(`${prefix}${PARTS_DIR}/`)) stale.push(entry.key);
+    for (const key of stale) await store.delete(key);
+  } else if (!(await store.head(output)) || !(await store.head(errors))) {
+    throw new Error(`results of ${store.uri(prefix.replace(/\/$/, ''))} are incomplete: part files and merged files are both missing`);
+  }
+  const expected = parts.reduce((a, p) => ({ out: a.out + p.outputCount, err: a.err + p.errorsCount }), { out: 0, err: 0 });
+  return {
+    output_path: displayPath(store, output),
+    errors_path: displayPath(store, errors),
+    output_uri: store.uri(output),
+    errors_uri: store.uri(errors),
+    output_count: partsLeft ? expected.out : await countObjectLines(store, output),
+    errors_count: partsLeft ? expected.err : await countObjectLines(store, errors),
   };
 }

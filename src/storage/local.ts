@@ -51,6 +51,10 @@ export class LocalBlobStore implements BlobStore {
     return pathToFileURL(this.pathOf(key)).href;
   }
 
+  rootUri(): string {
+    return pathToFileURL(this.root).href.replace(/\/?$/, '/');
+  }
+
   describe(): string {
     return `local folder ${this.root}`;
   }

@@ -169,6 +169,10 @@ export class S3BlobStore implements BlobStore {
     return `s3://${this.bucket}/${this.fullKey(key)}`;
   }
 
+  rootUri(): string {
+    return `s3://${this.bucket}/${this.prefix ? `${this.prefix}/` : ''}`;
+  }
+
   describe(): string {
     return `S3 bucket "${this.bucket}"${this.prefix ? ` (prefix ${this.prefix}/)` : ''} at ${this.host}`;
   }

@@ -66,6 +66,11 @@ export interface BlobStore {
   delete(key: string): Promise<void>;
   /** `file:///abs/path` or `s3://bucket/prefix/key`. */
   uri(key: string): string;
+  /**
+   * The store's root, ending in `/`: `file:///abs/home/` or `s3://bucket/prefix/`. Two stores with the same root
+   * hold the same objects (a client and a worker compare theirs, see `StorageRef.uri` in `layout.ts`).
+   */
+  rootUri(): string;
   /** For messages: "local folder /x" or "S3 bucket b (prefix p/) at host". */
   describe(): string;
   /** Store-specific fast check (HeadBucket for S3), used by `checkStore` before its probe object. */

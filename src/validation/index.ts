@@ -9,8 +9,11 @@ import { InputScan } from './scan';
 import type { PayloadCheck } from './scan';
 
 export type { PayloadCheck } from './scan';
-import { rm } from 'node:fs/promises';
-import { StagedFile } from './staging';
+import { mkdir, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { LocalBlobStore } from '../storage/local';
+import type { BlobStore } from '../storage/types';
+import { StagedFile, StagedObject } from './staging';
 
 /**
  * Where the custom_ids of a staged input are kept (one JSON string a line, in input order), beside it, so that
@@ -48,26 +51,51 @@ export interface ValidatedInput {
   models: string[];
   /** Provider warnings (fields dropped or changed in translation), each once. */
   warnings: string[];
+  /** Where the staged copy is: its path for `stageTo` or a local folder store, its URI for another store; null when not staged. */
   stagedPath: string | null;
+}
+
+/** Staging into a blob store: the accepted lines go to `inputKey`, their custom_ids to `idsKey` (see `layout`). */
+export interface StoreStaging {
+  store: BlobStore;
+  inputKey: string;
+  idsKey: string;
+}
+
+/** What a staged copy is written through: a temp file renamed into place, or a put streaming into a store. */
+interface Staged {
+  write(bytes: Buffer): Promise<void>;
+  commit(): Promise<unknown>;
+  discard(): Promise<void>;
 }
 
 /**
  * Streams the file once; when `stageTo` is given, writes the accepted lines there (atomically: temp file +
- * rename; removed on failure). Throws InputValidationError listing up to 20 issues (line, field, message)
- * and the total count, or UsageError when the target itself is wrong.
+ * rename; removed on failure). With `stageInto` they go into a blob store instead, while the file is read: a
+ * local folder store takes the same temp file + rename path at the key's file; another store (S3) gets a
+ * streamed put that is aborted on failure, so nothing partial remains. Either way the ids are committed before
+ * the input (a staged input is never without its ids). Throws InputValidationError listing up to 20 issues
+ * (line, field, message) and the total count, or UsageError when the target itself is wrong.
  */
 export async function validateInputFile(
   path: string,
   target: ValidationTarget,
-  opts: { stageTo?: string } = {},
+  opts: { stageTo?: string; stageInto?: StoreStaging } = {},
 ): Promise<ValidatedInput> {
+  if (opts.stageTo !== undefined && opts.stageInto !== undefined) throw new UsageError('validateInputFile takes stageTo or stageInto, not both.');
+  const into = opts.stageInto;
+  // A local folder store is staged exactly as `stageTo` is (the fast path): the files are where the keys map.
+  const local = into && into.store instanceof LocalBlobStore ? into.store : null;
+  const stageTo = local ? local.pathOf(into!.inputKey) : opts.stageTo;
+  const idsTo = local ? local.pathOf(into!.idsKey) : stageTo !== undefined ? requestIdsPath(stageTo) : undefined;
+  const stagedPath = stageTo ?? (into ? into.store.uri(into.inputKey) : null);
   const scan = new InputScan({
     endpoint: supportedEndpoint(target),
     capabilities: target.capabilities,
     maxRequests: batchLimit('maxRequests', target.maxRequests, target.capabilities.maxRequestsPerBatch),
     maxBytes: batchLimit('maxBytes', target.maxBytes, target.capabilities.maxBytesPerBatch),
     enforceBatchLimits: target.enforceBatchLimits ?? true,
-    stage: opts.stageTo !== undefined,
+    stage: stageTo !== undefined || into !== undefined,
     checkPayload: target.checkPayload,
   });
 
@@ -77,16 +105,20 @@ export async function validateInputFile(
     throw scan.issues.toError(target.file);
   }
 
-  let staged: StagedFile | null = null;
-  let ids: StagedFile | null = null;
+  let staged: Staged | null = null;
+  let ids: Staged | null = null;
   const stageIds = async () => {
     const chunk = scan.takeIds();
     if (ids && chunk) await ids.write(chunk);
   };
   try {
-    if (opts.stageTo !== undefined) {
-      staged = await StagedFile.create(opts.stageTo);
-      ids = await StagedFile.create(requestIdsPath(opts.stageTo));
+    if (stageTo !== undefined) {
+      if (local) await mkdir(dirname(stageTo), { recursive: true });
+      staged = await StagedFile.create(stageTo);
+      ids = await StagedFile.create(idsTo!);
+    } else if (into) {
+      ids = StagedObject.create(into.store, into.idsKey);
+      staged = StagedObject.create(into.store, into.inputKey);
     }
     for await (const chunk of input.stream) {
       const accepted = scan.push(chunk as Buffer);
@@ -104,7 +136,7 @@ export async function validateInputFile(
     input.stream.destroy();
     await staged?.discard();
     await ids?.discard();
-    if (ids) await rm(requestIdsPath(opts.stageTo!), { force: true });
+    if (ids && idsTo !== undefined) await rm(idsTo, { force: true });
     throw error;
   }
 
@@ -113,7 +145,7 @@ export async function validateInputFile(
     bytes: scan.bytes,
     models: [...scan.models],
     warnings: [...scan.warnings],
-    stagedPath: opts.stageTo ?? null,
+    stagedPath,
   };
 }
 

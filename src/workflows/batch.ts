@@ -43,6 +43,7 @@ import {
 } from '../search-attributes';
 import { currentDetails } from './details';
 import { BATCH_EXPIRED_FAILURE, BATCH_FAILED_FAILURE, MEMO_BATCH, cancelSignal, statusQuery, submittedUpdate } from './shared';
+import { preparedOf, restoreParts } from './prepared';
 import type { BatchState, BatchWorkflowInput, PartPlan, PartState } from './shared';
 import { batchStatus, buildBatch, partEnded } from './state';
 
@@ -78,7 +79,7 @@ const poll = proxyLocalActivities<BatchActivities>({
 
 export async function batchWorkflow(input: BatchWorkflowInput): Promise<AnybatchBatch> {
   const { spec } = input;
-  const state: BatchState = input.state ?? {
+  const state: BatchState = input.state ? { ...input.state, parts: restoreParts(input.state.parts) } : {
     parts: [],
     cancelRequested: false,
     results: null,
@@ -133,7 +134,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<Anybatch
       publish();
       await guard(state, async () => {
         const plans = await provider.planParts(spec);
-        state.parts = plans.map((p) => ({ ...p, fileId: null, batch: null, cancelSent: false, error: null, results: null }));
+        state.parts = plans.map((p) => ({ ...p, prepared: null, batch: null, cancelSent: false, error: null, results: null }));
       });
     }
 
@@ -261,8 +262,8 @@ async function submitPending(spec: BatchWorkflowInput['spec'], state: BatchState
       pending.slice(i, i + concurrency).map(async (part) => {
         try {
           const plan = planOf(part);
-          if (part.fileId === null) part.fileId = (await provider.uploadPart(spec, plan)).fileId;
-          part.batch = await provider.createPartBatch(spec, plan, part.fileId);
+          if (part.prepared === null) part.prepared = preparedOf(await provider.uploadPart(spec, plan));
+          part.batch = await provider.createPartBatch(spec, plan, part.prepared);
         } catch (err) {
           part.error = describeFailure(err);
         }
@@ -315,7 +316,7 @@ async function refresh(spec: BatchWorkflowInput['spec'], state: BatchState, repo
 /** Downloads each ended part's results and merges them into the batch's output and error files. */
 async function finish(spec: BatchWorkflowInput['spec'], state: BatchState): Promise<void> {
   // Planning failed: the whole input is accounted for as one part that never reached the provider.
-  if (state.parts.length === 0) state.parts = [{ index: 0, ...spec.input, fileId: null, batch: null, cancelSent: false, error: null, results: null }];
+  if (state.parts.length === 0) state.parts = [{ index: 0, ...spec.input, prepared: null, batch: null, cancelSent: false, error: null, results: null }];
   for (const part of state.parts) {
     if (part.results !== null) continue;
     const plan = planOf(part);

@@ -4,6 +4,9 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AnybatchBatch, Batch, BatchResultFiles } from '../batch';
+// Types only (erased at build): the workflow keeps the adapter's reference without reading inside it.
+import type { PreparedInput } from '../providers/types';
+import type { StorageRef } from '../storage/layout';
 
 export const BATCH_WORKFLOW_TYPE = 'batchWorkflow';
 
@@ -19,6 +22,12 @@ export interface BatchSpec {
   /** The staged, validated input. */
   input: { path: string; requestCount: number; bytes: number; model: string | null };
   resultsDir: string;
+  /**
+   * Where the batch's data lives in the blob store (src/storage/layout.ts): the store's root URI and the keys.
+   * Absent in batches staged before the store existed: their `input.path` and `resultsDir` are local paths.
+   * With it, `input.path` is only for display (the input's URI) and the worker reads and writes by key.
+   */
+  storage?: StorageRef;
   pollIntervalMs: number;
   /** How to reach the provider. `sealed` is the encrypted credentials (API key, client args): see src/secrets.ts. */
   connection: { apiBase: string | null; sealed: string | null };
@@ -60,8 +69,12 @@ export interface PartResults {
 }
 
 export interface PartState extends PartPlan {
-  /** Provider file id of the uploaded input (null until uploaded, or for providers that take requests inline). */
-  fileId: string | null;
+  /**
+   * What `uploadPart` left at the provider (an uploaded file, or inline input), null until then: an opaque
+   * reference the workflow hands back to `createPartBatch`. State carried over from before the reference existed
+   * has `fileId` instead; `restoreParts` turns it into a reference.
+   */
+  prepared: PreparedInput | null;
   /** Latest provider batch snapshot, in OpenAI's shape. */
   batch: Batch | null;
   cancelSent: boolean;

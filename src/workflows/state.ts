@@ -87,7 +87,7 @@ export function buildBatch(spec: BatchSpec, state: BatchState): AnybatchBatch {
     id: spec.batchId,
     object: 'batch',
     endpoint: spec.endpoint,
-    input_file_id: parts[0]?.fileId ?? '',
+    input_file_id: fileIdOf(parts[0]) ?? '',
     completion_window: spec.completionWindow,
     status,
     created_at: spec.createdAt,
@@ -102,7 +102,7 @@ export function buildBatch(spec: BatchSpec, state: BatchState): AnybatchBatch {
       provider: spec.provider,
       provider_batches: parts
         .filter((p) => p.batch !== null)
-        .map((p) => ({ id: p.batch!.id, input_file_id: p.fileId, status: p.batch!.status })),
+        .map((p) => ({ id: p.batch!.id, input_file_id: fileIdOf(p), status: p.batch!.status, ...(p.batch!.progress !== undefined ? { progress: p.batch!.progress } : {}) })),
       input_path: spec.input.path,
       results_dir: spec.resultsDir,
       results,
@@ -131,4 +131,9 @@ export function buildBatch(spec: BatchSpec, state: BatchState): AnybatchBatch {
   const u = usage(parts);
   if (u) batch.usage = u;
   return batch;
+}
+
+/** The provider file a part's input was uploaded as, or null (not uploaded yet, or sent inline). */
+function fileIdOf(part: PartState | undefined): string | null {
+  return part?.prepared?.kind === 'file' ? part.prepared.fileId : null;
 }

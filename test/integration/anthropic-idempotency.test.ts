@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { anthropic } from '../../src/providers/anthropic';
-import type { ProviderInput } from '../../src/providers/types';
+import { PREPARED_INLINE, type ProviderInput } from '../../src/providers/types';
 import { startSandbox } from '../../src/sandbox';
 import type { Sandbox } from '../../src/sandbox';
 
@@ -33,7 +33,7 @@ test('a retried create adopts the batch an interrupted attempt created, and a co
   const conn = { apiKey: 'k', apiBase: sandbox.url };
   const part = input(7);
   await adapter.prepareInput(conn, part);
-  const request = { input: part, prepared: { fileId: null }, endpoint: part.endpoint, completionWindow: '24h', metadata: null };
+  const request = { input: part, prepared: PREPARED_INLINE, endpoint: part.endpoint, completionWindow: '24h', metadata: null };
   const first = await adapter.createBatch(conn, request);
   expect(sandbox.stats().messageBatchesCreated).toBe(1);
 

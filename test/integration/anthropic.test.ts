@@ -10,6 +10,7 @@ import type { AnybatchBatch, ResultLine } from '../../src';
 import { InputValidationError } from '../../src/errors';
 import { eventually, readJsonl, startTestEnv } from '../support/env';
 import type { TestEnv } from '../support/env';
+import { recordHistory } from '../support/histories';
 
 let env: TestEnv;
 const PNG = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
@@ -85,6 +86,8 @@ test('system prompts, images and tools translate, and results come back as chat.
   expect(call.function.name).toBe('get_weather');
   expect(JSON.parse(call.function.arguments)).toHaveProperty('city');
   expect(byId['tool-result'].usage.prompt_tokens).toBeGreaterThan(0);
+  // An inline provider's history: its prepared input is no file.
+  await recordHistory(env.client, created.id, 'anthropic-completed');
 });
 
 test('custom_ids Anthropic would refuse are remapped and come back under the original ids', async () => {

@@ -101,14 +101,17 @@ test('invalid input is rejected with line numbers before any workflow or provide
   fs.writeFileSync(file, ['{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{"model":"m"}}', 'not json', '{"custom_id":"a","method":"GET","url":"/v1/chat/completions","body":{"model":"m"}}'].join('\n'));
   const before = env.sandbox.stats();
   const workflowsBefore = await countWorkflows();
+  const inputs = path.join(env.home, 'inputs');
+  const stagedFiles = () => (fs.existsSync(inputs) ? fs.readdirSync(inputs).sort() : []);
+  const stagedBefore = stagedFiles();
   const err = await createBatch('openai', file, '/v1/chat/completions', opts()).catch((e) => e);
   expect(err).toBeInstanceOf(InputValidationError);
   expect((err as InputValidationError).issues.map((i) => i.line)).toEqual([2, 3, 3]);
   expect((err as InputValidationError).message).toContain('line 2');
   expect(env.sandbox.stats().filesCreated).toBe(before.filesCreated);
   expect(await countWorkflows()).toBe(workflowsBefore);
-  const staged = fs.existsSync(path.join(env.home, 'inputs')) ? fs.readdirSync(path.join(env.home, 'inputs')).filter((f) => !f.endsWith('.ids.jsonl')) : [];
-  expect(staged.length).toBe(workflowsBefore);
+  // Nothing was staged: no input, no ids file, no temp file left behind.
+  expect(stagedFiles()).toEqual(stagedBefore);
 });
 
 test('results are refused with BatchNotCompleteError until the batch is terminal', async () => {

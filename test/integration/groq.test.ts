@@ -1,18 +1,24 @@
 /**
  * Groq end to end: the OpenAI adapter configured for Groq (src/providers/groq) against the sandbox's Groq module
- * at `/groq/openai/v1`, through the public API and the CLI, plus what is Groq's own.
+ * at `/groq/openai/v1`: the standard cases of test/support/provider-suite.ts through the public API and the CLI,
+ * plus what is Groq's own (windows up to 7d, a base URL without /openai/v1, no one-model rule).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { createBatch } from '../../src';
 import { writeChatInput } from '../support/env';
-import { compatibleProviderSuite } from '../support/compatible-suite';
+import { providerSuite } from '../support/provider-suite';
 
-const suite = compatibleProviderSuite('groq', { model: 'llama-3.1-8b-instant' });
+const suite = providerSuite('groq', {
+  model: 'llama-3.1-8b-instant',
+  validationFailure: { status: 'failed' },
+  // Groq takes windows up to 7d.
+  refusedWindow: '30d',
+});
 
 describe("groq's own rules", () => {
   test('a completion window up to 7d is accepted by Groq', async () => {
-    const created = await createBatch('groq', writeChatInput(suite.env().home, 3, { model: 'llama-3.1-8b-instant' }), '/v1/chat/completions', suite.opts({ completionWindow: '7d' }));
+    const created = await createBatch('groq', suite.input(3), '/v1/chat/completions', suite.opts({ completionWindow: '7d' }));
     expect(created.completion_window).toBe('7d');
     const done = await suite.untilTerminal(created.id);
     expect(done.status).toBe('completed');

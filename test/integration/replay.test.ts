@@ -1,7 +1,7 @@
 /**
- * Replays committed histories of real batches (completed, cancelled, expired, failed validation,
- * transient faults, worker killed twice) against the current workflow code: a change that would break
- * batches already running fails here. Intentional changes use `patched()`, then record new histories.
+ * Replays committed histories of real batches (completed, cancelled, expired, failed validation, transient
+ * faults, worker killed twice, an inline provider's batch) against the current workflow code: a change that would
+ * break batches already running fails here. Intentional changes use `patched()`, then record new histories.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,13 +13,17 @@ const files = fs.existsSync(HISTORIES_DIR) ? fs.readdirSync(HISTORIES_DIR).filte
 
 beforeAll(() => quietRuntime());
 
-// `v0-*`: batches that ran before OUTCOME_PATCH (their workflows completed whatever the batch did); the others ran
-// with it (failed and expired batches fail their workflow, cancelled ones end cancelled).
+// Three generations, each replayed by today's code:
+// - `v0-*`: batches that ran before OUTCOME_PATCH (their workflows completed whatever the batch did);
+// - `v1-*`: with it (failed and expired batches fail their workflow, cancelled ones end cancelled), from before the
+//   typed prepared reference (`uploadPart` returned `{ fileId }`, a file id or null for inline input);
+// - the rest: today's (`uploadPart` returns a `PreparedInput`).
 const OUTCOMES = ['cancelled', 'completed', 'expired', 'failed-validation', 'worker-killed-twice'];
+const SINCE_V1 = ['failed-unreachable', 'cancelled-by-signal', 'anthropic-completed'];
 
-test('histories are committed for the main batch outcomes, from before and after the outcome patch', () => {
-  const names = OUTCOMES.flatMap((o) => [`${o}.json`, `v0-${o}.json`]);
-  expect(files).toEqual(expect.arrayContaining([...names, 'failed-unreachable.json', 'cancelled-by-signal.json']));
+test('histories are committed for the main batch outcomes, from each generation of the workflow', () => {
+  const names = [...OUTCOMES.flatMap((o) => [`${o}.json`, `v0-${o}.json`, `v1-${o}.json`]), ...SINCE_V1.flatMap((o) => [`${o}.json`, `v1-${o}.json`])];
+  expect(files).toEqual(expect.arrayContaining(names));
 });
 
 test.each(files)('%s replays without nondeterminism', async (file) => {

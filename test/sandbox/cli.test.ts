@@ -38,6 +38,7 @@ test('the command prints its URL and one base URL per provider, serves the API a
     `  xai          ${url}/xai/v1`,
     `  gemini       ${url}/gemini`,
     `  mistral      ${url}/mistral`,
+    `  together     ${url}/together/v1`,
     '',
   ]);
   for (const path of ['/v1/batches', '/openai/v1/batches', '/groq/openai/v1/batches']) {

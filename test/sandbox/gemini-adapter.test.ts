@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { getAdapter } from '../../src/providers/registry';
-import { ProviderError, type ProviderConnection, type ProviderInput } from '../../src/providers/types';
+import { ProviderError, preparedFileId, type ProviderConnection, type ProviderInput } from '../../src/providers/types';
 import { startSandbox, type Sandbox } from '../../src/sandbox';
 
 let sandbox: Sandbox;
@@ -62,7 +62,7 @@ async function collect(lines: AsyncIterable<unknown>): Promise<any[]> {
 test('inline: a repeated create finds the first batch by displayName; counts and results come back', async () => {
   const input = stage('inl', 5);
   const prepared = await adapter.prepareInput(conn(), input);
-  expect(prepared).toEqual({ fileId: null });
+  expect(prepared).toEqual({ kind: 'inline' });
   const request = { input, prepared, endpoint: '/v1/chat/completions', completionWindow: '24h', metadata: null };
   const first = await adapter.createBatch(conn(), request);
   const again = await adapter.createBatch(conn(), request);
@@ -80,11 +80,11 @@ test('file mode: one upload however often prepare runs; results streamed from th
   const input = stage('fil', 4, { maxInlineBytes: 10 });
   const filesBefore = sandbox.stats().providers.gemini.filesCreated;
   const prepared = await adapter.prepareInput(conn(), input);
-  expect(prepared.fileId).toMatch(/^files\/[a-z0-9]+$/);
+  expect(prepared).toEqual({ kind: 'file', fileId: expect.stringMatching(/^files\/[a-z0-9]+$/) });
   expect(await adapter.prepareInput(conn(), input)).toEqual(prepared);
   expect(sandbox.stats().providers.gemini.filesCreated).toBe(filesBefore + 1);
   const created = await adapter.createBatch(conn(), { input, prepared, endpoint: '/v1/chat/completions', completionWindow: '24h', metadata: null });
-  expect(created.input_file_id).toBe(prepared.fileId);
+  expect(created.input_file_id).toBe(preparedFileId(prepared));
   const done = await untilTerminal(created.id);
   expect(done.output_file_id).toMatch(/^files\//);
   const lines = await collect(adapter.readResults(conn(), done, input));

@@ -35,6 +35,7 @@ test('base URLs follow one rule: <url>/<name> and the provider\'s own base path'
     xai: 'http://127.0.0.1:8089/xai/v1',
     gemini: 'http://127.0.0.1:8089/gemini',
     mistral: 'http://127.0.0.1:8089/mistral',
+    together: 'http://127.0.0.1:8089/together/v1',
   });
   expect(sandbox.baseUrls).toEqual(sandboxBaseUrls(sandbox.url));
 });

@@ -20,24 +20,14 @@ import {
 } from '../../src/storage';
 import type { BlobStore, S3StoreConfig } from '../../src/storage';
 import { freePort } from '../../src/temporal/devserver';
+import { testS3Config } from '../support/s3';
 
 const MiB = 1024 * 1024;
 const PART = 5 * MiB;
 const BIG = 12 * MiB; // more than two 5 MiB parts
 
-function s3Env() {
-  const endpoint = process.env.ANYBATCH_TEST_S3_ENDPOINT;
-  if (!endpoint) throw new Error('ANYBATCH_TEST_S3_ENDPOINT is not set: run through jest (test/support/global-setup.ts starts versitygw)');
-  return {
-    endpoint,
-    region: process.env.ANYBATCH_TEST_S3_REGION!,
-    bucket: process.env.ANYBATCH_TEST_S3_BUCKET!,
-    credentials: { accessKeyId: process.env.ANYBATCH_TEST_S3_ACCESS_KEY_ID!, secretAccessKey: process.env.ANYBATCH_TEST_S3_SECRET_ACCESS_KEY! },
-  };
-}
-
 function s3Store(overrides: Partial<S3StoreConfig> = {}): S3BlobStore {
-  const env = s3Env();
+  const env = testS3Config();
   return new S3BlobStore({
     ...env,
     prefix: `conformance-${crypto.randomBytes(4).toString('hex')}`,
@@ -291,6 +281,12 @@ describe.each(impls)('blob store conformance: $name', (impl) => {
     await expect(keys(store, '../')).rejects.toBeInstanceOf(InvalidKeyError);
   });
 
+  test("every key's URI is the store's root URI followed by the key", () => {
+    const root = store.rootUri();
+    expect(root).toMatch(store.kind === 'local' ? /^file:\/\/\/.+\/$/ : /^s3:\/\/[^/]+\/(.+\/)?$/);
+    expect(store.uri('inputs/ab_1.jsonl')).toBe(`${root}inputs/ab_1.jsonl`);
+  });
+
   test('a missing key is a BlobNotFoundError naming its URI', async () => {
     const err = await store.get('missing/key.jsonl').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BlobNotFoundError);
@@ -306,7 +302,7 @@ describe.each(impls)('blob store conformance: $name', (impl) => {
     } else {
       const s3 = store as S3BlobStore;
       expect(s3.uri('a/b c.txt')).toBe(`s3://${s3.bucket}/${s3.prefix}/a/b c.txt`);
-      expect(s3.describe()).toBe(`S3 bucket "${s3.bucket}" (prefix ${s3.prefix}/) at ${new URL(s3Env().endpoint).host}`);
+      expect(s3.describe()).toBe(`S3 bucket "${s3.bucket}" (prefix ${s3.prefix}/) at ${new URL(testS3Config().endpoint).host}`);
     }
   });
 });
@@ -333,7 +329,7 @@ describe('S3 errors are clear and fast', () => {
     return s;
   };
   afterAll(() => opened.forEach((s) => s.destroy()));
-  const host = () => new URL(s3Env().endpoint).host;
+  const host = () => new URL(testS3Config().endpoint).host;
 
   test('a missing bucket', async () => {
     const store = open({ bucket: 'anybatch-no-such-bucket' });
@@ -349,7 +345,7 @@ describe('S3 errors are clear and fast', () => {
     ['a wrong secret', { secretAccessKey: 'wrong-secret-value' }, 'SignatureDoesNotMatch'],
     ['an unknown access key', { accessKeyId: 'UNKNOWNKEYID' }, 'InvalidAccessKeyId|XAdminUserNotFound'],
   ])('refused credentials: %s', async (_, creds, name) => {
-    const credentials = { ...s3Env().credentials, ...creds };
+    const credentials = { ...testS3Config().credentials, ...creds };
     const store = open({ credentials });
     for (const attempt of [() => checkStore(store), () => store.put('k', 'x'), () => store.get('k'), () => keys(store, '')]) {
       const err = await attempt().catch((e: unknown) => e);

@@ -33,6 +33,7 @@ import type {
   ProviderOptions,
 } from '../../src';
 import type { REGISTRY } from '../../src/providers/registry';
+import type { TogetherOptions } from '../../src/providers/together';
 
 /** `Equal<A, B>` is `true` only when A and B are the same type. */
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -67,7 +68,7 @@ export async function options(): Promise<void> {
 export async function registry(): Promise<void> {
   // The provider names are the registry's keys, and each provider's options type comes from its definition.
   assertType<Equal<ProviderName, keyof typeof REGISTRY>>();
-  assertType<Equal<ProviderName, 'openai' | 'anthropic' | 'azureopenai' | 'groq' | 'xai' | 'gemini' | 'mistral'>>();
+  assertType<Equal<ProviderName, 'openai' | 'anthropic' | 'azureopenai' | 'groq' | 'xai' | 'gemini' | 'mistral' | 'together'>>();
   assertType<
     Equal<
       ProviderOptions,
@@ -79,6 +80,7 @@ export async function registry(): Promise<void> {
         xai: XaiOptions;
         gemini: GeminiOptions;
         mistral: MistralOptions;
+        together: TogetherOptions;
       }
     >
   >();

@@ -19,7 +19,7 @@ import { openai as openaiProvider } from '../../src/providers/openai';
 import { openAICalls } from '../../src/providers/openai/errors';
 import { SdkClients } from '../../src/providers/sdk-clients';
 import { createStreamingFetch, FetchFailure } from '../../src/providers/streaming-fetch';
-import { ProviderError, type ProviderConnection, type ProviderErrorKind } from '../../src/providers/types';
+import { ProviderError, preparedFile, type ProviderConnection, type ProviderErrorKind } from '../../src/providers/types';
 import { startSandbox, type Sandbox } from '../../src/sandbox';
 
 const KEY = 'sk-test-Secret0123456789abcdef';
@@ -318,7 +318,7 @@ describe('HTTP answers', () => {
   test('404 of an unknown model on create: not found, naming the model', async () => {
     const request = {
       input: { path: '', requestCount: 1, bytes: 1, idempotencyKey: 'k', notBefore: 0, endpoint: '/v1/chat/completions', options: {}, workDir: dir },
-      prepared: { fileId: 'file_1' },
+      prepared: preparedFile('file_1'),
       endpoint: '/v1/chat/completions',
       completionWindow: '24h',
       metadata: null,

@@ -11,7 +11,7 @@ import { REGISTRY, getAdapter, isProviderName, providerDefinition, supportedProv
 import type { ProviderName } from '../../src/providers/registry';
 import { COMMON_CREATE_OPTION_NAMES } from '../../src/options';
 import { ENDPOINTS } from '../../src/results/types';
-import { ProviderError, type ProviderConnection } from '../../src/providers/types';
+import { ProviderError, preparedFile, type ProviderConnection } from '../../src/providers/types';
 import { groqBaseURL } from '../../src/providers/groq';
 import { azureApiVersion } from '../../src/providers/azureopenai/client';
 import { DEFAULT_AZURE_API_VERSION } from '../../src/providers/azureopenai/options';
@@ -62,7 +62,7 @@ describe('every provider in the registry has a complete definition', () => {
 describe('ProviderName and the supported providers derive from the registry', () => {
   test('supportedProviders is the registry, in order', () => {
     expect(supportedProviders()).toEqual(Object.keys(REGISTRY));
-    expect(supportedProviders()).toEqual(['openai', 'anthropic', 'azureopenai', 'groq', 'xai', 'gemini', 'mistral']);
+    expect(supportedProviders()).toEqual(['openai', 'anthropic', 'azureopenai', 'groq', 'xai', 'gemini', 'mistral', 'together']);
   });
 
   test('names are checked against it', () => {
@@ -72,7 +72,7 @@ describe('ProviderName and the supported providers derive from the registry', ()
       expect(providerDefinition(name).name).toBe(name);
     }
     for (const bad of ['azure', 'Groq', 'toString', '', 1]) expect(isProviderName(bad)).toBe(false);
-    expect(() => providerDefinition('azure')).toThrow(new UsageError('Provider "azure" is not supported; supported: openai, anthropic, azureopenai, groq, xai, gemini, mistral.'));
+    expect(() => providerDefinition('azure')).toThrow(new UsageError('Provider "azure" is not supported; supported: openai, anthropic, azureopenai, groq, xai, gemini, mistral, together.'));
     expect(() => getAdapter('toString')).toThrow(UsageError);
   });
 });
@@ -169,7 +169,7 @@ describe('OpenAI-compatible clients', () => {
   const create = (provider: ProviderName, c: ProviderConnection) =>
     fresh(provider).createBatch(c, {
       input: { path: '/x/part.jsonl', requestCount: 1, bytes: 10, idempotencyKey: 'ab_1/0', notBefore: 0, endpoint: '/v1/chat/completions', options: {}, workDir: '/x' },
-      prepared: { fileId: 'file_1' },
+      prepared: preparedFile('file_1'),
       endpoint: '/v1/chat/completions',
       completionWindow: '24h',
       metadata: null,

@@ -24,7 +24,7 @@ function providerBatch(status: Batch['status'], extra: Partial<Batch> = {}): Bat
 }
 
 function part(batch: Batch | null, extra: Partial<PartState> = {}): PartState {
-  return { index: 0, path: '/in.jsonl', requestCount: 10, bytes: 100, fileId: 'file-1', batch, cancelSent: false, error: null, results: null, ...extra };
+  return { index: 0, path: '/in.jsonl', requestCount: 10, bytes: 100, prepared: { kind: 'file', fileId: 'file-1' }, batch, cancelSent: false, error: null, results: null, ...extra };
 }
 
 function state(parts: PartState[], extra: Partial<BatchState> = {}): BatchState {

@@ -200,6 +200,22 @@ describe('validateInputFile', () => {
     });
   });
 
+  describe('custom_id length, where the provider limits it', () => {
+    test("a custom_id longer than the provider's limit is refused on its line, counting characters, not bytes", async () => {
+      const long = 'x'.repeat(65);
+      const wide = 'é'.repeat(64); // 128 bytes, 64 characters: fits
+      const content = jsonl([request('ok', { model: 'm' }), request(long, { model: 'm' }), request(wide, { model: 'm' })]);
+      expect(await issuesOf(content, { capabilities: PROVIDERS.together })).toEqual([
+        { line: 2, field: 'custom_id', message: 'custom_id "xxxxxxxxxxxxxxxxxxxxxxxx..." is 65 characters, more than the 64 together takes' },
+      ]);
+    });
+
+    test('providers without a limit take long custom_ids', async () => {
+      const result = await validateInputFile(await inputFile(jsonl([request('y'.repeat(300))])), target());
+      expect(result.requestCount).toBe(1);
+    });
+  });
+
   test('lists the first 20 issues and counts them all', async () => {
     const lines = Array.from({ length: 30 }, (_, i) => ({ ...request(`r${i}`), method: 'GET' }));
     const error = await validationError(validateInputFile(await inputFile(jsonl(lines)), target()));

@@ -16,7 +16,7 @@ import type { MessageBatch } from '@anthropic-ai/sdk/resources/messages/batches'
 import type { Batch } from '../../batch';
 import { readFileChunks, splitLines } from '../../results/jsonl';
 import type { ProviderCapabilities } from '../catalog';
-import { ProviderError } from '../types';
+import { PREPARED_INLINE, ProviderError } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, RequestCheck, ResultLine } from '../types';
 import type { ProviderInfo } from '../http-errors';
 import { anthropicCalls } from './errors';
@@ -96,7 +96,7 @@ export class AnthropicAdapter implements ProviderAdapter {
   /** Writes the part's Message Batches requests (and the remapped ids) to its work folder. */
   async prepareInput(_conn: ProviderConnection, input: ProviderInput): Promise<PreparedInput> {
     const f = files(input);
-    if (fs.existsSync(f.requests) && fs.existsSync(f.ids)) return { fileId: null };
+    if (fs.existsSync(f.requests) && fs.existsSync(f.ids)) return PREPARED_INLINE;
     await fs.promises.mkdir(input.workDir, { recursive: true });
     const ids = new CustomIdMap();
     const opts = mappingOptions(input.options);
@@ -117,7 +117,7 @@ export class AnthropicAdapter implements ProviderAdapter {
     }
     await writeAtomic(f.ids, JSON.stringify(Object.fromEntries(ids.entries())));
     await fs.promises.rename(f.requests + '.tmp', f.requests);
-    return { fileId: null };
+    return PREPARED_INLINE;
   }
 
   async createBatch(conn: ProviderConnection, request: CreateProviderBatch): Promise<Batch> {

@@ -18,7 +18,7 @@ import type { Batch } from '../../batch';
 import { readFileChunks, splitLines } from '../../results/jsonl';
 import type { ProviderCapabilities } from '../catalog';
 import type { ProviderInfo } from '../http-errors';
-import { ProviderError } from '../types';
+import { PREPARED_INLINE, preparedFile, preparedFileId, requirePreparedFile, ProviderError } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, RequestCheck, ResultLine } from '../types';
 import { displayNameOf, toOpenAIBatch, unixSeconds, type GeminiOperation } from './batch-object';
 import { GeminiClients, type GeminiClient } from './client';
@@ -110,7 +110,7 @@ export class GeminiAdapter implements ProviderAdapter {
 
   async prepareInput(conn: ProviderConnection, input: ProviderInput): Promise<PreparedInput> {
     const plan = (await readPlan(input)) ?? (await this.translate(input));
-    if (plan.mode === 'inline') return { fileId: null };
+    if (plan.mode === 'inline') return PREPARED_INLINE;
     const { ai } = this.client(conn);
     const displayName = displayNameOf(input.idempotencyKey);
     const earlier = await this.call('list files', async () => {
@@ -122,12 +122,12 @@ export class GeminiAdapter implements ProviderAdapter {
       }
       return null;
     });
-    if (earlier?.name) return { fileId: earlier.name };
+    if (earlier?.name) return preparedFile(earlier.name);
     const uploaded: GeminiFile = await this.call('upload input', () =>
       ai.files.upload({ file: files(input).requests, config: { mimeType: 'application/jsonl', displayName } }),
     );
     if (!uploaded.name) throw new ProviderError('transient', `${this.info.label} answered the upload without a file name.`);
-    return { fileId: uploaded.name };
+    return preparedFile(uploaded.name);
   }
 
   /** Writes the part's `{key, request}` lines to its work folder and decides inline or file. */
@@ -179,8 +179,7 @@ export class GeminiAdapter implements ProviderAdapter {
     if (earlier?.name) return this.retrieveBatch(conn, earlier.name);
     let src: string | ReturnType<typeof sdkInlinedRequest>[];
     if (plan.mode === 'file') {
-      if (!prepared.fileId) throw new ProviderError('invalid_request', `${this.info.label} file-mode batches need an uploaded input file.`);
-      src = prepared.fileId;
+      src = requirePreparedFile(prepared, this.info.label, 'file-mode batches');
     } else {
       src = [];
       for await (const raw of splitLines(readFileChunks(files(input).requests))) {
@@ -191,7 +190,8 @@ export class GeminiAdapter implements ProviderAdapter {
     }
     const job = await this.call('create batch', () => ai.batches.create({ model: plan.model, src, config: { displayName } }));
     const op = operationOfJob(job);
-    if (prepared.fileId) op.metadata = { ...op.metadata, inputConfig: { fileName: prepared.fileId } };
+    const fileName = preparedFileId(prepared);
+    if (fileName) op.metadata = { ...op.metadata, inputConfig: { fileName } };
     return toOpenAIBatch(op, endpoint);
   }
 

@@ -17,7 +17,7 @@ import type { ProviderCapabilities } from '../catalog';
 import type { ProviderInfo } from '../http-errors';
 import { SdkClients, type SdkClientOptions } from '../sdk-clients';
 import type { FetchFunction } from '../streaming-fetch';
-import { ProviderError } from '../types';
+import { ProviderError, preparedFile, requirePreparedFile } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, RequestCheck, ResultLine } from '../types';
 import { mistralCalls } from './errors';
 import { timeoutHours } from './limits';
@@ -154,12 +154,12 @@ export class MistralAdapter implements ProviderAdapter {
       }
       return null;
     });
-    if (existing) return { fileId: existing.id };
+    if (existing) return preparedFile(existing.id);
     // A file-backed Blob is read lazily while the body is sent, so the upload never sits in memory.
     const uploaded = await this.call('upload input', async () =>
       client.files.upload({ file: new File([await fs.openAsBlob(file)], filename, { type: 'application/jsonl' }), purpose: 'batch' }),
     );
-    return { fileId: uploaded.id };
+    return preparedFile(uploaded.id);
   }
 
   async createBatch(conn: ProviderConnection, request: CreateProviderBatch): Promise<Batch> {
@@ -183,11 +183,11 @@ export class MistralAdapter implements ProviderAdapter {
       return null;
     });
     if (earlier) return toOpenAIBatch(earlier, window);
-    if (!request.prepared.fileId) throw new ProviderError('invalid_request', `${this.info.label} batches need an uploaded input file.`);
+    const inputFileId = requirePreparedFile(request.prepared, this.info.label);
     const { model } = await this.translate(request.input);
     const job = await this.call('create batch job', () =>
       client.batch.jobs.create({
-        inputFiles: [request.prepared.fileId!],
+        inputFiles: [inputFileId],
         endpoint: request.endpoint as Parameters<MistralClient['batch']['jobs']['create']>[0]['endpoint'],
         ...(model ? { model } : {}),
         metadata: { ...request.metadata, [KEY_METADATA]: key },

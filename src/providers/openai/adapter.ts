@@ -10,7 +10,7 @@ import type OpenAI from 'openai';
 import type { Batch } from '../../batch';
 import type { ProviderCapabilities } from '../catalog';
 import type { ProviderInfo } from '../http-errors';
-import { ProviderError } from '../types';
+import { preparedFile, requirePreparedFile, ProviderError } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, ResultLine } from '../types';
 import { openAICalls } from './errors';
 import { SdkClients, type SdkClientOptions } from '../sdk-clients';
@@ -57,12 +57,12 @@ export class OpenAIAdapter implements ProviderAdapter {
     const existing = await this.call('list files', () =>
       this.findSince(client.files.list({ purpose: 'batch', order: 'desc', limit: PAGE }), input.notBefore, (file) => file.filename === filename && file.bytes === input.bytes && file.status !== 'error'),
     );
-    if (existing) return { fileId: existing.id };
+    if (existing) return preparedFile(existing.id);
     // A file-backed Blob is read lazily while the body is sent, so the upload never sits in memory.
     const file = await this.call('upload input', async () =>
       client.files.create({ file: new File([await fs.openAsBlob(input.path)], filename, { type: 'application/jsonl' }), purpose: 'batch' }),
     );
-    return { fileId: file.id };
+    return preparedFile(file.id);
   }
 
   async createBatch(conn: ProviderConnection, request: CreateProviderBatch): Promise<Batch> {
@@ -72,10 +72,10 @@ export class OpenAIAdapter implements ProviderAdapter {
       this.findSince(client.batches.list({ limit: PAGE }), request.input.notBefore, (batch) => batch.metadata?.[KEY_METADATA] === key),
     );
     if (earlier) return earlier;
-    if (!request.prepared.fileId) throw new ProviderError('invalid_request', `${this.config.info.label} batches need an uploaded input file.`);
+    const inputFileId = requirePreparedFile(request.prepared, this.config.info.label);
     return this.call('create batch', () =>
       client.batches.create({
-        input_file_id: request.prepared.fileId!,
+        input_file_id: inputFileId,
         endpoint: request.endpoint as OpenAI.Batches.BatchCreateParams['endpoint'],
         completion_window: request.completionWindow as '24h',
         metadata: { ...request.metadata, [KEY_METADATA]: key },

@@ -20,7 +20,7 @@ import type { Batch } from '../../batch';
 import type { ProviderCapabilities } from '../catalog';
 import type { ProviderInfo } from '../http-errors';
 import { SdkClients } from '../sdk-clients';
-import { ProviderError } from '../types';
+import { preparedFile, preparedFileId, requirePreparedFile, ProviderError } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, ResultLine } from '../types';
 import { compatibleClient } from '../openai/compatible';
 import { toOpenAIBatch, xaiSeconds } from './batch-object';
@@ -69,17 +69,16 @@ export class XaiAdapter implements ProviderAdapter {
     const file = await this.call('upload input', async () =>
       client.files.create({ file: new File([await fs.openAsBlob(input.path)], filename, { type: 'application/jsonl' }), purpose: 'batch' }),
     );
-    return { fileId: file.id };
+    return preparedFile(file.id);
   }
 
   async createBatch(conn: ProviderConnection, request: CreateProviderBatch): Promise<Batch> {
     const client = this.client(conn);
     const name = batchName(request.input.idempotencyKey);
-    const ctx = { endpoint: request.endpoint, inputFileId: request.prepared.fileId ?? '' };
+    const ctx = { endpoint: request.endpoint, inputFileId: preparedFileId(request.prepared) ?? '' };
     const earlier = await this.call('list batches', () => this.findByName(client, name, request.input.notBefore));
     if (earlier) return toOpenAIBatch(earlier, ctx);
-    if (!request.prepared.fileId) throw new ProviderError('invalid_request', `${this.info.label} batches need an uploaded input file.`);
-    const fileId = request.prepared.fileId;
+    const fileId = requirePreparedFile(request.prepared, this.info.label);
     const created = await this.spaced(client, () =>
       this.call('create batch', () => client.post<XaiBatch>('/batches', { body: { name, input_file_id: fileId } })),
     );

@@ -6,8 +6,9 @@ import { gemini } from './gemini';
 import { groq } from './groq';
 import { mistral } from './mistral';
 import { openai } from './openai';
+import { together } from './together';
 import { xai } from './xai';
 
-export const PROVIDER_MODULES = { openai, anthropic, groq, azureopenai, xai, gemini, mistral } satisfies Record<string, ProviderModule>;
+export const PROVIDER_MODULES = { openai, anthropic, groq, azureopenai, xai, gemini, mistral, together } satisfies Record<string, ProviderModule>;
 
 export type SandboxProviderName = keyof typeof PROVIDER_MODULES;

@@ -1,0 +1,38 @@
+/**
+ * Together's batch capabilities and limits (docs/provider-apis-2.md section 6, docs.together.ai "Batch
+ * inference"; pure data: the catalog and the sandbox read it).
+ *
+ * Documented by Together: up to 50,000 requests per batch, up to 100 MB per input file, 30B tokens enqueued per
+ * model, a `custom_id` of at most 64 characters, and a completion window that "defaults to 24h and cannot be
+ * changed" (a best-effort target, not a deadline anybatch can choose).
+ */
+import type { ProviderCapabilities } from '../catalog';
+
+const MB = 1024 * 1024;
+
+/**
+ * Chat completions only. Together batches also take `/v1/audio/transcriptions` and `/v1/audio/translations`,
+ * but those lines point at audio files (multipart requests in the synchronous API), not JSONL chat bodies, and
+ * anybatch has no result types for them (src/results/types.ts).
+ */
+export const TOGETHER_ENDPOINTS = ['/v1/chat/completions'] as const;
+
+/**
+ * Together's limit on `custom_id`, in characters: validation refuses a longer one on its line before anything
+ * starts (`maxCustomIdLength`), and the adapter checks it again line by line before anything is uploaded.
+ */
+export const TOGETHER_MAX_CUSTOM_ID_LENGTH = 64;
+
+export const TOGETHER_LIMITS = {
+  name: 'together',
+  endpoints: TOGETHER_ENDPOINTS,
+  // A Together job has one `model_id`: the lines must name one model, which is also sent at job level.
+  requiresSingleModel: true,
+  maxRequestsPerBatch: 50_000,
+  // The upload limit, counted on the translated `{custom_id, body}` lines (the adapter's `sentBytes`).
+  maxBytesPerBatch: 100 * MB,
+  completionWindows: ['24h'],
+  // Together batch jobs carry no metadata: the idempotency key travels in the input file's name.
+  metadata: null,
+  maxCustomIdLength: TOGETHER_MAX_CUSTOM_ID_LENGTH,
+} satisfies ProviderCapabilities<'together'>;
