@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { AnybatchError } from '../errors';
+import { stopProcess } from '../temporal/devserver';
 import { packageRoot } from '../temporal/tools';
 
 export const VERSITYGW_VERSION = 'v1.8.0';
@@ -115,18 +116,6 @@ function tail(file: string, lines = 15): string {
   }
 }
 
-function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
 /** The versitygw module version a binary was built from (`go version -m`), when Go is there to say. */
 export function versitygwBuildVersion(binary: string): string | null {
   const r = spawnSync('go', ['version', '-m', binary], { encoding: 'utf8', timeout: 10_000 });
@@ -185,7 +174,7 @@ export async function startVersitygw(opts: VersitygwOptions = {}): Promise<Versi
       logFile,
       pid: child.pid,
       stop: async () => {
-        await stopChild(child);
+        await stopProcess(child, 5000);
         cleanup();
       },
     };
