@@ -7,6 +7,8 @@
  * the workflow task queue within the last two minutes (an idle worker long-polls about once a minute). The
  * activity task queue is looked at and reported, but does not decide: a worker whose activity slots are all
  * busy stops polling activities until one frees up, and is healthy all the same.
+ * The blob store (`ANYBATCH_STORAGE`) is checked too, the way a worker checks it at start but without writing
+ * (HeadBucket for S3: endpoint reachable, bucket there, credentials accepted); `--no-store` skips it.
  * Exit status: 0 healthy; 1 otherwise, with one line on stderr saying why.
  */
 import os from 'node:os';
@@ -16,6 +18,7 @@ import type { Client } from '@temporalio/client';
 import { AnybatchError, TemporalUnavailableError } from '../errors';
 import { taskQueue as defaultTaskQueue, temporalSettings } from '../config';
 import { temporalClient } from '../temporal/client';
+import { checkStore, openStore, storageConfigFromEnv } from '../storage';
 
 const { TaskQueueType, TaskQueueKind } = temporal.api.enums.v1;
 
@@ -127,12 +130,20 @@ function age(seen: PollerSeen, now: number): string {
   return `${Math.max(0, Math.round((now - seen.lastAccessMs) / 1000))} s ago`;
 }
 
+/** The store of this host's environment, checked without writing; throws its `StorageError` when unusable. */
+export async function checkStoreHealth(timeoutMs = 10_000): Promise<string> {
+  const store = openStore(storageConfigFromEnv());
+  await checkStore(store, { probe: false, timeoutMs });
+  return store.describe();
+}
+
 export function registerHealthCommand(program: Command): void {
   program
     .command('health')
     .description('exit 0 if a worker of this host polled the task queue within the last 2 minutes, else 1 (for container healthchecks)')
     .option('--any', 'accept a worker of any host (to check from another machine)')
-    .action(async (o: { any?: boolean }, cmd: Command) => {
+    .option('--no-store', 'do not check the blob store (ANYBATCH_STORAGE)')
+    .action(async (o: { any?: boolean; store: boolean }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOpts>();
       const report = await checkHealth({ address: g.address, namespace: g.namespace, taskQueue: g.taskQueue, any: o.any });
       const now = Date.now();
@@ -144,6 +155,7 @@ export function registerHealthCommand(program: Command): void {
         );
       }
       const activity = report.activity ? `activities polled ${age(report.activity, now)}` : 'no recent activity poll (all activity slots busy?)';
-      process.stdout.write(`ok: ${report.workflow.identity} polls task queue "${report.taskQueue}" (workflows polled ${age(report.workflow, now)}, ${activity})\n`);
+      const store = o.store ? `; the ${await checkStoreHealth()} answers` : '';
+      process.stdout.write(`ok: ${report.workflow.identity} polls task queue "${report.taskQueue}" (workflows polled ${age(report.workflow, now)}, ${activity})${store}\n`);
     });
 }

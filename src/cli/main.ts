@@ -14,6 +14,7 @@ import { AnybatchError, InputValidationError, UsageError } from '../errors';
 import { supportedProviders } from '../providers/registry';
 import { registerSandboxCommand } from '../sandbox/cli';
 import { registerHealthCommand } from './health';
+import { registerStorageCommand } from './storage';
 import { closeTemporalClients } from '../temporal/client';
 import { closeClientStores } from '../config';
 import { formatBytes } from '../validation/format';
@@ -230,6 +231,7 @@ export function buildProgram(): Command {
 
   registerSandboxCommand(program);
   registerHealthCommand(program);
+  registerStorageCommand(program);
   return program;
 }
 

@@ -145,6 +145,16 @@ export async function checkStore(store: BlobStore, opts: CheckStoreOptions = {})
   }
 }
 
+/**
+ * Creates the store's bucket (or folder) when it is missing, then runs `checkStore`: for `anybatch storage init`
+ * and deployments that start from an empty object store. Says whether it created it.
+ */
+export async function initStore(store: BlobStore, opts: CheckStoreOptions = {}): Promise<'created' | 'exists'> {
+  const made = store.ensure ? await store.ensure() : 'exists';
+  await checkStore(store, opts);
+  return made;
+}
+
 async function probe(store: BlobStore, write: boolean): Promise<void> {
   await store.check?.();
   if (!write) return;

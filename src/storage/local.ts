@@ -68,6 +68,13 @@ export class LocalBlobStore implements BlobStore {
     }
   }
 
+  /** Creates the folder when missing (`check` would too) and says whether it did. */
+  async ensure(): Promise<'created' | 'exists'> {
+    const existed = fs.existsSync(this.root);
+    await this.check();
+    return existed ? 'exists' : 'created';
+  }
+
   async put(key: string, body: BlobBody, opts: PutOptions = {}): Promise<PutResult> {
     const file = this.pathOf(key);
     const dir = path.dirname(file);

@@ -16,6 +16,7 @@
  */
 import { Readable } from 'node:stream';
 import {
+  CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -240,6 +241,31 @@ export class S3BlobStore implements BlobStore {
       }
       throw this.recast(err, 'check the bucket');
     }
+  }
+
+  /**
+   * `check`, and CreateBucket when it says the bucket is missing (`anybatch storage init`, the compose
+   * stack's one-shot). A bucket created meanwhile by someone else with these credentials counts as there.
+   */
+  async ensure(): Promise<'created' | 'exists'> {
+    try {
+      await this.check();
+      return 'exists';
+    } catch (err) {
+      if (!(err instanceof StorageError) || err.code !== 'storage_bucket_missing') throw err;
+    }
+    try {
+      await this.client.send(new CreateBucketCommand({ Bucket: this.bucket }));
+    } catch (err) {
+      const name = sdkErr(err).name;
+      if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw this.recast(err, 'create the bucket');
+      if (name === 'BucketAlreadyExists') {
+        await this.check(); // someone else's bucket of that name: the check says whether we may use it
+        return 'exists';
+      }
+    }
+    await this.check();
+    return 'created';
   }
 
   async put(key: string, body: BlobBody, opts: PutOptions = {}): Promise<PutResult> {

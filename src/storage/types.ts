@@ -75,4 +75,9 @@ export interface BlobStore {
   describe(): string;
   /** Store-specific fast check (HeadBucket for S3), used by `checkStore` before its probe object. */
   check?(): Promise<void>;
+  /**
+   * Creates what the store lives in when it is missing (the S3 bucket, the local folder) and says which:
+   * `created` or `exists`. Other problems (unreachable endpoint, refused credentials) throw as `check` does.
+   */
+  ensure?(): Promise<'created' | 'exists'>;
 }

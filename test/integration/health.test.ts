@@ -8,6 +8,7 @@ import { eventually, startTestEnv } from '../support/env';
 import type { TestEnv } from '../support/env';
 import { runCli } from '../support/cli';
 import { freshPoller, HEALTH_MAX_POLL_AGE_MS } from '../../src/cli/health';
+import { testS3Env } from '../support/s3';
 
 let env: TestEnv;
 
@@ -59,6 +60,51 @@ test('exits 1 with one line when Temporal is unreachable', async () => {
   expect(oneLine(run.stderr)).toHaveLength(1);
   expect(run.stderr).toMatch(/(Temporal unreachable|Cannot reach Temporal) at 127\.0\.0\.1:1\b/);
 }, 60_000);
+
+describe('the blob store', () => {
+  const bucketEnv = (bucket: string): Record<string, string> => {
+    const e = testS3Env('health');
+    return { ...e, ANYBATCH_STORAGE: `s3://${bucket}/health` };
+  };
+
+  test('health checks the S3 store too, and fails with one line naming a missing bucket (unless --no-store)', async () => {
+    const ok = await anybatch(['health'], testS3Env('health'));
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/; the S3 bucket "anybatch-test" \(prefix health\/\) at 127\.0\.0\.1:\d+ answers\n$/);
+    const missing = `no-such-${crypto.randomBytes(3).toString('hex')}`;
+    const bad = await anybatch(['health'], bucketEnv(missing));
+    expect(bad.code).toBe(1);
+    expect(oneLine(bad.stderr)).toHaveLength(1);
+    expect(bad.stderr).toContain(`The S3 bucket "${missing}" does not exist at 127.0.0.1:`);
+    const skipped = await anybatch(['health', '--no-store'], bucketEnv(missing));
+    expect(skipped.code).toBe(0);
+    expect(skipped.stdout).not.toContain('S3 bucket');
+  });
+
+  test('storage init creates a missing bucket once; storage check verifies it and never creates one', async () => {
+    const bucket = `init-${crypto.randomBytes(3).toString('hex')}`;
+    const before = await anybatch(['storage', 'check'], bucketEnv(bucket));
+    expect(before.code).toBe(1);
+    expect(before.stderr).toContain(`The S3 bucket "${bucket}" does not exist`);
+    const first = await anybatch(['storage', 'init'], bucketEnv(bucket));
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain(`ok: created the S3 bucket "${bucket}" (prefix health/)`);
+    expect(first.stdout).toContain(`(s3://${bucket}/health/)`);
+    const again = await anybatch(['storage', 'init'], bucketEnv(bucket));
+    expect(again.stdout).toContain(`ok: found the S3 bucket "${bucket}"`);
+    const check = await anybatch(['storage', 'check'], bucketEnv(bucket));
+    expect(check.code).toBe(0);
+    expect(check.stdout).toContain('is reachable; a probe object was written, read back and deleted');
+  });
+
+  test('storage init names an unreachable endpoint', async () => {
+    const run = await anybatch(['storage', 'init'], { ...testS3Env('health'), AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:1' });
+    expect(run.code).toBe(1);
+    expect(oneLine(run.stderr)).toHaveLength(1);
+    expect(run.stderr).toMatch(/Cannot reach the S3 endpoint 127\.0\.0\.1:1 \(ECONNREFUSED\)/);
+  });
+});
 
 describe('freshPoller', () => {
   const now = Date.parse('2026-01-01T12:00:00Z');

@@ -2,7 +2,7 @@
  * docker-compose.yml cannot run here (no Docker engine), so it is checked statically: it parses, every
  * dependency exists and waits on the right condition, images are pinned by tag and digest, ports are bound to
  * loopback, long-running services have a healthcheck and a restart policy, the dynamic config is the
- * production one, the worker and clients share Temporal and the data volume, and .dockerignore keeps the
+ * production one, the worker and clients share Temporal and the object store (and no volume), and .dockerignore keeps the
  * build context clean without dropping anything the Dockerfile copies.
  */
 import fs from 'node:fs';
@@ -50,9 +50,11 @@ const PINNED = /^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9][A-Za-z0-9._-]*@sha256:[0-9a-f
 const imageTag = (image: string): string => image.split('@')[0].split(':').pop()!;
 
 test('the stack has the production layout', () => {
-  expect(Object.keys(services).sort()).toEqual(['cli', 'postgresql', 'sandbox', 'temporal', 'temporal-namespace', 'temporal-schema', 'temporal-ui', 'worker']);
-  expect(longRunning.map(([n]) => n).sort()).toEqual(['postgresql', 'sandbox', 'temporal', 'temporal-ui', 'worker']);
-  expect(oneShots.map(([n]) => n).sort()).toEqual(['temporal-namespace', 'temporal-schema']);
+  expect(Object.keys(services).sort()).toEqual([
+    'cli', 'objectstore', 'postgresql', 'sandbox', 'storage-init', 'temporal', 'temporal-namespace', 'temporal-schema', 'temporal-ui', 'worker',
+  ]);
+  expect(longRunning.map(([n]) => n).sort()).toEqual(['objectstore', 'postgresql', 'sandbox', 'temporal', 'temporal-ui', 'worker']);
+  expect(oneShots.map(([n]) => n).sort()).toEqual(['storage-init', 'temporal-namespace', 'temporal-schema']);
 });
 
 test('every pulled image is pinned by tag and digest; the built image has a version tag', () => {
@@ -114,6 +116,7 @@ test('healthchecks use tools that exist in their images and routes that exist', 
   const cmd = (name: string): string => (services[name].healthcheck!.test as string[]).join(' ');
   expect(cmd('postgresql')).toMatch(/pg_isready/);
   expect(cmd('temporal')).toMatch(/\bnc -z 127\.0\.0\.1 7233\b/); // Alpine image: busybox nc
+  expect(cmd('objectstore')).toMatch(/^CMD nc -z 127\.0\.0\.1 7070$/); // versitygw's image is Alpine too
   expect(cmd('temporal-ui')).toMatch(/^CMD wget .*http:\/\/127\.0\.0\.1:8080\/healthz$/); // the UI server's health route
   // The anybatch image has Node but no curl: the sandbox is probed with fetch on a route it serves.
   const sandboxCheck = cmd('sandbox');
@@ -141,14 +144,41 @@ test('every dependency names a service and waits for it to be healthy (long-runn
   expect(Object.keys(services.worker.depends_on ?? {})).toEqual(expect.arrayContaining(['temporal', 'temporal-namespace']));
 });
 
-test('worker, cli and sandbox reach Temporal and share the data volume at ANYBATCH_HOME', () => {
-  for (const name of ['worker', 'cli', 'sandbox']) {
-    const s = services[name];
-    expect(s.environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
-    expect(s.environment?.ANYBATCH_HOME).toBe('/data');
-    expect(s.volumes).toContain('anybatch-data:/data');
+test('worker, cli and sandbox reach Temporal; worker, cli and the bucket one-shot use the same object store', () => {
+  for (const name of ['worker', 'cli', 'sandbox']) expect(services[name].environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
+  const storageEnv = (name: string) => {
+    const e = services[name].environment ?? {};
+    return { name, storage: e.ANYBATCH_STORAGE, endpoint: e.AWS_ENDPOINT_URL_S3, pathStyle: e.ANYBATCH_S3_PATH_STYLE, key: e.AWS_ACCESS_KEY_ID, secret: e.AWS_SECRET_ACCESS_KEY };
+  };
+  const expected = storageEnv('worker');
+  expect(expected.storage).toMatch(/^s3:\/\/[a-z0-9.-]+\/[^/]+$/);
+  expect(expected.endpoint).toBe('http://objectstore:7070');
+  expect(expected.pathStyle).toBe('true');
+  for (const name of ['cli', 'storage-init']) expect(storageEnv(name)).toEqual({ ...expected, name });
+  // The store's root keys are the clients' credentials (from the same variables).
+  const store = services.objectstore.environment ?? {};
+  expect(store.ROOT_ACCESS_KEY_ID).toBe(expected.key);
+  expect(store.ROOT_SECRET_ACCESS_KEY).toBe(expected.secret);
+  expect(services.objectstore.command).toEqual(['--port', ':7070', 'posix', '/data']);
+  expect(services.objectstore.volumes).toEqual(['objectstore-data:/data']);
+  expect(services.objectstore.ports).toContain('127.0.0.1:7070:7070');
+  // The bucket exists before the worker starts: the one-shot runs `anybatch storage init` once the store is up.
+  expect(services['storage-init'].command).toEqual(['storage', 'init']);
+  expect(services['storage-init'].depends_on).toEqual({ objectstore: { condition: 'service_healthy' } });
+  expect(services.worker.depends_on?.['storage-init']).toEqual({ condition: 'service_completed_successfully' });
+  expect(read('src/cli/main.ts')).toMatch(/registerStorageCommand\(program\)/);
+  expect(read('src/cli/storage.ts')).toMatch(/\.command\('init'\)/);
+  // No volume is shared between the worker and any client: only Temporal and the object store are.
+  const named = (name: string) => (services[name].volumes ?? []).map((v) => v.split(':')[0]).filter((v) => !/^[./]/.test(v));
+  for (const other of ['cli', 'sandbox', 'storage-init']) {
+    expect({ other, shared: named(other).filter((v) => named('worker').includes(v)) }).toEqual({ other, shared: [] });
   }
-  expect(Object.keys(compose.volumes)).toContain('anybatch-data');
+  expect(Object.keys(compose.volumes).sort()).toEqual(['objectstore-data', 'postgres-data', 'worker-scratch']);
+  // With no shared folder, the key that seals provider credentials cannot be a shared secret.key: compose
+  // refuses to start without ANYBATCH_SECRET_KEY, and clients and the worker get the same one.
+  const secret = services.worker.environment?.ANYBATCH_SECRET_KEY;
+  expect(secret).toMatch(/^\$\{ANYBATCH_SECRET_KEY:\?[^}]+\}$/);
+  expect(services.cli.environment?.ANYBATCH_SECRET_KEY).toBe(secret);
   expect(services.worker.command).toEqual(['worker']);
   expect(services['temporal-ui'].environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
 });
