@@ -63,6 +63,7 @@ function providerInput(spec: BatchSpec, part: PartPlan, files: PartFiles): Provi
     endpoint: spec.endpoint,
     options: spec.providerOptions,
     workDir: files.workDir,
+    persist: files.persist,
   };
 }
 

@@ -134,6 +134,12 @@ export interface PartFiles {
   path: string;
   /** The part's work folder. */
   workDir: string;
+  /**
+   * Makes what is in the work folder durable in the batch's store now, and fails if it cannot (a batch in S3:
+   * uploads the folder's changes; elsewhere the folder is the store and there is nothing to do). For a create
+   * marker that must be where another host finds it before the request it guards is sent.
+   */
+  persist(): Promise<void>;
 }
 
 export interface WithPartOptions {
@@ -336,11 +342,13 @@ export class BatchStaging {
 
   /** The local paths an adapter is given for a part (the input file may not be there: see `withPart`). */
   partFiles(part: PartPlan): PartFiles {
-    if (this.mode === 'legacy') return { path: part.path, workDir: this.legacyWorkDir(part) };
+    if (this.mode === 'legacy') return { path: part.path, workDir: this.legacyWorkDir(part), persist: nothingToPersist };
     const key = this.partKey(part);
     const work = layout.work(this.id, part.index);
-    if (this.mode === 'local') return { path: this.local(key), workDir: this.local(work) };
-    return { path: this.scratchOf(key), workDir: this.scratchOf(work) };
+    if (this.mode === 'local') return { path: this.local(key), workDir: this.local(work), persist: nothingToPersist };
+    // Outside `withPart` nothing syncs the folder: persisting there is refused rather than silently skipped.
+    const outside = () => Promise.reject(new Error(`part ${part.index}'s work folder is only kept in the store during an adapter call (withPart)`));
+    return { path: this.scratchOf(key), workDir: this.scratchOf(work), persist: outside };
   }
 
   // ---- adapter calls ----------------------------------------------------------------------------------------
@@ -367,7 +375,7 @@ export class BatchStaging {
     const stop = sync.watch();
     let result: T;
     try {
-      result = await fn(files);
+      result = await fn({ ...files, persist: () => sync.flush() });
     } catch (err) {
       await stop();
       await sync.push().catch(() => undefined); // best effort: the call's own error is the one to report
@@ -471,6 +479,8 @@ export class BatchStaging {
   }
 }
 
+const nothingToPersist = async (): Promise<void> => undefined;
+
 /** Streams an object to a local file: a temp file beside it, its size checked, then renamed into place. */
 async function download(store: BlobStore, key: string, file: string, expected: number): Promise<void> {
   await fs.promises.mkdir(path.dirname(file), { recursive: true });
@@ -570,6 +580,13 @@ class WorkSync {
 
   private chain: Promise<void> = Promise.resolve();
   private queued = false;
+
+  /** Pushes now, after any push under way, and reports a failure (unlike the pushes of `watch`). */
+  async flush(): Promise<void> {
+    const run = this.chain.then(() => this.push());
+    this.chain = run.catch(() => undefined);
+    await run;
+  }
 
   /** Pushes each change of the folder soon after it happens (serialized), until the returned stop is awaited. */
   watch(): () => Promise<void> {

@@ -36,6 +36,12 @@ export interface ProviderInput {
   options: Record<string, unknown>;
   /** A folder of the worker's where the adapter may keep files for this part (translations, id maps, markers). */
   workDir: string;
+  /**
+   * Makes the work folder's files durable in the batch's store now (with an S3 store the folder is otherwise
+   * synced as it changes and after the call). Await it between writing a create marker and sending the request
+   * the marker guards, so that a worker dying in between leaves the marker where the next host looks.
+   */
+  persist?(): Promise<void>;
 }
 
 /**

@@ -118,7 +118,8 @@ describe('a batch in the local folder store: today\'s paths, no copies', () => {
     expect(parts.map((p) => p.path)).toEqual([0, 1, 2].map((i) => path.join(home, 'inputs', `${spec.batchId}.part-${i}.jsonl`)));
     expect(parts.map((p) => p.requestCount)).toEqual([2, 2, 1]);
     const files = b.partFiles(parts[1]);
-    expect(files).toEqual({ path: parts[1].path, workDir: path.join(home, 'inputs', `${spec.batchId}.work`, '1') });
+    expect(files).toEqual({ path: parts[1].path, workDir: path.join(home, 'inputs', `${spec.batchId}.work`, '1'), persist: expect.any(Function) });
+    await files.persist(); // the folder is the store: nothing to upload
     expect(b.results).toBe(path.join(home, 'results', spec.batchId));
 
     // No copies: the adapter gets the real files.
@@ -304,6 +305,24 @@ describe('a batch in S3: parts as objects, a scratch cache, the work folder kept
     expect(await readAll(store, `${layout.work(spec.batchId, 0)}create.json`)).toBe('{"local":true}');
     // No temp file was uploaded.
     expect((await keysOf(store, layout.work(spec.batchId, 0))).some((k) => k.endsWith('.tmp'))).toBe(false);
+  });
+
+  test('persist puts a create marker in the store at once, before the call goes on (and fails loudly outside a call)', async () => {
+    const spec = await stage(store, 2);
+    const [part0] = await hostA().forBatch(spec).plan({ maxRequests: 10, maxBytes: 1e9 });
+    const marker = `${layout.work(spec.batchId, 0)}create.json`;
+    const a = hostA().forBatch(spec);
+    await a.withPart(part0, {}, async (f) => {
+      fs.mkdirSync(f.workDir, { recursive: true });
+      fs.writeFileSync(path.join(f.workDir, 'create.json'), '{"intentAt":7}');
+      await f.persist();
+      // No waiting: the marker is there the moment persist returns (the request it guards comes next).
+      expect(await readAll(store, marker)).toBe('{"intentAt":7}');
+      fs.writeFileSync(path.join(f.workDir, 'create.json'), '{"intentAt":7,"batchId":"msgbatch_2"}');
+      await f.persist();
+      expect(await readAll(store, marker)).toBe('{"intentAt":7,"batchId":"msgbatch_2"}');
+    });
+    await expect(a.partFiles(part0).persist()).rejects.toThrow(/only kept in the store during an adapter call/);
   });
 
   test('a cut-off download is an error (retried), and leaves no file', async () => {

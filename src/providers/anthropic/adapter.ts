@@ -134,6 +134,8 @@ export class AnthropicAdapter implements ProviderAdapter {
     }
     const intent: CreateMarker = { intentAt: Math.floor(Date.now() / 1000) };
     await writeAtomic(f.marker, JSON.stringify(intent));
+    // In the store before the request: a worker dying once it is sent leaves the intent for the next host to adopt.
+    await request.input.persist?.();
     const created = await this.call('create message batch', () =>
       client.post<MessageBatch>('/v1/messages/batches', { body: requestsBody(f.requests), headers: { 'content-type': 'application/json' } }),
     );
