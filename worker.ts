@@ -74,6 +74,9 @@ export async function createWorker(opts: AnybatchWorkerOptions = {}): Promise<Wo
     maxCachedWorkflows: 2_000,
     maxConcurrentActivityTaskExecutions: 50,
     maxConcurrentLocalActivityExecutions: 200,
+    // Heartbeats reach the server within a second (activities choose how often they beat): an online batch's
+    // cancel reaches its sending activity, and its live counts show, that fast.
+    maxHeartbeatThrottleInterval: '1s',
     ...opts.worker,
   });
 }

@@ -2,8 +2,11 @@
  * `npm run bench`: end-to-end figures on this machine. The CLI, a fresh worker per input and the sandbox run
  * as separate processes and each reports its peak RSS. Not part of `npm test`.
  *
- *   node dist/bench/bench.js [--sizes 10,200] [--lines 50000] [--no-peer]
+ *   node dist/bench/bench.js [--sizes 10,200] [--lines 50000] [--stores local,s3] [--no-peer]
  *
+ * Each input runs once per store: the local folder (ANYBATCH_HOME, the default) and S3 (a versitygw started here,
+ * ANYBATCH_STORAGE=s3://...: the client streams the input into the bucket, the worker reads parts from it and
+ * writes results to it). The peer runs once per input (it has no store).
  * For each generated input (realistic chat requests): `anybatch create` (validate, stage, upload, create; split
  * past 50,000 requests or 200 MB), then the wait until results are merged on disk. Then the peer, any-llm
  * (bench/peer.ts), on the same file and sandbox: `create_batch`, then `retrieve_batch_results`.
@@ -15,6 +18,8 @@ import { Client, Connection } from '@temporalio/client';
 import { loadBatch } from '../src/api';
 import { isTerminal } from '../src/batch';
 import type { AnybatchBatch } from '../src/batch';
+import { startVersitygw } from '../src/storage/versitygw';
+import type { VersitygwServer } from '../src/storage/versitygw';
 import { measureNode, startSandboxProcess, startTemporal, startWorkerProcess } from './harness';
 import { MB, writeInput } from './inputs';
 import { PEER_PACKAGE, ensurePeer, runPeer } from './peer';
@@ -80,8 +85,12 @@ async function sandboxBatchStatus(apiBase: string, id: string): Promise<string> 
   }
 }
 
+type StoreKind = 'local' | 's3';
+const S3_BUCKET = 'anybatch-bench';
+
 interface Measured {
   label: string;
+  store: StoreKind;
   mib: number;
   requests: number;
   parts: number;
@@ -103,6 +112,8 @@ async function main(): Promise<void> {
     .filter(Boolean)
     .map((size) => ({ label: `${size} MB`, bytes: Number(size) * 1_000_000, lines: Infinity }));
   const lines = Number(arg('lines', '50000'));
+  const stores = arg('stores', 'local,s3').split(',').filter(Boolean) as StoreKind[];
+  for (const st of stores) if (st !== 'local' && st !== 's3') throw new Error(`--stores takes local and/or s3 (got ${st})`);
   if (lines > 0) inputs.push({ label: `${lines} lines`, bytes: Infinity, lines });
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const peerMissing = process.argv.includes('--no-peer') ? 'skipped (--no-peer)' : ensurePeer(log);
@@ -114,70 +125,86 @@ async function main(): Promise<void> {
   const apiBase = `${sandbox.url}/v1`;
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
+  const s3: VersitygwServer | null = stores.includes('s3') ? await startVersitygw({ buckets: [S3_BUCKET], dataDir: path.join(dir, 's3') }) : null;
   const rows: Measured[] = [];
+  const storeEnv = (store: StoreKind, run: string): Record<string, string> =>
+    store === 'local' || !s3
+      ? {}
+      : {
+          ANYBATCH_STORAGE: `s3://${S3_BUCKET}/${run}`,
+          AWS_ENDPOINT_URL_S3: s3.endpoint,
+          AWS_ACCESS_KEY_ID: s3.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+          AWS_REGION: s3.region,
+        };
   try {
     for (const [i, spec] of inputs.entries()) {
       const file = path.join(dir, `input-${i}.jsonl`);
       const requests = await writeInput(file, spec.bytes, spec.lines);
       const mib = fs.statSync(file).size / MB;
-      const env = { TEMPORAL_ADDRESS: temporal.address, ANYBATCH_HOME: path.join(dir, `home-${i}`), ANYBATCH_TASK_QUEUE: `bench-${i}` };
-      const worker = await startWorkerProcess(dir, env);
-      let workerRss = NaN;
-      let row: Measured;
-      try {
-        // The library call in its own process, as the peer's create_batch is measured.
-        const submit = await measureNode(CREATE_CALL, [file, '--api-base', apiBase], env, dir);
-        if (submit.code !== 0) throw new Error(`createBatch failed: ${submit.stderr}`);
-        const created = JSON.parse(submit.stdout.trim().split('\n').pop()!) as { batch_id: string; call_seconds: number };
-        const id = created.batch_id;
-        let batch: AnybatchBatch;
-        for (;;) {
-          batch = await loadBatch(id, { temporal: { client } });
-          if (isTerminal(batch.status)) break;
-          await new Promise((r) => setTimeout(r, 250));
-        }
-        if (batch.anybatch.results?.output_count !== requests) throw new Error(`expected ${requests} results, got ${batch.anybatch.results?.output_count}`);
-        workerRss = await worker.stop();
-        const history = (await client.workflow.getHandle(id).fetchHistory()) as History;
-        row = {
-          label: spec.label,
-          mib,
-          requests,
-          parts: batch.anybatch.provider_batches.length,
-          submit: submit.seconds,
-          submitCall: created.call_seconds,
-          clientRss: submit.peakRssMb,
-          results: activitySpan(history, 'downloadPartResults', 'mergeResults'),
-          submitWorker: activitySpan(history, 'planParts', 'createPartBatch'),
-          endToEnd: batch.completed_at !== undefined ? batch.completed_at - batch.created_at : NaN,
-          workerRss,
-          peer: null,
-        };
-        log(`bench: ${spec.label}: anybatch done`);
-      } finally {
-        if (Number.isNaN(workerRss)) await worker.stop();
-      }
-      if (!peerMissing) {
-        const created = await runPeer('create', file, apiBase);
-        const peer = { submit: created.seconds, submitCall: created.callSeconds, submitRss: created.peakRssMb, results: NaN, resultsCall: NaN, resultsRss: NaN, note: '' };
-        if (created.error) peer.note = `create_batch: ${created.error}`;
-        else {
-          const status = await sandboxBatchStatus(apiBase, String(created.report.batch_id));
-          if (status !== 'completed') peer.note = `provider batch ${status}`;
-          else {
-            const results = await runPeer('results', String(created.report.batch_id), apiBase);
-            if (results.error) peer.note = `retrieve_batch_results: ${results.error}`;
-            else if (results.report.results !== requests) peer.note = `retrieve_batch_results gave ${String(results.report.results)} of ${requests}`;
-            Object.assign(peer, { results: results.seconds, resultsCall: results.callSeconds, resultsRss: results.peakRssMb });
+      for (const store of stores) {
+        const run = `${store}-${i}`;
+        const env = { TEMPORAL_ADDRESS: temporal.address, ANYBATCH_HOME: path.join(dir, `home-${run}`), ANYBATCH_TASK_QUEUE: `bench-${run}`, ...storeEnv(store, run) };
+        const worker = await startWorkerProcess(dir, env);
+        let workerRss = NaN;
+        let row: Measured;
+        try {
+          // The library call in its own process, as the peer's create_batch is measured.
+          const submit = await measureNode(CREATE_CALL, [file, '--api-base', apiBase], env, dir);
+          if (submit.code !== 0) throw new Error(`createBatch failed: ${submit.stderr}`);
+          const created = JSON.parse(submit.stdout.trim().split('\n').pop()!) as { batch_id: string; call_seconds: number };
+          const id = created.batch_id;
+          let batch: AnybatchBatch;
+          for (;;) {
+            batch = await loadBatch(id, { temporal: { client } });
+            if (isTerminal(batch.status)) break;
+            await new Promise((r) => setTimeout(r, 250));
           }
+          if (batch.anybatch.results?.output_count !== requests) throw new Error(`expected ${requests} results, got ${batch.anybatch.results?.output_count}`);
+          workerRss = await worker.stop();
+          const history = (await client.workflow.getHandle(id).fetchHistory()) as History;
+          row = {
+            label: spec.label,
+            store,
+            mib,
+            requests,
+            parts: batch.anybatch.provider_batches.length,
+            submit: submit.seconds,
+            submitCall: created.call_seconds,
+            clientRss: submit.peakRssMb,
+            results: activitySpan(history, 'downloadPartResults', 'mergeResults'),
+            submitWorker: activitySpan(history, 'planParts', 'createPartBatch'),
+            endToEnd: batch.completed_at !== undefined ? batch.completed_at - batch.created_at : NaN,
+            workerRss,
+            peer: null,
+          };
+          log(`bench: ${spec.label}, ${store} store: anybatch done`);
+        } finally {
+          if (Number.isNaN(workerRss)) await worker.stop();
         }
-        row.peer = peer;
-        log(`bench: ${spec.label}: any-llm done${peer.note ? ` (${peer.note})` : ''}`);
+        if (!peerMissing && store === stores[0]) {
+          const created = await runPeer('create', file, apiBase);
+          const peer = { submit: created.seconds, submitCall: created.callSeconds, submitRss: created.peakRssMb, results: NaN, resultsCall: NaN, resultsRss: NaN, note: '' };
+          if (created.error) peer.note = `create_batch: ${created.error}`;
+          else {
+            const status = await sandboxBatchStatus(apiBase, String(created.report.batch_id));
+            if (status !== 'completed') peer.note = `provider batch ${status}`;
+            else {
+              const results = await runPeer('results', String(created.report.batch_id), apiBase);
+              if (results.error) peer.note = `retrieve_batch_results: ${results.error}`;
+              else if (results.report.results !== requests) peer.note = `retrieve_batch_results gave ${String(results.report.results)} of ${requests}`;
+              Object.assign(peer, { results: results.seconds, resultsCall: results.callSeconds, resultsRss: results.peakRssMb });
+            }
+          }
+          row.peer = peer;
+          log(`bench: ${spec.label}: any-llm done${peer.note ? ` (${peer.note})` : ''}`);
+        }
+        rows.push(row);
       }
-      rows.push(row);
     }
   } finally {
     await connection.close();
+    await s3?.stop();
     await sandbox.stop();
     await temporal.stop();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -187,9 +214,10 @@ async function main(): Promise<void> {
   console.log('\nsubmit: validate, stage, upload, create (anybatch: `createBatch`; any-llm: `create_batch`; each in its own process, timed whole and the call alone)');
   console.log(
     table(
-      ['input', 'requests', 'provider batches', 'anybatch wall (call alone; worker part)', 'MB/s', 'anybatch client RSS', 'any-llm wall (call alone)', 'any-llm RSS', 'any-llm / anybatch (wall; call alone)'],
+      ['input', 'store', 'requests', 'provider batches', 'anybatch wall (call alone; worker part)', 'MB/s', 'anybatch client RSS', 'any-llm wall (call alone)', 'any-llm RSS', 'any-llm / anybatch (wall; call alone)'],
       rows.map((r) => [
         `${r.label} (${r.mib.toFixed(1)} MiB)`,
+        storeLabel(r.store),
         String(r.requests),
         String(r.parts),
         `${s(r.submit)} (${s(r.submitCall)}; ${s(r.submitWorker)})`,
@@ -204,9 +232,10 @@ async function main(): Promise<void> {
   console.log('\nresults: download and write every result line (anybatch: the worker, from the batch history; any-llm: `retrieve_batch_results`)');
   console.log(
     table(
-      ['input', 'result lines', 'anybatch results', 'anybatch worker peak RSS', 'end to end', 'any-llm wall (call alone)', 'any-llm RSS', 'any-llm / anybatch (wall; call alone)', 'any-llm note'],
+      ['input', 'store', 'result lines', 'anybatch results', 'anybatch worker peak RSS', 'end to end', 'any-llm wall (call alone)', 'any-llm RSS', 'any-llm / anybatch (wall; call alone)', 'any-llm note'],
       rows.map((r) => [
         r.label,
+        storeLabel(r.store),
         String(r.requests),
         s(r.results),
         mb(r.workerRss),
@@ -218,14 +247,19 @@ async function main(): Promise<void> {
       ]),
     ),
   );
-  const small = rows.find((r) => r.label === '10 MB');
-  const large = rows.find((r) => r.label === '200 MB');
-  if (small && large) {
+  for (const store of stores) {
+    const small = rows.find((r) => r.label === '10 MB' && r.store === store);
+    const large = rows.find((r) => r.label === '200 MB' && r.store === store);
+    if (!small || !large) continue;
     console.log(
-      `\nflat memory, 10 MB -> 200 MB (target: at most +25 MB): client ${mb(small.clientRss)} -> ${mb(large.clientRss)} (+${(large.clientRss - small.clientRss).toFixed(0)} MB); ` +
+      `\nflat memory, ${storeLabel(store)} store, 10 MB -> 200 MB (target: at most +25 MB): client ${mb(small.clientRss)} -> ${mb(large.clientRss)} (+${(large.clientRss - small.clientRss).toFixed(0)} MB); ` +
         `worker ${mb(small.workerRss)} -> ${mb(large.workerRss)} (+${(large.workerRss - small.workerRss).toFixed(0)} MB)`,
     );
   }
+}
+
+function storeLabel(store: StoreKind): string {
+  return store === 'local' ? 'local folder' : 'S3 (versitygw)';
 }
 
 main().catch((err: unknown) => {

@@ -34,6 +34,9 @@ import { BATCH_WORKFLOW_TYPE, MEMO_BATCH, submittedUpdate } from './workflows/sh
 import type { BatchSpec, BatchWorkflowInput } from './workflows/shared';
 
 export type { ClientOptions, CreateBatchOptions } from './options';
+/** The dry run: what `createBatch` would send and what it would cost, with nothing started (src/cost/plan.ts). */
+export { planBatch } from './cost/plan';
+export type { BatchPlan, PlanBatchOptions, PlannedPart } from './cost/plan';
 export type { BatchResult, BatchResultItem } from './results/types';
 
 export function newBatchId(now = Date.now()): string {
@@ -130,6 +133,9 @@ export async function createBatch<P extends ProviderName>(
     maxBytesPerPart,
     submitConcurrency,
     ...(options.retryTimeoutMs !== undefined ? { retryTimeoutMs: options.retryTimeoutMs } : {}),
+    ...(options.retryFailed !== undefined ? { retryFailed: options.retryFailed } : {}),
+    ...(options.queueLimitRetry !== undefined ? { queueLimitRetry: options.queueLimitRetry } : {}),
+    ...(options.admission !== undefined ? { admission: options.admission } : {}),
     providerOptions,
     searchAttributes: options.searchAttributes,
     warnings: input.warnings,

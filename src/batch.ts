@@ -2,6 +2,7 @@
  * The batch object and its status rules, shared by the client, the workflow and the activities.
  * No side effects and no Node imports: this module is bundled into workflow code.
  */
+import type { BatchCost } from './cost/types';
 import type { Batch as OpenAIBatch, BatchError as OpenAIBatchError, BatchRequestCounts as OpenAIBatchRequestCounts, BatchUsage as OpenAIBatchUsage } from 'openai/resources/batches';
 
 /** OpenAI's `Batch` object: the shape anybatch returns for every provider. */
@@ -36,6 +37,8 @@ export interface BatchResultFiles {
   /** Lines in each file. */
   output_count: number;
   errors_count: number;
+  /** What the results cost, from their usage at batch prices (src/cost); absent in batches finished before it was computed. */
+  cost?: BatchCost;
 }
 
 /** One provider batch that carries (part of) an anybatch batch. */
@@ -61,6 +64,33 @@ export interface RetryingStep {
   next_at: number | null;
 }
 
+/** How `retryFailed` went: the follow-up rounds of failed requests so far. */
+export interface RetryReport {
+  /** Rounds asked for. */
+  rounds: number;
+  /** Rounds started (each is one or more follow-up provider batches). */
+  rounds_run: number;
+  /** Requests resubmitted, over every round (a request retried twice counts twice). */
+  retried: number;
+  /** Requests that succeeded in each round (`[0]`: the first retry round), as far as known. */
+  recovered_by_round: number[];
+}
+
+/** Parts waiting to be submitted: `cause` says what for, `reason` says why (the first waiting part's). */
+export interface QueuedParts {
+  /** How many parts wait (of both causes). */
+  parts: number;
+  /**
+   * `admission`: admission control holds them until the budget of their provider connection and model allows them
+   * (e.g. "enqueued tokens: 1,800,000 of 2,000,000 in use, this part needs 400,000"); `queue_limit`: the provider
+   * refused them for a queue limit (OpenAI's `token_limit_exceeded`, a 429 at create) and they go again after a backoff.
+   */
+  cause: 'admission' | 'queue_limit';
+  reason: string;
+  /** When the next part refused for a queue limit goes again (Unix seconds); null when none waits on a backoff. */
+  next_at: number | null;
+}
+
 /**
  * What the orchestrator adds to OpenAI's `Batch`. It lives under one extra key, `anybatch`, so code
  * written against OpenAI's type keeps working unchanged (an `AnybatchBatch` is a `Batch`).
@@ -82,6 +112,15 @@ export interface AnybatchInfo {
   warnings: string[];
   /** Set while a step fails and is retried (cleared once it succeeds). */
   retrying?: RetryingStep | null;
+  /** Present when the batch resubmits failed requests (`retryFailed`). */
+  retries?: RetryReport;
+  /** Present while parts wait to be submitted (for admission control, or after a queue-limit refusal). */
+  queued?: QueuedParts;
+  /**
+   * What the results cost (USD, at batch prices, with the prices used), once they are written; `total: null` with the
+   * reason when a model has no known price. Absent before the results, and in batches finished before it was computed.
+   */
+  cost?: BatchCost;
 }
 
 export interface AnybatchBatch extends Batch {

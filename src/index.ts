@@ -9,8 +9,11 @@ export {
   iterateBatchResults,
   batchResultLines,
   deleteBatch,
+  planBatch,
 } from './api';
-export type { CancelBatchOptions, DeleteBatchResult, DeletedObject, ListBatchesOptions, ResultsOptions } from './api';
+export type { BatchPlan, CancelBatchOptions, DeleteBatchResult, DeletedObject, ListBatchesOptions, PlanBatchOptions, PlannedPart, ResultsOptions } from './api';
+export type { BatchCost, KnownCost, PriceUsed, UnknownCost } from './cost/types';
+export type { TokenEstimate } from './tokens/types';
 export type {
   AnthropicOptions,
   AzureOpenAIOptions,

@@ -7,6 +7,8 @@
 import { msToNumber } from '@temporalio/common/lib/time';
 import { UsageError } from './errors';
 import { REGISTRY, isProviderName, providerDefinition, unknownProvider } from './providers/registry';
+import { DEFAULT_RETRY_CODES, MAX_RETRY_ROUNDS, retryCodeProblem } from './results/retryable';
+import { budgetProblem, type BudgetOverrides } from './admission/budget';
 import type { ProviderName, ProviderOptionsMap } from './providers/registry';
 import type { TemporalOptions } from './temporal/client';
 
@@ -66,6 +68,46 @@ export interface CommonCreateOptions extends ClientOptions {
   maxBytesPerPart?: number;
   /** Provider batches submitted at once when the input is split (default 4). */
   submitConcurrency?: number;
+  /**
+   * Resubmit the requests that failed with a retryable error, in follow-up provider batches, up to `rounds` times
+   * (at most 10). `codes` says which failures are retryable (default: `429`, `5xx`, `timeout`, `batch_expired`; see
+   * src/results/retryable.ts); `batch_cancelled` is never retried. Each request's final outcome is written once.
+   */
+  retryFailed?: RetryFailedOptions;
+  /**
+   * A part the provider refuses for a queue limit (OpenAI's `token_limit_exceeded`, a 429 at create whose retries ran
+   * out) waits and is submitted again: first after `initialDelay` (default 1m), each wait doubling up to `maxDelay`
+   * (30m), until `giveUpAfter` (24h) after its first refusal, when it fails with the provider's reason. Durations
+   * such as `"1m"`, or milliseconds.
+   */
+  queueLimitRetry?: QueueLimitRetryOptions;
+  /**
+   * Admission control: at most this much in flight at the provider at once, for this batch's provider connection and
+   * model, shared with every batch and worker using it. Each measure is a positive integer, or null for no limit;
+   * a measure not given comes from the worker's `ANYBATCH_ADMISSION`, else from the provider's published limits.
+   * Parts over the budget wait (`anybatch.queued`) until earlier provider batches end.
+   */
+  admission?: AdmissionOptions;
+}
+
+export interface AdmissionOptions {
+  /** Prompt tokens (estimated) of the provider batches enqueued at once (OpenAI's enqueued token limit). */
+  enqueuedTokens?: number | null;
+  /** Requests in the provider batches in flight at once. */
+  requests?: number | null;
+  /** Provider batches in flight at once. */
+  batches?: number | null;
+}
+
+export interface QueueLimitRetryOptions {
+  initialDelay?: string | number;
+  maxDelay?: string | number;
+  giveUpAfter?: string | number;
+}
+
+export interface RetryFailedOptions {
+  rounds: number;
+  codes?: string[];
 }
 
 /**
@@ -95,6 +137,9 @@ const COMMON_NAMES: Record<keyof CommonCreateOptions, true> = {
   maxRequestsPerPart: true,
   maxBytesPerPart: true,
   submitConcurrency: true,
+  retryFailed: true,
+  queueLimitRetry: true,
+  admission: true,
 };
 /** Names of the common options of `createBatch`. */
 export const COMMON_CREATE_OPTION_NAMES = Object.keys(COMMON_NAMES) as readonly (keyof CommonCreateOptions)[];
@@ -291,8 +336,54 @@ export interface ParsedCreateOptions extends ClientOptions {
   maxRequestsPerPart: number | null;
   maxBytesPerPart: number | null;
   submitConcurrency?: number;
+  /** `retryFailed` with its default codes applied; absent: failed requests are not resubmitted. */
+  retryFailed?: { rounds: number; codes: string[] };
+  /** `queueLimitRetry` in milliseconds, with the defaults; absent when not given (the workflow applies the same). */
+  queueLimitRetry?: { initialMs: number; maxMs: number; giveUpAfterMs: number };
+  /** `admission`, checked (only the measures given); absent when not given. */
+  admission?: BudgetOverrides;
   /** The provider's own options, checked (only those given). */
   providerOptions: Record<string, unknown>;
+}
+
+/** `retryFailed`, checked, with the default codes when none are given. */
+export function checkRetryFailed(value: unknown): { rounds: number; codes: string[] } | undefined {
+  if (value === undefined) return undefined;
+  if (!isPlainObject(value)) throw new UsageError(`retryFailed must be an object { rounds, codes? } (got ${describeValue(value)}).`);
+  checkOptionNames(value, ['rounds', 'codes'], 'createBatch', { prefix: 'retryFailed.' });
+  const { rounds, codes } = value as { rounds?: unknown; codes?: unknown };
+  if (typeof rounds !== 'number' || !Number.isInteger(rounds) || rounds < 1 || rounds > MAX_RETRY_ROUNDS) {
+    throw new UsageError(`retryFailed.rounds must be an integer from 1 to ${MAX_RETRY_ROUNDS} (got ${describeValue(rounds)}).`);
+  }
+  if (codes === undefined) return { rounds, codes: [...DEFAULT_RETRY_CODES] };
+  if (!Array.isArray(codes) || codes.length === 0) throw new UsageError(`retryFailed.codes must be a non-empty array of codes such as "429", "5xx", "timeout", "batch_expired" (got ${describeValue(codes)}).`);
+  codes.forEach((code, i) => {
+    const problem = retryCodeProblem(code);
+    if (problem) throw new UsageError(`retryFailed.codes[${i}]: ${problem}.`);
+  });
+  return { rounds, codes: [...new Set(codes as string[])] };
+}
+
+/** `queueLimitRetry`, checked, in milliseconds (defaults: 1m, 30m, 24h). */
+export function checkQueueLimitRetry(value: unknown): { initialMs: number; maxMs: number; giveUpAfterMs: number } | undefined {
+  if (value === undefined) return undefined;
+  if (!isPlainObject(value)) throw new UsageError(`queueLimitRetry must be an object { initialDelay?, maxDelay?, giveUpAfter? } (got ${describeValue(value)}).`);
+  const o = checkOptionNames(value, ['initialDelay', 'maxDelay', 'giveUpAfter'], 'createBatch', { prefix: 'queueLimitRetry.' });
+  const initialMs = durationMs(o.initialDelay, 'queueLimitRetry.initialDelay', 60_000);
+  const maxMs = durationMs(o.maxDelay, 'queueLimitRetry.maxDelay', Math.max(30 * 60_000, initialMs));
+  if (maxMs < initialMs) throw new UsageError(`queueLimitRetry.maxDelay (${maxMs} ms) is shorter than queueLimitRetry.initialDelay (${initialMs} ms).`);
+  return { initialMs, maxMs, giveUpAfterMs: durationMs(o.giveUpAfter, 'queueLimitRetry.giveUpAfter', 24 * 3600_000) };
+}
+
+/** `admission`, checked: an object of `enqueuedTokens`, `requests`, `batches`, each a positive integer or null. */
+export function checkAdmission(value: unknown): BudgetOverrides | undefined {
+  if (value === undefined) return undefined;
+  if (!isPlainObject(value)) throw new UsageError(`admission must be an object { enqueuedTokens?, requests?, batches? } (got ${describeValue(value)}).`);
+  const o = checkOptionNames(value, ['enqueuedTokens', 'requests', 'batches'], 'createBatch', { prefix: 'admission.' });
+  const given = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as BudgetOverrides;
+  const problem = budgetProblem(given, 'admission');
+  if (problem) throw new UsageError(problem);
+  return given;
 }
 
 /** The batch's `completion_window`: one of the provider's (default: its first, `24h`). */
@@ -339,5 +430,11 @@ export function parseCreateOptions(provider: ProviderName, options: unknown): Pa
   if (batchId !== undefined) parsed.batchId = batchId;
   const submitConcurrency = positiveOption(o.submitConcurrency, 'submitConcurrency');
   if (submitConcurrency !== null) parsed.submitConcurrency = submitConcurrency;
+  const retryFailed = checkRetryFailed(o.retryFailed);
+  if (retryFailed !== undefined) parsed.retryFailed = retryFailed;
+  const queueLimitRetry = checkQueueLimitRetry(o.queueLimitRetry);
+  if (queueLimitRetry !== undefined) parsed.queueLimitRetry = queueLimitRetry;
+  const admission = checkAdmission(o.admission);
+  if (admission !== undefined) parsed.admission = admission;
   return parsed;
 }

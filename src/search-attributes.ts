@@ -12,6 +12,8 @@ export const BATCH_COMPLETED = defineSearchAttributeKey('AnybatchCompleted', Sea
 export const BATCH_FAILED = defineSearchAttributeKey('AnybatchFailed', SearchAttributeType.INT);
 export const BATCH_CREATED_AT = defineSearchAttributeKey('AnybatchCreatedAt', SearchAttributeType.DATETIME);
 export const BATCH_PROVIDER_IDS = defineSearchAttributeKey('AnybatchProviderBatchIds', SearchAttributeType.KEYWORD_LIST);
+/** What the results cost in USD at batch prices (set once known: never for an unknown price). */
+export const BATCH_COST_USD = defineSearchAttributeKey('AnybatchCostUsd', SearchAttributeType.DOUBLE);
 
 export const SEARCH_ATTRIBUTES = [
   BATCH_STATUS,
@@ -21,6 +23,7 @@ export const SEARCH_ATTRIBUTES = [
   BATCH_FAILED,
   BATCH_CREATED_AT,
   BATCH_PROVIDER_IDS,
+  BATCH_COST_USD,
 ] as const;
 
 /** `temporal server start-dev --search-attribute` spelling of each type. */
@@ -30,6 +33,7 @@ export function searchAttributeFlags(): string[] {
     [SearchAttributeType.INT]: 'Int',
     [SearchAttributeType.DATETIME]: 'Datetime',
     [SearchAttributeType.KEYWORD_LIST]: 'KeywordList',
+    [SearchAttributeType.DOUBLE]: 'Double',
   };
   return SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${cliType[k.type]}`]);
 }

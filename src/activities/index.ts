@@ -5,6 +5,7 @@
  */
 import { Context, log } from '@temporalio/activity';
 import type { Batch, BatchResultFiles } from '../batch';
+import { withCost } from '../cost';
 import { getAdapter } from '../providers';
 import type { PreparedInput, ProviderConnection, ProviderInput, ResultLine } from '../providers/types';
 import { mergeResults, missingOutcome, writePartResults } from '../results/writer';
@@ -13,8 +14,14 @@ import type { Credentials } from '../secrets';
 import { preparedOf } from '../workflows/prepared';
 import type { BatchSpec, PartPlan, PartResults } from '../workflows/shared';
 import { RESULTS_RETRY_TIMEOUT_MS, boundedStep, classifyFailure, submitRetryTimeoutMs } from './failures';
+import { failureReason, partFailureKind, statedMaxRequests } from '../providers/batch-failures';
+import { repartition } from './repartition';
+import { planRetryRound } from './retry';
+import { createAdmissionActivities } from './admission';
+import { createOnlineActivities } from './online';
 import { WorkerStaging } from './staging';
 import type { PartFiles, StagingOptions } from './staging';
+import type { SplitLimits } from '../results/split';
 import type { BatchActivities } from './types';
 
 /** Provider searches for an earlier upload/batch look this far before the batch's creation (clock skew). */
@@ -64,10 +71,23 @@ function providerInput(spec: BatchSpec, part: PartPlan, files: PartFiles): Provi
     options: spec.providerOptions,
     workDir: files.workDir,
     persist: files.persist,
+    origin: { spec, part },
   };
 }
 
 async function* noIds(): AsyncGenerator<string> {}
+
+/** What one part may hold: the provider's limits, lowered by the batch's own, measured the way the provider sends. */
+function partLimits(spec: BatchSpec): SplitLimits {
+  const adapter = getAdapter(spec.provider);
+  const { maxRequestsPerBatch, maxBytesPerBatch } = adapter.capabilities;
+  const sentBytes = adapter.sentBytes?.bind(adapter);
+  return {
+    maxRequests: Math.min(maxRequestsPerBatch, spec.maxRequestsPerPart ?? Infinity),
+    maxBytes: Math.min(maxBytesPerBatch, spec.maxBytesPerPart ?? Infinity),
+    sentBytes: sentBytes && ((line) => sentBytes(line, spec.endpoint, spec.providerOptions)),
+  };
+}
 
 /**
  * The activities, reading and writing the batch's staged data through the worker's staging (its blob store:
@@ -76,20 +96,12 @@ async function* noIds(): AsyncGenerator<string> {}
 export function createActivities(opts: StagingOptions = {}): BatchActivities {
   const staging = new WorkerStaging(opts);
   return {
+    ...createOnlineActivities(opts),
+    ...createAdmissionActivities(),
     async planParts(spec: BatchSpec): Promise<PartPlan[]> {
       return boundedStep(spec, 'plan', submitRetryTimeoutMs(spec), async () => {
         const staged = staging.forBatch(spec);
-        const adapter = getAdapter(spec.provider);
-        const { maxRequestsPerBatch, maxBytesPerBatch } = adapter.capabilities;
-        const sentBytes = adapter.sentBytes?.bind(adapter);
-        const parts = await heartbeating(() =>
-          staged.plan({
-            maxRequests: Math.min(maxRequestsPerBatch, spec.maxRequestsPerPart ?? Infinity),
-            maxBytes: Math.min(maxBytesPerBatch, spec.maxBytesPerPart ?? Infinity),
-            sentBytes: sentBytes && ((line) => sentBytes(line, spec.endpoint, spec.providerOptions)),
-            requestCount: spec.input.requestCount,
-          }),
-        );
+        const parts = await heartbeating(() => staged.plan({ ...partLimits(spec), requestCount: spec.input.requestCount }));
         let first = 0;
         return parts.map((p) => {
           const plan = { ...p, firstRequest: first };
@@ -172,14 +184,33 @@ export function createActivities(opts: StagingOptions = {}): BatchActivities {
       }, spec.resultsDir);
     },
 
-    async mergeResults(spec: BatchSpec, parts: PartResults[]): Promise<BatchResultFiles> {
+    async classifyPartFailure(spec, batch, error) {
+      const failure = { batch, error };
+      return { kind: partFailureKind(spec.provider, failure), reason: failureReason(failure), maxRequests: statedMaxRequests(failure) };
+    },
+
+    async repartitionPart(spec, part, firstIndex, maxRequests): Promise<PartPlan[]> {
+      return boundedStep(spec, 'plan', submitRetryTimeoutMs(spec), () =>
+        heartbeating(() => repartition(staging.forBatch(spec), part, firstIndex, maxRequests, partLimits(spec))),
+      part.path);
+    },
+
+    async planRetryRound(spec, round): Promise<PartPlan[]> {
+      return boundedStep(spec, 'retry', RESULTS_RETRY_TIMEOUT_MS, () =>
+        heartbeating(() => planRetryRound(staging.forBatch(spec), round, spec.retryFailed?.codes ?? [], partLimits(spec))),
+      spec.input.path);
+    },
+
+    async mergeResults(spec: BatchSpec, parts: PartResults[], superseded?: number[]): Promise<BatchResultFiles> {
       return boundedStep(spec, 'merge', RESULTS_RETRY_TIMEOUT_MS, () =>
         heartbeating(async () => {
           const staged = staging.forBatch(spec);
-          const files = staged.withUris(await mergeResults(staged.results, parts));
+          const dropped = superseded && superseded.length > 0 && spec.retryFailed ? { codes: spec.retryFailed.codes, parts: superseded } : undefined;
+          const files = staged.withUris(await mergeResults(staged.results, parts, dropped));
           // The merged files exist: the staged inputs and this worker's scratch can go (never before).
           for (const problem of await staged.cleanUp()) log.warn(problem, { batchId: spec.batchId });
-          return files;
+          // What the results cost, from the parts' usage at the provider's batch prices (src/cost).
+          return withCost(files, spec.provider, parts);
         }),
       spec.resultsDir);
     },

@@ -31,6 +31,7 @@ import type { BatchResultFiles } from '../batch';
 import { anybatchHome } from '../config';
 import { AnybatchError } from '../errors';
 import { BlobWriter, objectChunks } from '../results/blob-writer';
+import { readFileChunks } from '../results/jsonl';
 import { splitInput, splitStaged } from '../results/split';
 import type { PartSink, SplitLimits } from '../results/split';
 import { idsOfInput, idsOfInputChunks, idsOfList, idsOfListChunks } from '../results/writer';
@@ -39,6 +40,7 @@ import { BlobNotFoundError, StorageError, checkStore, openStore, storageConfigFr
 import type { BlobStore, LocalBlobStore, StorageConfig } from '../storage';
 import { layout } from '../storage/layout';
 import type { StorageRef } from '../storage/layout';
+import { LineEstimator, estimateParts } from '../tokens';
 import { requestIdsPath } from '../validation';
 import type { BatchSpec, PartPlan } from '../workflows/shared';
 
@@ -298,8 +300,23 @@ export class BatchStaging {
 
   // ---- planning -------------------------------------------------------------------------------------------
 
-  /** Splits the staged input into parts (written beside it, or as objects at `layout.part`); idempotent. */
+  /**
+   * Splits the staged input into parts (written beside it, or as objects at `layout.part`), each with its token
+   * estimate (src/tokens: one more streaming pass over the input); idempotent.
+   */
   async plan(limits: SplitLimits): Promise<PartPlan[]> {
+    const parts = await this.split(limits);
+    return estimateParts(this.inputChunks(), parts, new LineEstimator(this.spec.provider, this.spec.endpoint));
+  }
+
+  /** The staged input's bytes, read afresh. */
+  private inputChunks(): AsyncIterable<Buffer> {
+    if (this.mode === 'legacy') return readFileChunks(this.spec.input.path);
+    const inputKey = this.ref!.inputKey;
+    return this.mode === 'local' ? readFileChunks(this.local(inputKey)) : objectChunks(this.store!, inputKey);
+  }
+
+  private async split(limits: SplitLimits): Promise<PartPlan[]> {
     if (this.mode === 'legacy') {
       await checkReadable(this.spec.input.path);
       return splitInput(this.spec.input.path, limits);

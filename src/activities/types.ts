@@ -1,7 +1,28 @@
 /** The activities a batch workflow calls. Types only: the workflow imports this file, never the implementation. */
 import type { Batch, BatchResultFiles } from '../batch';
+import type { PartFailureKind } from '../providers/batch-failures';
 import type { PreparedInput } from '../providers/types';
 import type { BatchSpec, PartPlan, PartResults } from '../workflows/shared';
+
+/** What the workflow asks of one retry round of `retryFailed` (src/activities/retry.ts). */
+export interface RetryRound {
+  /** The round being planned (1 for the first retry). */
+  round: number;
+  /** The results of the parts of the round before it. */
+  from: PartResults[];
+  /** The index of the round's first part: above every part the batch has. */
+  firstIndex: number;
+}
+
+/** What a part's failure means (src/providers/batch-failures.ts). */
+export interface PartFailure {
+  /** `queue_limit`: wait and submit again; `too_large`: re-split; null: the part failed for good. */
+  kind: PartFailureKind | null;
+  /** The provider's words, for the status and the final error. */
+  reason: string;
+  /** The per-batch request limit the provider stated, if it did. */
+  maxRequests: number | null;
+}
 
 export interface BatchActivities {
   /** Splits the staged input into parts that each fit one provider batch. */
@@ -20,8 +41,23 @@ export interface BatchActivities {
    * the provider did not report. With `outcome`, the provider is not asked: every request gets that error.
    */
   downloadPartResults(spec: BatchSpec, part: PartPlan, batch: Batch | null, outcome: { code: string; message: string } | null): Promise<PartResults>;
-  /** Merges the parts' files into the batch's `output.jsonl` and `errors.jsonl`. */
-  mergeResults(spec: BatchSpec, parts: PartResults[]): Promise<BatchResultFiles>;
+  /** Reads a part's failure (its failed provider batch, or its create's error) against the provider's table. */
+  classifyPartFailure(spec: BatchSpec, batch: Batch | null, error: { code: string; message: string } | null): Promise<PartFailure>;
+  /**
+   * Makes new parts from a failed part's requests, from `firstIndex` on: one copy (`maxRequests` null, to submit
+   * again after a queue limit), or parts of at most `maxRequests` requests (after a size failure).
+   */
+  repartitionPart(spec: BatchSpec, part: PartPlan, firstIndex: number, maxRequests: number | null): Promise<PartPlan[]>;
+  /**
+   * Plans one retry round: the last round's requests that failed with a retryable error (`spec.retryFailed.codes`),
+   * copied from the staged input into new parts within the provider's limits; none when nothing is retryable.
+   */
+  planRetryRound(spec: BatchSpec, round: RetryRound): Promise<PartPlan[]>;
+  /**
+   * Merges the parts' files into the batch's `output.jsonl` and `errors.jsonl`. `superseded`: positions (in `parts`)
+   * of parts a retry round followed, whose retryable error lines are left out (those requests were resubmitted).
+   */
+  mergeResults(spec: BatchSpec, parts: PartResults[], superseded?: number[]): Promise<BatchResultFiles>;
   /** Asks Temporal to cancel this batch's workflow (a batch cancelled by signal then ends as a cancelled workflow). */
   requestWorkflowCancellation(batchId: string): Promise<void>;
 }

@@ -6,19 +6,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Command, CommanderError, Option } from 'commander';
-import { cancelBatch, createBatch, batchResultLines, deleteBatch, listBatches, loadBatch, newBatchId, openResultFile } from '../api';
+import { cancelBatch, createBatch, batchResultLines, deleteBatch, listBatches, loadBatch, newBatchId, openResultFile, planBatch } from '../api';
 import type { ClientOptions } from '../api';
 import type { AnybatchBatch } from '../batch';
 import { isTerminal } from '../batch';
 import { AnybatchError, InputValidationError, UsageError } from '../errors';
 import { supportedProviders } from '../providers/registry';
+import { COMMON_CREATE_OPTION_NAMES } from '../options';
 import { registerSandboxCommand } from '../sandbox/cli';
 import { registerHealthCommand } from './health';
 import { registerStorageCommand } from './storage';
 import { closeTemporalClients } from '../temporal/client';
 import { closeClientStores } from '../config';
 import { formatBytes } from '../validation/format';
-import { listRow, summary } from './format';
+import { listRow, planSummary, summary } from './format';
 import { reportRetries, waitForBatch } from './wait';
 import { runDev } from './dev';
 import { runQuickstart } from './quickstart';
@@ -47,6 +48,48 @@ function parseMetadata(pairs: string[] | undefined): Record<string, string> | un
     const eq = pair.indexOf('=');
     if (eq <= 0) throw new UsageError(`--metadata takes key=value (got "${pair}").`);
     out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
+/** `--retry-failed N [--retry-codes a,b]` as the `retryFailed` option (checked by `createBatch`). */
+function retryFailedOption(rounds: number | undefined, codes: string | undefined): { retryFailed?: { rounds: number; codes?: string[] } } {
+  if (rounds === undefined) {
+    if (codes !== undefined) throw new UsageError('--retry-codes needs --retry-failed N.');
+    return {};
+  }
+  return { retryFailed: { rounds, ...(codes !== undefined ? { codes: codes.split(',').map((c) => c.trim()).filter((c) => c !== '') } : {}) } };
+}
+
+/** `--enqueued-token-budget N` and `--batch-budget N` as the `admission` option (absent when neither is given). */
+function admissionOption(enqueuedTokens: number | undefined, batches: number | undefined): { admission?: { enqueuedTokens?: number; batches?: number } } {
+  if (enqueuedTokens === undefined && batches === undefined) return {};
+  return { admission: { ...(enqueuedTokens !== undefined ? { enqueuedTokens } : {}), ...(batches !== undefined ? { batches } : {}) } };
+}
+
+/**
+ * `--option key=value` pairs as a provider's own options. Values are JSON when they parse (`6000`, `true`), else
+ * strings; the options are then checked like the library's (an unknown name is a `UsageError` with a suggestion).
+ * anybatch's common options have flags of their own and are refused here.
+ */
+function providerOptions(pairs: string[] | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const pair of pairs ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--option takes key=value (got "${pair}").`);
+    const key = pair.slice(0, eq);
+    const raw = pair.slice(eq + 1);
+    if ((COMMON_CREATE_OPTION_NAMES as readonly string[]).includes(key)) {
+      throw new UsageError(`--option ${key}: "${key}" is one of anybatch's own options, not a provider's; use its flag (see anybatch create --help).`);
+    }
+    let value: unknown = raw;
+    try {
+      const parsed: unknown = JSON.parse(raw);
+      if (parsed === null || typeof parsed !== 'object') value = parsed;
+    } catch {
+      // not JSON: the string itself
+    }
+    out[key] = value;
   }
   return out;
 }
@@ -92,9 +135,29 @@ export function buildProgram(): Command {
     .option('--results-dir <dir>', 'where to write output.jsonl and errors.jsonl (local store only; with S3 use `anybatch results ID --out DIR`)')
     .addOption(new Option('--max-requests-per-part <n>', "split into provider batches of at most N requests (default: the provider's limit)").argParser(positiveInt('--max-requests-per-part')))
     .addOption(new Option('--max-bytes-per-part <n>', "split into provider batches of at most N bytes (default: the provider's limit)").argParser(positiveInt('--max-bytes-per-part')))
+    .addOption(new Option('--retry-failed <n>', 'resubmit requests that failed with a retryable error (429, 5xx, timeouts, batch_expired) in up to N follow-up rounds').argParser(positiveInt('--retry-failed')))
+    .option('--retry-codes <codes>', 'with --retry-failed: comma-separated codes to retry instead (e.g. 429,5xx,timeout,batch_expired)')
+    .addOption(new Option('--enqueued-token-budget <n>', 'admission control: at most N prompt tokens enqueued at the provider at once, shared by every batch of this connection and model (default: ANYBATCH_ADMISSION, else the provider\'s published limit)').argParser(positiveInt('--enqueued-token-budget')))
+    .addOption(new Option('--batch-budget <n>', 'admission control: at most N provider batches in flight at once, shared like --enqueued-token-budget').argParser(positiveInt('--batch-budget')))
+    .option('--option <key=value...>', "a provider's own option (repeatable), e.g. --option rpm=6000 --option concurrency=16 for openai-compatible; a value that parses as JSON (a number, true, false) is taken as that, else as a string")
     .option('--wait', 'follow the batch until it is terminal')
     .option('--json', 'print the Batch object as JSON')
+    .option('--dry-run', 'validate and plan FILE: print its requests, parts, estimated tokens and cost range, and start nothing (needs no Temporal)')
+    .option('--model <name>', 'with --dry-run: count and price the requests as this model instead of their own')
     .action(async (file: string, o, cmd: Command) => {
+      if (o.model !== undefined && !o.dryRun) throw new UsageError('--model is for --dry-run (a batch runs the model each request names).');
+      if (o.dryRun) {
+        if (o.wait) throw new UsageError('--dry-run starts nothing, so there is nothing to --wait for.');
+        const plan = await planBatch(o.provider, file, o.endpoint, {
+          completionWindow: o.completionWindow,
+          metadata: parseMetadata(o.metadata),
+          maxRequestsPerPart: o.maxRequestsPerPart,
+          maxBytesPerPart: o.maxBytesPerPart,
+          ...(o.model !== undefined ? { model: o.model } : {}),
+        });
+        for (const warning of plan.warnings) process.stderr.write(`anybatch: warning: ${warning}\n`);
+        return void process.stdout.write((o.json ? JSON.stringify(plan, null, 2) : planSummary(plan)) + '\n');
+      }
       const options = clientOptions(cmd);
       // Until the provider accepts the batch, a step that fails and is retried is reported as it happens.
       const batchId = newBatchId();
@@ -111,6 +174,9 @@ export function buildProgram(): Command {
         resultsDir: o.resultsDir ? path.resolve(o.resultsDir) : undefined,
         maxRequestsPerPart: o.maxRequestsPerPart,
         maxBytesPerPart: o.maxBytesPerPart,
+        ...retryFailedOption(o.retryFailed, o.retryCodes),
+        ...admissionOption(o.enqueuedTokenBudget, o.batchBudget),
+        ...providerOptions(o.option),
       }).finally(() => retries.stop());
       for (const warning of batch.anybatch.warnings) process.stderr.write(`anybatch: warning: ${warning}\n`);
       if (!o.wait) return print(batch, o.json);

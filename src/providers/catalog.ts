@@ -9,6 +9,7 @@ import { GEMINI_LIMITS } from './gemini/limits';
 import { GROQ_LIMITS } from './groq/limits';
 import { MISTRAL_LIMITS } from './mistral/limits';
 import { OPENAI_LIMITS } from './openai/limits';
+import { OPENAI_COMPATIBLE_LIMITS } from './openai-compatible/limits';
 import type { ProviderName } from './registry';
 import { TOGETHER_LIMITS } from './together/limits';
 import { XAI_LIMITS } from './xai/limits';
@@ -47,6 +48,25 @@ export interface ProviderCapabilities<N extends string = string> {
   nativeLines?: Readonly<Record<string, LineShape>>;
   /** Longest `custom_id` the provider takes, in characters (absent: no limit anybatch knows of). */
   maxCustomIdLength?: number;
+  /** The queue limits the provider publishes: admission control's defaults (absent: none published). */
+  admission?: QueueLimits;
+}
+
+/**
+ * A provider's published limits on what may wait in its batch queue at once, per organization (and per model when
+ * `perModel`): the defaults of admission control (src/admission), which a batch's `admission` option overrides.
+ */
+export interface QueueLimits {
+  /** Prompt tokens of the batches not yet ended. */
+  enqueuedTokens?: number;
+  /** Requests of the batches not yet ended. */
+  requests?: number;
+  /** Batches not yet ended. */
+  batches?: number;
+  /** The limits hold per model (else across the provider's models). */
+  perModel: boolean;
+  /** Where the numbers come from (the tier they are for). */
+  source: string;
 }
 
 /** Every provider's capabilities, by name (the compiler checks it against the registry's names). */
@@ -59,6 +79,7 @@ export const PROVIDERS = {
   gemini: GEMINI_LIMITS,
   mistral: MISTRAL_LIMITS,
   together: TOGETHER_LIMITS,
+  'openai-compatible': OPENAI_COMPATIBLE_LIMITS,
 } satisfies { [P in ProviderName]: ProviderCapabilities<P> };
 
 export function isProviderName(name: string): name is ProviderName {

@@ -10,6 +10,7 @@ import { gemini } from './gemini';
 import { groq } from './groq';
 import { mistral } from './mistral';
 import { openai } from './openai';
+import { openaiCompatible } from './openai-compatible';
 import type { ProviderAdapter } from './types';
 import { together } from './together';
 import { xai } from './xai';
@@ -23,6 +24,7 @@ export const REGISTRY = {
   gemini,
   mistral,
   together,
+  'openai-compatible': openaiCompatible,
 };
 
 /** A provider anybatch speaks: `'openai' | 'anthropic' | 'azureopenai' | 'groq'`. */

@@ -4,6 +4,7 @@
  */
 import type { Batch } from '../batch';
 import type { ProviderCapabilities } from './catalog';
+import type { BatchSpec, PartPlan } from '../workflows/shared';
 
 /** How to reach a provider. Resolved in the worker only: never stored in workflow history in plain text. */
 export interface ProviderConnection {
@@ -42,6 +43,8 @@ export interface ProviderInput {
    * the marker guards, so that a worker dying in between leaves the marker where the next host looks.
    */
   persist?(): Promise<void>;
+  /** The anybatch batch and part, for adapters that run the part themselves (openai-compatible's online batches). */
+  origin?: { spec: BatchSpec; part: PartPlan };
 }
 
 /**
@@ -53,7 +56,9 @@ export interface ProviderInput {
  */
 export type PreparedInput =
   | { readonly kind: 'file'; readonly fileId: string }
-  | { readonly kind: 'inline' };
+  | { readonly kind: 'inline' }
+  /** Nothing is uploaded: the requests are sent one by one to an online endpoint (openai-compatible). */
+  | { readonly kind: 'online' };
 
 /** The reference of an uploaded file. */
 export function preparedFile(fileId: string): PreparedInput {

@@ -8,12 +8,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
 import type { Batch, BatchResultFiles } from '../batch';
+import { UsageTally } from '../cost/usage';
 import type { ResultLine } from '../providers/types';
 import type { PartPlan, PartResults } from '../workflows/shared';
 import { layout } from '../storage/layout';
 import type { BlobStore } from '../storage/types';
 import { BlobJsonlWriter, BlobWriter, countObjectLines, objectChunks } from './blob-writer';
 import { JsonlWriter, countLines, readFileChunks, splitLines } from './jsonl';
+import { isRetryable } from './retryable';
+import type { RetryableLine } from './retryable';
 
 export const OUTPUT_FILE = 'output.jsonl';
 export const ERRORS_FILE = 'errors.jsonl';
@@ -177,6 +180,8 @@ export async function writePartResults(opts: WritePartOptions): Promise<PartResu
   }
   let unknown = 0;
   let duplicates = 0;
+  // Each result's tokens, per model: what the batch's cost is computed from (src/cost).
+  const usage = new UsageTally();
   try {
     for await (const line of opts.lines ?? []) {
       const seen = ids.get(line.custom_id);
@@ -184,6 +189,7 @@ export async function writePartResults(opts: WritePartOptions): Promise<PartResu
       else if (seen) duplicates += 1;
       else {
         ids.set(line.custom_id, true);
+        usage.add(line);
         await (isSuccess(line) ? output : errors).write(line);
       }
     }
@@ -201,14 +207,59 @@ export async function writePartResults(opts: WritePartOptions): Promise<PartResu
   if (duplicates > 0) opts.warn?.(`ignored ${duplicates} duplicate result line(s) in part ${opts.part.index}`);
   await output.publish();
   await errors.publish();
-  return { outputPath: output.path, errorsPath: errors.path, outputCount: output.count, errorsCount: errors.count };
+  return { outputPath: output.path, errorsPath: errors.path, outputCount: output.count, errorsCount: errors.count, usage: usage.result() };
 }
 
-async function concat(sources: string[], target: string): Promise<void> {
+/**
+ * Error lines the merge leaves out (`retryFailed`): in the parts a later retry round followed (`parts`, positions
+ * in the merge's list), the lines `codes` call retryable, since those requests were resubmitted and their outcome
+ * is in a later round's files.
+ */
+export interface Superseded {
+  codes: readonly string[];
+  parts: readonly number[];
+}
+
+const NEWLINE = Buffer.from('\n');
+
+/** A local file's bytes in fresh chunks (a write stream may hold a chunk after `write` returns). */
+function fileChunks(file: string): AsyncIterable<Buffer> {
+  return fs.createReadStream(file, { highWaterMark: 1 << 20 });
+}
+
+/** One source file's bytes for the merge: as they are, or only the lines that were not retried later. */
+async function* mergedChunks(chunks: AsyncIterable<Buffer>, dropRetryable: readonly string[] | null, kept: { lines: number }): AsyncGenerator<Buffer> {
+  if (dropRetryable === null) {
+    yield* chunks;
+    return;
+  }
+  for await (const line of splitLines(chunks)) {
+    if (line.length === 0) continue;
+    if (isRetryable(JSON.parse(line.toString('utf8')) as RetryableLine, dropRetryable)) continue;
+    kept.lines += 1;
+    yield Buffer.concat([line, NEWLINE]);
+  }
+}
+
+/** The error lines the merge writes: each part's count, or (for a superseded part) those kept. */
+function errorsCounter(parts: PartResults[], superseded: Superseded | undefined): { dropFor(i: number): readonly string[] | null; kept: { lines: number }; total(): number } {
+  const dropped = new Set(superseded?.parts ?? []);
+  const kept = { lines: 0 };
+  return {
+    dropFor: (i) => (dropped.has(i) ? superseded!.codes : null),
+    kept,
+    total: () => kept.lines + parts.reduce((a, p, i) => a + (dropped.has(i) ? 0 : p.errorsCount), 0),
+  };
+}
+
+/** Each source is opened only when its turn comes. */
+type Source = () => AsyncIterable<Buffer>;
+
+async function concat(sources: Source[], target: string): Promise<void> {
   const tmp = target + '.tmp';
   const out = fs.createWriteStream(tmp);
   for (const src of sources) {
-    for await (const chunk of fs.createReadStream(src, { highWaterMark: 1 << 20 })) {
+    for await (const chunk of src()) {
       if (!out.write(chunk)) await once(out, 'drain');
     }
   }
@@ -218,42 +269,42 @@ async function concat(sources: string[], target: string): Promise<void> {
 
 /**
  * Merges the parts' files into output.jsonl and errors.jsonl, in a local folder or under a prefix of the blob
- * store. Safe to repeat after a crash: the merged files are written whole (temp + rename, or an upload visible
- * only once complete) before the part files are removed, and a repeat that finds only the merged files counts
- * their lines.
+ * store, leaving out the `superseded` error lines (requests retried in a later round). Safe to repeat after a
+ * crash: the merged files are written whole (temp + rename, or an upload visible only once complete) before the
+ * part files are removed, and a repeat that finds only the merged files counts their lines.
  */
-export async function mergeResults(target: string | StoreResults, parts: PartResults[]): Promise<BatchResultFiles> {
-  if (typeof target !== 'string') return mergeInStore(target, parts);
+export async function mergeResults(target: string | StoreResults, parts: PartResults[], superseded?: Superseded): Promise<BatchResultFiles> {
+  if (typeof target !== 'string') return mergeInStore(target, parts, superseded);
   const resultsDir = target;
   const output = path.join(resultsDir, OUTPUT_FILE);
   const errors = path.join(resultsDir, ERRORS_FILE);
   const partsLeft = parts.every((p) => fs.existsSync(p.outputPath) && fs.existsSync(p.errorsPath));
+  const counter = errorsCounter(parts, superseded);
   if (partsLeft) {
-    await concat(parts.map((p) => p.outputPath), output);
-    await concat(parts.map((p) => p.errorsPath), errors);
+    await concat(parts.map((p) => () => fileChunks(p.outputPath)), output);
+    await concat(parts.map((p, i) => () => mergedChunks(fileChunks(p.errorsPath), counter.dropFor(i), counter.kept)), errors);
     await fs.promises.rm(path.join(resultsDir, PARTS_DIR), { recursive: true, force: true });
   } else if (!fs.existsSync(output) || !fs.existsSync(errors)) {
     throw new Error(`results of ${resultsDir} are incomplete: part files and merged files are both missing`);
   }
-  const expected = parts.reduce((a, p) => ({ out: a.out + p.outputCount, err: a.err + p.errorsCount }), { out: 0, err: 0 });
   return {
     output_path: output,
     errors_path: errors,
-    output_count: partsLeft ? expected.out : await countLines(output),
-    errors_count: partsLeft ? expected.err : await countLines(errors),
+    output_count: partsLeft ? parts.reduce((a, p) => a + p.outputCount, 0) : await countLines(output),
+    errors_count: partsLeft ? counter.total() : await countLines(errors),
   };
 }
 
 /** The part index a part result file is named by (`.../.parts/<i>.output.jsonl`, as a path or a URI). */
-function partIndexOf(name: string, position: number): number {
+export function partIndexOf(name: string, position: number): number {
   const m = /(?:^|[/\\])(\d+)\.(?:output|errors)\.jsonl$/.exec(name);
   return m ? Number(m[1]) : position;
 }
 
-async function concatObjects(store: BlobStore, sources: string[], target: string): Promise<void> {
+async function concatObjects(store: BlobStore, sources: Source[], target: string): Promise<void> {
   const out = new BlobWriter(store, target);
   try {
-    for (const key of sources) for await (const chunk of objectChunks(store, key)) await out.write(chunk);
+    for (const source of sources) for await (const chunk of source()) await out.write(chunk);
     await out.close();
   } catch (err) {
     await out.discard(err);
@@ -261,7 +312,7 @@ async function concatObjects(store: BlobStore, sources: string[], target: string
   }
 }
 
-async function mergeInStore({ store, prefix }: StoreResults, parts: PartResults[]): Promise<BatchResultFiles> {
+async function mergeInStore({ store, prefix }: StoreResults, parts: PartResults[], superseded: Superseded | undefined): Promise<BatchResultFiles> {
   const output = layout.output(prefix);
   const errors = layout.errors(prefix);
   const keys = parts.map((p, i) => {
@@ -275,9 +326,10 @@ async function mergeInStore({ store, prefix }: StoreResults, parts: PartResults[
       break;
     }
   }
+  const counter = errorsCounter(parts, superseded);
   if (partsLeft) {
-    await concatObjects(store, keys.map((k) => k.output), output);
-    await concatObjects(store, keys.map((k) => k.errors), errors);
+    await concatObjects(store, keys.map((k) => () => objectChunks(store, k.output)), output);
+    await concatObjects(store, keys.map((k, i) => () => mergedChunks(objectChunks(store, k.errors), counter.dropFor(i), counter.kept)), errors);
     // Only once both merged objects exist are the parts removed.
     const stale: string[] = [];
     for await (const entry of store.list(`${prefix}${PARTS_DIR}/`)) stale.push(entry.key);
@@ -285,13 +337,12 @@ async function mergeInStore({ store, prefix }: StoreResults, parts: PartResults[
   } else if (!(await store.head(output)) || !(await store.head(errors))) {
     throw new Error(`results of ${store.uri(prefix.replace(/\/$/, ''))} are incomplete: part files and merged files are both missing`);
   }
-  const expected = parts.reduce((a, p) => ({ out: a.out + p.outputCount, err: a.err + p.errorsCount }), { out: 0, err: 0 });
   return {
     output_path: displayPath(store, output),
     errors_path: displayPath(store, errors),
     output_uri: store.uri(output),
     errors_uri: store.uri(errors),
-    output_count: partsLeft ? expected.out : await countObjectLines(store, output),
-    errors_count: partsLeft ? expected.err : await countObjectLines(store, errors),
+    output_count: partsLeft ? parts.reduce((a, p) => a + p.outputCount, 0) : await countObjectLines(store, output),
+    errors_count: partsLeft ? counter.total() : await countObjectLines(store, errors),
   };
 }

@@ -18,12 +18,16 @@ interface SandboxCliOptions {
   fault429?: string;
   fault500?: string;
   faultDrop?: string;
+  requestFaultRate?: string;
   retryAfter?: string;
   slowMs?: string;
   forceStatus?: string;
   models?: string;
   apiKey?: string;
+  enqueuedTokenLimit?: string;
   seed?: string;
+  rpm?: string;
+  tpm?: string;
 }
 
 export function registerSandboxCommand(program: Command): void {
@@ -41,12 +45,22 @@ export function registerSandboxCommand(program: Command): void {
     .option('--fault-429 <rate>', 'probability (0..1) of a 429 per API request')
     .option('--fault-500 <rate>', 'probability (0..1) of a 500 per API request')
     .option('--fault-drop <rate>', 'probability (0..1) of dropping the connection per API request')
+    .option(
+      '--request-fault-rate <rate>',
+      "probability (0..1) that one request of a batch ends as a 500 error line (OpenAI's error-file shape; Anthropic: errored api_error; xAI: INTERNAL), drawn anew for every request of every batch (repeatable with --seed)",
+    )
     .option('--retry-after <s>', 'retry-after seconds on injected 429s (default 1)')
     .option('--slow-ms <ms>', 'latency added to every API request')
     .option('--force-status <status>', "every API request answers with this HTTP error status (400..599) in the provider's error shape")
     .option('--models <names>', 'comma-separated models that exist; a batch with a request for another fails validation (model_not_found)')
     .option('--api-key <key>', "accept only this key, read each provider's way: bearer, x-api-key, api-key (default: any non-empty key)")
+    .option(
+      '--enqueued-token-limit <n>',
+      "per model, most prompt tokens enqueued in batches still validating, in_progress or finalizing (openai, groq, azureopenai); a new batch that would go over fails with OpenAI's token_limit_exceeded. Tokens as the stand-in model counts them: ceil(characters / 4) of the chat messages' text (each embedding input; other endpoints: the whole body)",
+    )
     .option('--seed <n>', 'seed of the fault PRNG')
+    .option('--rpm <n>', 'requests per minute of the online endpoints (POST /v1/chat/completions, /v1/embeddings); 429 with retry-after beyond it')
+    .option('--tpm <n>', 'tokens per minute of the online endpoints (prompt characters / 4 + max tokens); 429 with retry-after beyond it')
     .action(async (raw: SandboxCliOptions) => {
       await runSandbox(toOptions(raw));
     });
@@ -58,6 +72,7 @@ function toOptions(raw: SandboxCliOptions): SandboxOptions {
     rate429: num('--fault-429', raw.fault429),
     rate500: num('--fault-500', raw.fault500),
     rateDrop: num('--fault-drop', raw.faultDrop),
+    requestFaultRate: num('--request-fault-rate', raw.requestFaultRate),
     retryAfterSeconds: num('--retry-after', raw.retryAfter),
     slowMs: num('--slow-ms', raw.slowMs),
     expireAfterSeconds: num('--expire-after', raw.expireAfter),
@@ -74,6 +89,9 @@ function toOptions(raw: SandboxCliOptions): SandboxOptions {
     maxBytes: num('--max-bytes', raw.maxBytes),
     validationMs: num('--validation-ms', raw.validationMs),
     apiKey: raw.apiKey,
+    rpm: num('--rpm', raw.rpm),
+    tpm: num('--tpm', raw.tpm),
+    enqueuedTokenLimit: num('--enqueued-token-limit', raw.enqueuedTokenLimit),
     faults, // unset (undefined) settings are dropped by the option check
   };
 }

@@ -13,6 +13,7 @@ import { checkFaults, resolveOptions } from './kernel/options';
 import type { Kernel, SandboxProvider } from './kernel/provider';
 import type { ProviderStats, SandboxFaults, SandboxOptions, SandboxStats } from './kernel/settings';
 import { PROVIDER_MODULES, type SandboxProviderName } from './providers';
+import { OnlineEndpoints } from './providers/online';
 import { createSandboxServer } from './server';
 
 export type { ProviderStats, SandboxFaults, SandboxOptions, SandboxStats } from './kernel/settings';
@@ -54,12 +55,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const faults = new FaultInjector(opts.faults);
   const kernel: Kernel = { options: opts, faults, now: opts.now, dataDir, tmpDir, counters: { requests: 0, contentDownloadsInFlight: 0 } };
   const providers = Object.values(PROVIDER_MODULES).map((module) => module.create(kernel));
+  const online = new OnlineEndpoints(kernel, { rpm: options.rpm, tpm: options.tpm });
   await fs.mkdir(tmpDir, { recursive: true });
   for (const provider of providers) await provider.store.init();
 
-  const stats = (): SandboxStats => sandboxStats(kernel, providers);
+  const stats = (): SandboxStats => sandboxStats(kernel, providers, online);
   let url = ''; // set once the server listens; read by handlers that answer with absolute URLs
-  const { server, destroySockets } = createSandboxServer(kernel, providers, stats, () => url);
+  const { server, destroySockets } = createSandboxServer(kernel, providers, stats, () => url, online.routes);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -94,7 +96,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
  * The OpenAI-format providers' files, batches and cancels add up in the top-level counters; Anthropic's Message
  * Batches have their own. Statuses are keyed `<provider>:<status>`, except OpenAI's, which are plain.
  */
-function sandboxStats(kernel: Kernel, providers: readonly SandboxProvider[]): SandboxStats {
+function sandboxStats(kernel: Kernel, providers: readonly SandboxProvider[], online: OnlineEndpoints): SandboxStats {
   const byProvider: Record<string, ProviderStats> = {};
   for (const provider of providers) byProvider[provider.name] = provider.store.stats();
   const fileBased = Object.entries(byProvider).filter(([name]) => name !== 'anthropic').map(([, stats]) => stats);
@@ -114,6 +116,8 @@ function sandboxStats(kernel: Kernel, providers: readonly SandboxProvider[]): Sa
     contentDownloadsInFlight: kernel.counters.contentDownloadsInFlight,
     batchesByStatus,
     providers: byProvider,
+    onlineCompletions: online.stats().completions,
+    online: online.stats(),
   };
 }
 

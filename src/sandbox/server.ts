@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, readJsonBody, sendJson } from './kernel/http';
 import { checkFaults, SandboxSettingError } from './kernel/options';
-import { findRoute, type Kernel, type SandboxProvider } from './kernel/provider';
+import { findRoute, type Kernel, type Route, type SandboxProvider } from './kernel/provider';
 import type { SandboxStats } from './kernel/settings';
 
 export interface SandboxServer {
@@ -40,10 +40,12 @@ interface App {
   stats: () => SandboxStats;
   /** The sandbox's own URL, known once it listens. */
   origin: () => string;
+  /** The online endpoints (providers/online), served under the OpenAI mount. */
+  online: readonly Route[];
 }
 
-export function createSandboxServer(kernel: Kernel, providers: readonly SandboxProvider[], stats: () => SandboxStats, origin: () => string): SandboxServer {
-  const app: App = { kernel, providers: new Map(providers.map((p) => [p.name, p])), stats, origin };
+export function createSandboxServer(kernel: Kernel, providers: readonly SandboxProvider[], stats: () => SandboxStats, origin: () => string, online: readonly Route[] = []): SandboxServer {
+  const app: App = { kernel, providers: new Map(providers.map((p) => [p.name, p])), stats, origin, online };
   const sockets = new Set<Socket>();
   const server = http.createServer((req, res) => {
     void handle(app, req, res);
@@ -107,7 +109,7 @@ async function api(app: App, mount: Mount, method: string, url: URL, req: Incomi
   }
   if (fault.kind === 'error') throw fault.error;
   mount.provider.authenticate(req, mount.path, url);
-  const route = findRoute(mount.provider.routes, method, mount.path);
+  const route = findRoute(mount.provider.routes, method, mount.path) ?? (mount.provider.name === 'openai' ? findRoute(app.online, method, mount.path) : null);
   if (!route) throw invalidUrl(method, url.pathname);
   await route.handler({ req, res, url, params: route.params, base: `${app.origin()}${mount.prefix}` });
 }

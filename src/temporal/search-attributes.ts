@@ -10,12 +10,14 @@ const PROTO_TYPE: Record<string, temporal.api.enums.v1.IndexedValueType> = {
   [SearchAttributeType.INT]: IndexedValueType.INDEXED_VALUE_TYPE_INT,
   [SearchAttributeType.DATETIME]: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
   [SearchAttributeType.KEYWORD_LIST]: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+  [SearchAttributeType.DOUBLE]: IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
 };
 const CLI_TYPE: Record<string, string> = {
   [SearchAttributeType.KEYWORD]: 'Keyword',
   [SearchAttributeType.INT]: 'Int',
   [SearchAttributeType.DATETIME]: 'Datetime',
   [SearchAttributeType.KEYWORD_LIST]: 'KeywordList',
+  [SearchAttributeType.DOUBLE]: 'Double',
 };
 
 /** The command an operator runs when the worker may not register them itself. */

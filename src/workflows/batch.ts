@@ -30,10 +30,11 @@ import {
   setCurrentDetails,
 } from '@temporalio/workflow';
 import type { RetryPolicy } from '@temporalio/workflow';
-import type { BatchActivities } from '../activities/types';
+import type { BatchActivities, PartFailure } from '../activities/types';
 import type { AnybatchBatch } from '../batch';
 import {
   BATCH_COMPLETED,
+  BATCH_COST_USD,
   BATCH_CREATED_AT,
   BATCH_FAILED,
   BATCH_PROVIDER,
@@ -45,7 +46,8 @@ import { currentDetails } from './details';
 import { BATCH_EXPIRED_FAILURE, BATCH_FAILED_FAILURE, MEMO_BATCH, cancelSignal, statusQuery, submittedUpdate } from './shared';
 import { preparedOf, restoreParts } from './prepared';
 import type { BatchState, BatchWorkflowInput, PartPlan, PartState } from './shared';
-import { batchStatus, buildBatch, partEnded } from './state';
+import { batchStatus, buildBatch, lastRound, partEnded, roundOf } from './state';
+import { admitted, partAdmission, type PartAdmission } from './part-admission';
 
 /**
  * Batches that started with this patch end their workflow the way the batch ended (failed and expired batches
@@ -53,6 +55,25 @@ import { batchStatus, buildBatch, partEnded } from './state';
  * failing status poll in the memo. Histories from before it replay as they ran: they complete.
  */
 const OUTCOME_PATCH = 'batch-outcome-v1';
+/**
+ * Batches with `retryFailed` that started with this patch resubmit, once every part ended, the requests that failed
+ * with a retryable error as follow-up parts (a retry round), up to the rounds asked for, and merge each request's
+ * final outcome once. Batches from before it never have `retryFailed`.
+ */
+const RETRY_PATCH = 'retry-failed-v1';
+/**
+ * Batches that started with this patch submit a part again when the provider refused or failed it for a queue
+ * limit (after a backoff: `spec.queueLimitRetry`) or for size (re-split into smaller parts), instead of failing it.
+ */
+const RESUBMIT_PATCH = 'resubmit-refused-parts-v1';
+/**
+ * Batches that started with this patch ask admission control (src/workflows/part-admission.ts) before each part's
+ * provider batch is created, and give the part's share back as soon as it ended: parts wait, visibly queued, until
+ * the budget of their provider connection and model allows them. Histories from before it schedule no such step.
+ */
+const ADMISSION_PATCH = 'admission-v1';
+/** After a queue-limit refusal: the first wait, the longest, and how long a part keeps trying. */
+const QUEUE_LIMIT_RETRY = { initialMs: 60_000, maxMs: 30 * 60_000, giveUpAfterMs: 24 * 3600_000 };
 
 /** Continue-as-new well before Temporal's history warnings (10,240 events). */
 const MAX_HISTORY_EVENTS = 4_000;
@@ -89,6 +110,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<Anybatch
   };
   const current = () => buildBatch(spec, state);
   const endsLikeBatch = patched(OUTCOME_PATCH);
+  const admitting = patched(ADMISSION_PATCH);
 
   setHandler(statusQuery, current);
   // Wakes the poll pause early when a cancel needs sending (set while pausing).
@@ -127,8 +149,17 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<Anybatch
         { key: BATCH_FAILED, value: batch.request_counts?.failed ?? 0 },
         { key: BATCH_CREATED_AT, value: new Date(spec.createdAt * 1000) },
         { key: BATCH_PROVIDER_IDS, value: batch.anybatch.provider_batches.map((b) => b.id) },
+        ...(batch.anybatch.cost?.total != null ? [{ key: BATCH_COST_USD, value: batch.anybatch.cost.total }] : []),
       ]);
     };
+
+    // Told when a part's wait for admission ended: publish, and end the poll pause early so that a granted part goes
+    // out at once (or a cancelled one is accounted for).
+    const admissionChanged = () => {
+      publish();
+      if (state.cancelRequested || state.parts.some(admitted)) wake?.();
+    };
+    const admission = admitting ? partAdmission(spec, state, admissionChanged, describeFailure) : null;
 
     if (state.parts.length === 0 && state.failure === null) {
       publish();
@@ -139,16 +170,20 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<Anybatch
     }
 
     while (state.results === null) {
-      await submitPending(spec, state, publish);
+      await submitPending(spec, state, publish, admission);
       await cancelRunning(spec, state);
       publish();
 
       if (state.failure !== null || state.parts.every(partEnded)) {
-        await finish(spec, state);
+        if (spec.retryFailed && state.failure === null && patched(RETRY_PATCH) && (await startRetryRound(spec, state))) continue;
+        await finish(spec, state, admission);
         break;
       }
-      await pause(spec.pollIntervalMs, () => state.cancelRequested && state.parts.some(needsCancel), (w) => (wake = w));
+      await pause(spec.pollIntervalMs, () => (state.cancelRequested && state.parts.some(needsCancel)) || state.parts.some(admitted), (w) => (wake = w));
       await refresh(spec, state, endsLikeBatch);
+      // As soon as a provider batch ended, its share of the budget goes back (before a refused part is made again).
+      await admission?.release(state.parts);
+      await resubmitRefused(spec, state);
       publish();
 
       const info = workflowInfo();
@@ -230,8 +265,17 @@ async function pause(ms: number, due: () => boolean, setWake: (wake: (() => void
   }
 }
 
+/** Every part reached the provider, or ended before (its failure read), or waits for a queue limit or admission to allow it. */
 function allSubmitted(state: BatchState): boolean {
-  return state.parts.length > 0 && state.parts.every((p) => p.batch !== null || p.error !== null);
+  return (
+    state.parts.length > 0 &&
+    state.parts.every((p) => !p.reviewing && (p.batch !== null || p.error !== null || p.queued !== undefined || p.admitting !== undefined))
+  );
+}
+
+/** A part waiting after a queue-limit refusal, whose next submission is not due yet. */
+function waiting(part: PartState): boolean {
+  return part.queued !== undefined && part.queued.untilMs > Date.now();
 }
 
 function needsCancel(part: PartState): boolean {
@@ -253,9 +297,16 @@ function describeFailure(err: unknown): { code: string; message: string } {
   return { code: 'orchestration_error', message: err instanceof Error ? err.message : String(err) };
 }
 
-/** Uploads and creates the parts that have no provider batch yet, a few at a time. */
-async function submitPending(spec: BatchWorkflowInput['spec'], state: BatchState, publish: () => void): Promise<void> {
-  const pending = state.parts.filter((p) => p.batch === null && p.error === null);
+/**
+ * Uploads and creates the parts that have no provider batch yet, a few at a time. With admission control, each part
+ * asks first, one by one in index order; those admitted go out, the others wait for their grant (a later pass).
+ */
+async function submitPending(spec: BatchWorkflowInput['spec'], state: BatchState, publish: () => void, admission: PartAdmission | null): Promise<void> {
+  let pending = state.parts.filter((p) => p.batch === null && p.error === null && !waiting(p));
+  if (admission) {
+    await admission.request(pending);
+    pending = pending.filter(admitted);
+  }
   const concurrency = spec.submitConcurrency ?? SUBMIT_CONCURRENCY;
   for (let i = 0; i < pending.length && !state.cancelRequested && state.failure === null; i += concurrency) {
     await Promise.all(
@@ -271,14 +322,96 @@ async function submitPending(spec: BatchWorkflowInput['spec'], state: BatchState
     );
     publish();
   }
+  // Parts that failed at create (or were cancelled before) give their share back.
+  await admission?.release(state.parts);
+  await resubmitRefused(spec, state);
   if (state.cancelRequested) {
     for (const part of state.parts) {
       if (part.batch === null && part.error === null) part.error = { code: 'batch_cancelled', message: 'Cancelled before submission.' };
     }
+    await admission?.release(state.parts);
   }
   // Nothing reached the provider: the batch failed as a whole (e.g. authentication refused).
   const first = state.parts.find((p) => p.error !== null && p.error.code !== 'batch_cancelled');
   if (first && state.parts.every((p) => p.batch === null) && state.failure === null) state.failure = first.error;
+}
+
+/**
+ * Parts the provider refused (at create) or failed (its batch `failed`) for a queue limit or for size go out again
+ * as new parts, in their place (see RESUBMIT_PATCH): after a queue limit, a copy that waits for its backoff; after a
+ * size failure, its requests cut below what the provider said (or in halves). Other failures are final.
+ */
+async function resubmitRefused(spec: BatchWorkflowInput['spec'], state: BatchState): Promise<void> {
+  const refused = state.parts.filter((p) => !p.settled && (p.batch?.status === 'failed' || (p.batch === null && p.error !== null && p.error.code !== 'batch_cancelled')));
+  if (refused.length === 0 || state.cancelRequested || state.failure !== null || !patched(RESUBMIT_PATCH)) return;
+  // Marked before the first wait and until each is settled or replaced, so that `submittedUpdate` never answers
+  // with a refusal about to be undone.
+  for (const part of refused) part.reviewing = true;
+  for (const part of refused) {
+    try {
+      await reviewRefused(spec, state, part);
+    } finally {
+      delete part.reviewing;
+    }
+  }
+}
+
+/** One refused part: replaced by its new part(s), or settled (its failure stands, or the queue-limit bound passed). */
+async function reviewRefused(spec: BatchWorkflowInput['spec'], state: BatchState, part: PartState): Promise<void> {
+  const backoff = spec.queueLimitRetry ?? QUEUE_LIMIT_RETRY;
+  let failure: PartFailure;
+  try {
+    failure = await poll.classifyPartFailure(spec, part.batch, part.error);
+  } catch (err) {
+    failure = { kind: null, reason: describeFailure(err).message, maxRequests: null }; // unread: the failure stands
+  }
+  const now = Date.now();
+  const attempts = (part.queued?.attempts ?? 0) + 1;
+  const sinceMs = part.queued?.sinceMs ?? now;
+  let maxRequests: number | null;
+  if (failure.kind === 'queue_limit' && now - sinceMs < backoff.giveUpAfterMs) maxRequests = null;
+  else if (failure.kind === 'too_large' && part.requestCount > 1) {
+    maxRequests = failure.maxRequests !== null && failure.maxRequests < part.requestCount ? failure.maxRequests : Math.ceil(part.requestCount / 2);
+  } else {
+    part.settled = true;
+    if (failure.kind === 'queue_limit') {
+      part.error = {
+        code: 'queue_limit',
+        message: `The provider refused part ${part.index} for its queue limit ${attempts} times over ${duration(now - sinceMs)} (the bound is ${duration(backoff.giveUpAfterMs)}): ${failure.reason}`,
+      };
+    }
+    return;
+  }
+  let plans: PartPlan[];
+  try {
+    plans = await provider.repartitionPart(spec, planOf(part), state.parts.reduce((max, p) => Math.max(max, p.index), -1) + 1, maxRequests);
+  } catch (err) {
+    log.warn('a refused part could not be made again; it stays failed', { part: part.index, error: describeFailure(err).message });
+    part.settled = true;
+    return;
+  }
+  let first = part.firstRequest;
+  const replacements: PartState[] = plans.map((plan) => {
+    const next: PartState = { ...plan, prepared: null, batch: null, cancelSent: false, error: null, results: null };
+    if (first !== undefined) {
+      next.firstRequest = first;
+      first += plan.requestCount;
+    }
+    if (part.round !== undefined) next.round = part.round;
+    if (maxRequests === null) next.queued = { reason: failure.reason, attempts, sinceMs, untilMs: now + Math.min(backoff.initialMs * 2 ** (attempts - 1), backoff.maxMs) };
+    return next;
+  });
+  log.info(maxRequests === null ? 'part refused for a queue limit: submitted again after a wait' : 'part failed for its size: re-split', {
+    batchId: spec.batchId,
+    part: part.index,
+    parts: replacements.map((p) => p.index),
+    reason: failure.reason,
+  });
+  state.parts.splice(state.parts.indexOf(part), 1, ...replacements);
+}
+
+function duration(ms: number): string {
+  return ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
 }
 
 async function cancelRunning(spec: BatchWorkflowInput['spec'], state: BatchState): Promise<void> {
@@ -313,11 +446,9 @@ async function refresh(spec: BatchWorkflowInput['spec'], state: BatchState, repo
   }
 }
 
-/** Downloads each ended part's results and merges them into the batch's output and error files. */
-async function finish(spec: BatchWorkflowInput['spec'], state: BatchState): Promise<void> {
-  // Planning failed: the whole input is accounted for as one part that never reached the provider.
-  if (state.parts.length === 0) state.parts = [{ index: 0, ...spec.input, prepared: null, batch: null, cancelSent: false, error: null, results: null }];
-  for (const part of state.parts) {
+/** Downloads the results of those of `parts` that have none yet. */
+async function download(spec: BatchWorkflowInput['spec'], state: BatchState, parts: PartState[]): Promise<void> {
+  for (const part of parts) {
     if (part.results !== null) continue;
     const plan = planOf(part);
     const fallback = state.failure ?? part.error ?? { code: 'batch_failed', message: 'The batch failed.' };
@@ -329,7 +460,40 @@ async function finish(spec: BatchWorkflowInput['spec'], state: BatchState): Prom
       part.results = await provider.downloadPartResults(spec, plan, part.batch, state.failure);
     }
   }
-  state.results = await provider.mergeResults(spec, state.parts.map((p) => p.results!));
+}
+
+/**
+ * Once every part ended: downloads the last round's results and, when some of its requests failed with a retryable
+ * error and rounds are left, adds their retry round's parts (see RETRY_PATCH). False when there is no round to run.
+ */
+async function startRetryRound(spec: BatchWorkflowInput['spec'], state: BatchState): Promise<boolean> {
+  const round = lastRound(state);
+  if (state.cancelRequested || round >= spec.retryFailed!.rounds) return false;
+  const last = state.parts.filter((p) => roundOf(p) === round);
+  await download(spec, state, last);
+  if (state.failure !== null || state.cancelRequested) return false;
+  const firstIndex = state.parts.reduce((max, p) => Math.max(max, p.index), -1) + 1;
+  let plans: PartPlan[] = [];
+  await guard(state, async () => {
+    plans = await provider.planRetryRound(spec, { round: round + 1, from: last.map((p) => p.results!), firstIndex });
+  });
+  if (plans.length === 0) return false;
+  log.info('retrying failed requests', { batchId: spec.batchId, round: round + 1, requests: plans.reduce((a, p) => a + p.requestCount, 0), parts: plans.length });
+  state.parts.push(...plans.map((p) => ({ ...p, round: round + 1, prepared: null, batch: null, cancelSent: false, error: null, results: null })));
+  return true;
+}
+
+/** Gives back every share still held, then downloads each ended part's results and merges them into the batch's files. */
+async function finish(spec: BatchWorkflowInput['spec'], state: BatchState, admission: PartAdmission | null): Promise<void> {
+  await admission?.release(state.parts, true);
+  // Planning failed: the whole input is accounted for as one part that never reached the provider.
+  if (state.parts.length === 0) state.parts = [{ index: 0, ...spec.input, prepared: null, batch: null, cancelSent: false, error: null, results: null }];
+  await download(spec, state, state.parts);
+  const results = state.parts.map((p) => p.results!);
+  // Parts a retry round followed: their retryable error lines were resubmitted, so the merge leaves them out.
+  const last = lastRound(state);
+  const superseded = state.parts.flatMap((p, i) => (roundOf(p) < last ? [i] : []));
+  state.results = superseded.length > 0 ? await provider.mergeResults(spec, results, superseded) : await provider.mergeResults(spec, results);
   state.finishedAt = Math.floor(Date.now() / 1000);
-  log.info('batch finished', { status: batchStatus(state), ...state.results });
+  log.info('batch finished', { status: batchStatus(state, spec.retryFailed?.codes), ...state.results });
 }

@@ -32,7 +32,7 @@ export function staticDetails(spec: BatchSpec, inputFile: string): string {
   return ['| | |', '|---|---|', ...rows.map(([k, v]) => `| ${cell(k)} | ${cell(v)} |`)].join('\n');
 }
 
-/** Progress as Markdown: status, counts, each provider batch, a retried step or a failure. */
+/** Progress as Markdown: status, counts, each provider batch, a retried step, queued parts, retry rounds or a failure. */
 export function currentDetails(batch: AnybatchBatch): string {
   const c = batch.request_counts ?? { total: 0, completed: 0, failed: 0 };
   const lines = [`**${batch.status}**: ${c.completed + c.failed} of ${c.total} requests done (${c.completed} succeeded, ${c.failed} failed)`];
@@ -40,6 +40,16 @@ export function currentDetails(batch: AnybatchBatch): string {
   if (parts.length > 0) lines.push('', `provider batches: ${parts.map((p) => `${p.id} (${p.status})`).join(', ')}`);
   const r = batch.anybatch.retrying;
   if (r) lines.push('', `retrying ${r.step} (${r.attempts} failed attempt${r.attempts === 1 ? '' : 's'}): ${r.error}`);
+  const q = batch.anybatch.queued;
+  if (q) {
+    const what = q.cause === 'admission' ? 'waiting for admission' : 'refused for a queue limit, waiting to go again';
+    lines.push('', `queued: ${q.parts} part${q.parts === 1 ? '' : 's'} ${what}: ${q.reason}`);
+  }
+  const t = batch.anybatch.retries;
+  if (t) {
+    const recovered = t.recovered_by_round.map((n, i) => `round ${i + 1}: ${n} recovered`).join(', ');
+    lines.push('', `retry rounds: ${t.rounds_run} of ${t.rounds} run, ${t.retried} requests retried${recovered ? ` (${recovered})` : ''}`);
+  }
   if (batch.anybatch.failure) lines.push('', `failure: ${batch.anybatch.failure}`);
   const results = batch.anybatch.results;
   if (results) lines.push('', `results: ${results.output_path} (${results.output_count} lines), ${results.errors_path} (${results.errors_count} lines)`);

@@ -1,1 +1,3 @@
 export { batchWorkflow } from './batch';
+export { onlineBatchWorkflow } from './online';
+export { admissionWorkflow } from './admission';

@@ -7,6 +7,10 @@ import type { AnybatchBatch, Batch, BatchResultFiles } from '../batch';
 // Types only (erased at build): the workflow keeps the adapter's reference without reading inside it.
 import type { PreparedInput } from '../providers/types';
 import type { StorageRef } from '../storage/layout';
+import type { UsageByModel } from '../cost/types';
+import type { TokenEstimate } from '../tokens/types';
+import type { BudgetOverrides } from '../admission/budget';
+import type { AdmissionTicket } from '../admission/messages';
 
 export const BATCH_WORKFLOW_TYPE = 'batchWorkflow';
 
@@ -42,6 +46,21 @@ export interface BatchSpec {
    * batch fails with that error (default 10 minutes; absent in batches created before it existed).
    */
   retryTimeoutMs?: number;
+  /**
+   * Resubmit requests that failed with one of `codes` (src/results/retryable.ts), up to `rounds` follow-up rounds
+   * (absent: never; batches created before it never have it).
+   */
+  retryFailed?: { rounds: number; codes: string[] };
+  /**
+   * How a part the provider failed for a queue limit is submitted again: after `initialMs`, doubling up to `maxMs`,
+   * until `giveUpAfterMs` after its first refusal (absent: 1 min, 30 min, 24 h).
+   */
+  queueLimitRetry?: { initialMs: number; maxMs: number; giveUpAfterMs: number };
+  /**
+   * The batch's `admission` option: its own limits on what may be in flight at the provider (each a positive integer,
+   * null for none; absent measures come from `ANYBATCH_ADMISSION` or the provider's catalog). Absent in older specs.
+   */
+  admission?: BudgetOverrides;
   /** Provider-specific options passed through to the adapter. */
   providerOptions: Record<string, unknown>;
   /** What the provider will drop or change in these requests (from validation), each once. */
@@ -58,6 +77,8 @@ export interface PartPlan {
   bytes: number;
   /** Position (0-based) of the part's first request in the whole input; absent in plans made before it was recorded. */
   firstRequest?: number;
+  /** The part's estimated input tokens and output caps (src/tokens); absent in plans made before they were estimated. */
+  estimatedTokens?: TokenEstimate;
 }
 
 /** What one part's results came to, in the batch's results folder. */
@@ -66,6 +87,8 @@ export interface PartResults {
   errorsPath: string;
   outputCount: number;
   errorsCount: number;
+  /** Tokens the part's results used, per model (src/cost/usage.ts); absent in results written before it was recorded. */
+  usage?: UsageByModel;
 }
 
 export interface PartState extends PartPlan {
@@ -78,6 +101,27 @@ export interface PartState extends PartPlan {
   /** Latest provider batch snapshot, in OpenAI's shape. */
   batch: Batch | null;
   cancelSent: boolean;
+  /**
+   * The retry round that made this part (`retryFailed`): 1 for the first follow-up batch of failed requests, and so
+   * on; absent for the parts the input was split into (round 0).
+   */
+  round?: number;
+  /**
+   * Set while the part waits to be submitted again after the provider refused it for a queue limit: the provider's
+   * reason, the refusals so far, when the first was and when the next submission is due (workflow time, ms).
+   */
+  queued?: { reason: string; attempts: number; sinceMs: number; untilMs: number };
+  /**
+   * Admission control (src/workflows/admission.ts): the part's ticket while it holds its share of the budget (kept
+   * in state so a later run can release it), null once released, absent before it was granted.
+   */
+  admission?: AdmissionTicket | null;
+  /** Set while the part waits for admission: why (the measure the budget is short of). */
+  admitting?: string;
+  /** Its failure was read (see `classifyPartFailure`) and is final: it is not submitted again. */
+  settled?: boolean;
+  /** Set while its failure is being read: until then the part does not count as submitted (nor failed). */
+  reviewing?: boolean;
   /** Why this part could not be submitted (then it never reached the provider). */
   error: { code: string; message: string } | null;
   results: PartResults | null;

@@ -10,8 +10,12 @@
  *   `cancelled` if a cancel was requested, `expired` if any part expired, otherwise `completed`
  *   (parts that failed validation while others ran are listed in `errors`, and their requests are in
  *   errors.jsonl as `batch_failed` lines).
+ *
+ * With `retryFailed`, the parts of each retry round hold requests that failed before: while a round runs, those
+ * requests count as neither completed nor failed (they are pending again), and a part that expired counts for
+ * the status only when its expired requests were not retried (`batch_expired` not retried, or no later round).
  */
-import type { AnybatchBatch, Batch, BatchError, BatchStatus, BatchUsage } from '../batch';
+import type { AnybatchBatch, Batch, BatchError, BatchStatus, BatchUsage, QueuedParts, RetryReport } from '../batch';
 import type { BatchSpec, BatchState, PartState } from './shared';
 import { isTerminal } from '../batch';
 
@@ -22,20 +26,47 @@ export function partEnded(part: PartState): boolean {
   return part.error !== null || (part.batch !== null && isTerminal(part.batch.status));
 }
 
-export function batchStatus(state: BatchState): BatchStatus {
-  if (state.results !== null) return finalStatus(state);
+/** The retry round a part belongs to (0: the parts the input was split into). */
+export function roundOf(part: PartState): number {
+  return part.round ?? 0;
+}
+
+/** The latest retry round started (0 when none). */
+export function lastRound(state: BatchState): number {
+  return state.parts.reduce((max, p) => Math.max(max, roundOf(p)), 0);
+}
+
+/** `retryCodes`: the batch's `retryFailed` codes, when it has them. */
+export function batchStatus(state: BatchState, retryCodes?: readonly string[]): BatchStatus {
+  if (state.results !== null) return finalStatus(state, retryCodes);
   if (state.cancelRequested) return 'cancelling';
   if (state.parts.length > 0 && state.parts.every(partEnded)) return 'finalizing';
   if (state.failure !== null) return 'finalizing';
   return state.parts.some((p) => p.batch !== null && RUNNING.includes(p.batch.status)) ? 'in_progress' : 'validating';
 }
 
-function finalStatus(state: BatchState): BatchStatus {
+function finalStatus(state: BatchState, retryCodes?: readonly string[]): BatchStatus {
   const ran = state.parts.filter((p) => p.batch !== null && p.batch.status !== 'failed');
   if (state.cancelRequested) return 'cancelled';
   if (ran.length === 0) return 'failed';
-  if (ran.some((p) => p.batch?.status === 'expired')) return 'expired';
+  const last = lastRound(state);
+  const retriedExpired = (p: PartState) => retryCodes !== undefined && retryCodes.includes('batch_expired') && roundOf(p) < last;
+  if (ran.some((p) => p.batch?.status === 'expired' && !retriedExpired(p))) return 'expired';
   return 'completed';
+}
+
+/** How `retryFailed` went so far, from the parts of each round. */
+function retryReport(rounds: number, parts: PartState[]): RetryReport {
+  const report: RetryReport = { rounds, rounds_run: 0, retried: 0, recovered_by_round: [] };
+  for (const part of parts) {
+    const round = roundOf(part);
+    if (round === 0) continue;
+    report.rounds_run = Math.max(report.rounds_run, round);
+    report.retried += part.requestCount;
+    while (report.recovered_by_round.length < round) report.recovered_by_round.push(0);
+    report.recovered_by_round[round - 1] += part.results ? part.results.outputCount : part.batch?.request_counts?.completed ?? 0;
+  }
+  return report;
 }
 
 function sum(parts: PartState[], pick: (b: Batch) => number | undefined): number {
@@ -76,10 +107,29 @@ function errors(state: BatchState): BatchError[] {
   return out;
 }
 
+/**
+ * The parts waiting to be submitted, as one `queued`: for admission control (`cause: 'admission'`, no known time)
+ * or after the provider refused them for a queue limit (`cause: 'queue_limit'`, until their backoff ends). The
+ * reason and cause are the first waiting part's; a part whose backoff ended and that now waits for admission counts
+ * as waiting for admission. Undefined when nothing waits.
+ */
+function queuedInfo(parts: PartState[]): QueuedParts | undefined {
+  const waiting = parts.filter((p) => (p.admitting !== undefined || p.queued !== undefined) && p.batch === null && p.error === null);
+  if (waiting.length === 0) return undefined;
+  const first = waiting[0];
+  const backoffs = waiting.filter((p) => p.admitting === undefined).map((p) => p.queued!.untilMs);
+  const queued: QueuedParts =
+    first.admitting !== undefined
+      ? { parts: waiting.length, reason: first.admitting, next_at: null, cause: 'admission' }
+      : { parts: waiting.length, reason: first.queued!.reason, next_at: null, cause: 'queue_limit' };
+  if (backoffs.length > 0) queued.next_at = Math.ceil(Math.min(...backoffs) / 1000);
+  return queued;
+}
+
 const WINDOW_SECONDS: Record<string, number> = { '24h': 86_400 };
 
 export function buildBatch(spec: BatchSpec, state: BatchState): AnybatchBatch {
-  const status = batchStatus(state);
+  const status = batchStatus(state, spec.retryFailed?.codes);
   const parts = state.parts;
   const errs = errors(state);
   const results = state.results;
@@ -95,7 +145,8 @@ export function buildBatch(spec: BatchSpec, state: BatchState): AnybatchBatch {
     request_counts: {
       total: spec.input.requestCount,
       completed: results ? results.output_count : sum(parts, (b) => b.request_counts?.completed),
-      failed: results ? results.errors_count : sum(parts, (b) => b.request_counts?.failed),
+      // Requests in a retry round failed before: they are pending again until their round reports them.
+      failed: results ? results.errors_count : Math.max(0, sum(parts, (b) => b.request_counts?.failed) - parts.reduce((a, p) => a + (roundOf(p) > 0 ? p.requestCount : 0), 0)),
     },
     metadata: spec.metadata,
     anybatch: {
@@ -111,7 +162,12 @@ export function buildBatch(spec: BatchSpec, state: BatchState): AnybatchBatch {
     },
   };
   // Only batches that record poll errors (see OUTCOME_PATCH) have the key, so older histories replay unchanged.
+  if (spec.retryFailed) batch.anybatch.retries = retryReport(spec.retryFailed.rounds, parts);
+  const queued = queuedInfo(parts);
+  if (queued && results === null) batch.anybatch.queued = queued;
   if (state.pollError) batch.anybatch.retrying = { step: 'poll', attempts: state.pollFailures, error: state.pollError, next_at: null };
+  // Only results merged with their cost have the key, so older histories build the same batch.
+  if (results?.cost) batch.anybatch.cost = results.cost;
   const model = spec.input.model ?? parts.find((p) => p.batch?.model)?.batch?.model;
   if (model) batch.model = model;
   const inProgressAt = earliest(parts, (b) => b.in_progress_at);

@@ -79,6 +79,25 @@ test('usage errors exit 2', async () => {
   expect(badLimit.code).toBe(2);
 });
 
+test('--option passes a provider option, JSON-typed, checked like the library\'s', async () => {
+  const file = path.join(env.home, 'option-cli.jsonl');
+  fs.writeFileSync(file, '{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{"model":"m","messages":[{"role":"user","content":"hi"}]}}\n');
+  const base = ['create', file, '--provider', 'openai-compatible', '--endpoint', '/v1/chat/completions', '--api-base', 'http://127.0.0.1:1/v1'];
+  const zero = await anybatch([...base, '--option', 'concurrency=0']);
+  expect(zero.code).toBe(2);
+  expect(zero.stderr).toContain('openai-compatible option concurrency must be a positive integer (got 0).'); // a number, not "0"
+  const word = await anybatch([...base, '--option', 'concurrency=two']);
+  expect(word.stderr).toContain('(got "two")');
+  const misspelt = await anybatch([...base, '--option', 'concurency=2']);
+  expect(misspelt.code).toBe(2);
+  expect(misspelt.stderr).toMatch(/Unknown option "concurency".*did you mean "concurrency"/);
+  const common = await anybatch([...base, '--option', 'pollInterval=1s']);
+  expect(common.code).toBe(2);
+  expect(common.stderr).toContain('"pollInterval" is one of anybatch\'s own options');
+  const malformed = await anybatch([...base, '--option', 'rpm']);
+  expect(malformed.stderr).toContain('--option takes key=value (got "rpm").');
+});
+
 test('cancel --wait ends the batch cancelled with partial results', async () => {
   const input = writeChatInput(env.home, 3000);
   const created = JSON.parse((await create(input, '--json')).stdout);

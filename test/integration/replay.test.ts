@@ -20,9 +20,18 @@ beforeAll(() => quietRuntime());
 // - the rest: today's (`uploadPart` returns a `PreparedInput`).
 const OUTCOMES = ['cancelled', 'completed', 'expired', 'failed-validation', 'worker-killed-twice'];
 const SINCE_V1 = ['failed-unreachable', 'cancelled-by-signal', 'anthropic-completed'];
+// Batches that resubmit failed requests (RETRY_PATCH): retry rounds run to the end, and a cancel during a round.
+const RETRY_FAILED = ['retry-failed', 'retry-failed-cancelled'];
+// Parts refused for a queue limit and submitted again, and a part failed for size and re-split (RESUBMIT_PATCH).
+const RESUBMITTED = ['queue-limit-resubmitted', 'resplit-too-large'];
+// The admission workflow (src/workflows/admission.ts): grants, a queued request, releases; and a batch whose part
+// waited for admission before its create, then released each share as its provider batch ended (ADMISSION_PATCH).
+const ADMISSION = ['admission-fifo', 'admission-queued'];
+// Online batches of the openai-compatible provider (src/workflows/online.ts): run to the end, and cancelled.
+const ONLINE = ['online-completed', 'online-cancelled'];
 
 test('histories are committed for the main batch outcomes, from each generation of the workflow', () => {
-  const names = [...OUTCOMES.flatMap((o) => [`${o}.json`, `v0-${o}.json`, `v1-${o}.json`]), ...SINCE_V1.flatMap((o) => [`${o}.json`, `v1-${o}.json`])];
+  const names = [...OUTCOMES.flatMap((o) => [`${o}.json`, `v0-${o}.json`, `v1-${o}.json`]), ...SINCE_V1.flatMap((o) => [`${o}.json`, `v1-${o}.json`]), ...[...RETRY_FAILED, ...RESUBMITTED, ...ADMISSION, ...ONLINE].map((o) => `${o}.json`)];
   expect(files).toEqual(expect.arrayContaining(names));
 });
 

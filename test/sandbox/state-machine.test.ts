@@ -13,6 +13,7 @@ function plan(): RequestPlan {
     failed: Uint32Array.from(failed),
     inputTokens: Float64Array.from(failed.map((f, k) => 4 * (k - f))),
     outputTokens: Float64Array.from(failed.map((f, k) => 2 * (k - f))),
+    enqueuedTokens: new Map([['m', 40]]),
   };
 }
 

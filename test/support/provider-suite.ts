@@ -20,7 +20,7 @@ import { eventually, startTestEnv, writeChatInput } from './env';
 import type { TestEnv } from './env';
 
 /** The providers this suite is for: every registered one but those with suites of their own. */
-export type SuiteProvider = Exclude<ProviderName, 'openai' | 'anthropic'>;
+export type SuiteProvider = Exclude<ProviderName, 'openai' | 'anthropic' | 'openai-compatible'>;
 
 /** What a provider's suite file has to run its own cases. */
 export interface ProviderSuite<P extends SuiteProvider> {

@@ -33,6 +33,7 @@ import type {
   ProviderOptions,
 } from '../../src';
 import type { REGISTRY } from '../../src/providers/registry';
+import type { OpenAICompatibleOptions } from '../../src/providers/openai-compatible';
 import type { TogetherOptions } from '../../src/providers/together';
 
 /** `Equal<A, B>` is `true` only when A and B are the same type. */
@@ -68,7 +69,7 @@ export async function options(): Promise<void> {
 export async function registry(): Promise<void> {
   // The provider names are the registry's keys, and each provider's options type comes from its definition.
   assertType<Equal<ProviderName, keyof typeof REGISTRY>>();
-  assertType<Equal<ProviderName, 'openai' | 'anthropic' | 'azureopenai' | 'groq' | 'xai' | 'gemini' | 'mistral' | 'together'>>();
+  assertType<Equal<ProviderName, 'openai' | 'anthropic' | 'azureopenai' | 'groq' | 'xai' | 'gemini' | 'mistral' | 'together' | 'openai-compatible'>>();
   assertType<
     Equal<
       ProviderOptions,
@@ -81,6 +82,7 @@ export async function registry(): Promise<void> {
         gemini: GeminiOptions;
         mistral: MistralOptions;
         together: TogetherOptions;
+        'openai-compatible': OpenAICompatibleOptions;
       }
     >
   >();

@@ -62,7 +62,7 @@ describe('every provider in the registry has a complete definition', () => {
 describe('ProviderName and the supported providers derive from the registry', () => {
   test('supportedProviders is the registry, in order', () => {
     expect(supportedProviders()).toEqual(Object.keys(REGISTRY));
-    expect(supportedProviders()).toEqual(['openai', 'anthropic', 'azureopenai', 'groq', 'xai', 'gemini', 'mistral', 'together']);
+    expect(supportedProviders()).toEqual(['openai', 'anthropic', 'azureopenai', 'groq', 'xai', 'gemini', 'mistral', 'together', 'openai-compatible']);
   });
 
   test('names are checked against it', () => {
@@ -72,7 +72,7 @@ describe('ProviderName and the supported providers derive from the registry', ()
       expect(providerDefinition(name).name).toBe(name);
     }
     for (const bad of ['azure', 'Groq', 'toString', '', 1]) expect(isProviderName(bad)).toBe(false);
-    expect(() => providerDefinition('azure')).toThrow(new UsageError('Provider "azure" is not supported; supported: openai, anthropic, azureopenai, groq, xai, gemini, mistral, together.'));
+    expect(() => providerDefinition('azure')).toThrow(new UsageError('Provider "azure" is not supported; supported: openai, anthropic, azureopenai, groq, xai, gemini, mistral, together, openai-compatible.'));
     expect(() => getAdapter('toString')).toThrow(UsageError);
   });
 });

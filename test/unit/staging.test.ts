@@ -112,7 +112,7 @@ describe('a batch in the local folder store: today\'s paths, no copies', () => {
     expect(b.mode).toBe('local');
     // One part: the staged file itself.
     const single = await b.plan({ maxRequests: 10, maxBytes: 1e9, requestCount: 5 });
-    expect(single).toEqual([{ index: 0, path: spec.input.path, requestCount: 5, bytes: spec.input.bytes }]);
+    expect(single).toEqual([{ index: 0, path: spec.input.path, requestCount: 5, bytes: spec.input.bytes, estimatedTokens: expect.objectContaining({ withoutMaxOutput: 5 }) }]);
     const parts = await b.plan({ maxRequests: 2, maxBytes: 1e9 });
     const home = store.root;
     expect(parts.map((p) => p.path)).toEqual([0, 1, 2].map((i) => path.join(home, 'inputs', `${spec.batchId}.part-${i}.jsonl`)));
@@ -234,7 +234,7 @@ describe('a batch in S3: parts as objects, a scratch cache, the work folder kept
     const b = hostA().forBatch(spec);
     expect(b.mode).toBe('remote');
     expect(await b.plan({ maxRequests: 10, maxBytes: 1e9, requestCount: 7 })).toEqual([
-      { index: 0, path: store.uri(spec.storage!.inputKey), requestCount: 7, bytes: spec.input.bytes },
+      { index: 0, path: store.uri(spec.storage!.inputKey), requestCount: 7, bytes: spec.input.bytes, estimatedTokens: expect.objectContaining({ withoutMaxOutput: 7 }) },
     ]);
     const parts = await b.plan({ maxRequests: 3, maxBytes: 1e9 });
     expect(parts.map((p) => p.path)).toEqual([0, 1, 2].map((i) => store.uri(layout.part(spec.batchId, i))));
@@ -361,7 +361,7 @@ describe('a batch in S3: parts as objects, a scratch cache, the work folder kept
     for (const p of parts) {
       written.push(await writePartResults({ batchId: spec.batchId, store: target, part: p, ids: (await a.partIds(p))!, lines: lines(ok('r0'), ok('r3')), outcome: { code: 'missing_result', message: 'm' } }));
     }
-    expect(written[1]).toEqual({ outputPath: store.uri(layout.partOutput(target.prefix, 1)), errorsPath: store.uri(layout.partErrors(target.prefix, 1)), outputCount: 1, errorsCount: 1 });
+    expect(written[1]).toEqual({ outputPath: store.uri(layout.partOutput(target.prefix, 1)), errorsPath: store.uri(layout.partErrors(target.prefix, 1)), outputCount: 1, errorsCount: 1, usage: {} });
     // Scratch exists on this host (a work folder was used).
     await a.withPart(parts[0], {}, async () => undefined);
     expect(fs.existsSync(a.scratchRoot)).toBe(true);

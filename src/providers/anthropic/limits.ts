@@ -17,4 +17,5 @@ export const ANTHROPIC_LIMITS = {
   metadata: null,
   // `/v1/messages` input is Anthropic's own line, passed through.
   nativeLines: { '/v1/messages': { payload: 'params', envelope: false, shape: '{"custom_id", "params"}' } },
+  admission: { requests: 100_000, perModel: false, source: 'Message Batches queue limit of Tier 1 (docs.anthropic.com rate limits)' },
 } satisfies ProviderCapabilities<'anthropic'>;

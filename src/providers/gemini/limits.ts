@@ -17,4 +17,5 @@ export const GEMINI_LIMITS = {
   completionWindows: ['24h'],
   // A Gemini batch has a displayName (anybatch's idempotency key goes there), no metadata.
   metadata: null,
+  admission: { batches: 100, perModel: false, source: 'concurrent batch limit (ai.google.dev batch API rate limits)' },
 } satisfies ProviderCapabilities<'gemini'>;

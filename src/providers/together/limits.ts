@@ -35,4 +35,5 @@ export const TOGETHER_LIMITS = {
   // Together batch jobs carry no metadata: the idempotency key travels in the input file's name.
   metadata: null,
   maxCustomIdLength: TOGETHER_MAX_CUSTOM_ID_LENGTH,
+  admission: { enqueuedTokens: 30_000_000_000, perModel: true, source: 'tokens enqueued per model (docs.together.ai batch limits)' },
 } satisfies ProviderCapabilities<'together'>;

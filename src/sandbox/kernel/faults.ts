@@ -1,5 +1,6 @@
 /** Injected failures for API requests (every provider's), drawn from a seeded PRNG so a run with a given seed repeats. */
 import { ApiError } from './http';
+import { stableHex } from './ids';
 import type { SandboxFaults } from './settings';
 
 const DEFAULT_SEED = 1;
@@ -85,6 +86,13 @@ export class FaultInjector {
     return { kind: 'none' };
   }
 
+  /** The request fault of a batch being created now (null when the rate is unset or zero). */
+  requestFault(): RequestFault | null {
+    const rate = this.faults.requestFaultRate;
+    if (!rate) return null;
+    return { rate, seed: Math.floor(this.random() * 4294967296) };
+  }
+
   /** Whether one file download is cut off midway. */
   truncatesDownload(): boolean {
     const cut = this.draw(this.faults.truncateDownloads);
@@ -96,6 +104,25 @@ export class FaultInjector {
     if (!probability) return false;
     return this.random() < probability;
   }
+}
+
+/**
+ * The request fault of one provider batch (`requestFaultRate`): which of its requests end as a 500 error line.
+ * Each batch draws its own seed from the fault PRNG when it is created, so a request retried in another batch
+ * is drawn again (independently), while every read of one batch agrees and a run with a given seed repeats.
+ */
+export interface RequestFault {
+  rate: number;
+  seed: number;
+}
+
+/** The message of a request failed by the request fault (each provider wraps it in its own error shape). */
+export const REQUEST_FAULT_MESSAGE = 'The server had an error processing your request (injected by the sandbox requestFaultRate fault). Retry the request.';
+
+/** Whether request `index` (0-based, in run order) of a batch with this fault fails. */
+export function requestFaulted(fault: RequestFault | null, index: number): boolean {
+  if (fault === null) return false;
+  return parseInt(stableHex('request-fault', fault.seed, index).slice(0, 8), 16) / 4294967296 < fault.rate;
 }
 
 /** Small, fast 32-bit PRNG; quality is ample for fault sampling and shuffling results. */

@@ -21,6 +21,8 @@ export interface ResolvedOptions {
   maxRequests: number | null;
   maxBytes: number | null;
   apiKey: string | null;
+  /** See `SandboxOptions.enqueuedTokenLimit`; null: no limit. */
+  enqueuedTokenLimit: number | null;
   faults: SandboxFaults;
   dataDir: string | null;
   now: () => number;
@@ -40,6 +42,7 @@ export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
     maxRequests: options.maxRequests === undefined ? null : positiveInteger('maxRequests', options.maxRequests),
     maxBytes: options.maxBytes === undefined ? null : positiveInteger('maxBytes', options.maxBytes),
     apiKey: options.apiKey ? options.apiKey : null,
+    enqueuedTokenLimit: options.enqueuedTokenLimit === undefined ? null : positiveInteger('enqueuedTokenLimit', options.enqueuedTokenLimit),
     faults: checkFaults(options.faults ?? {}),
     dataDir: options.dataDir ?? null,
     now: options.now ?? Date.now,
@@ -47,7 +50,7 @@ export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
   };
 }
 
-const RATE_KEYS = ['rate429', 'rate500', 'rateDrop', 'truncateDownloads'] as const;
+const RATE_KEYS = ['rate429', 'rate500', 'rateDrop', 'truncateDownloads', 'requestFaultRate'] as const;
 const FAULT_KEYS = new Set<string>([
   ...RATE_KEYS,
   'retryAfterSeconds',

@@ -35,6 +35,13 @@ export interface SandboxFaults {
    * are not checked. Unset: every name is accepted.
    */
   models?: string[];
+  /**
+   * 0..1 probability that one request of a batch ends as a 500 error line (OpenAI's batch error-file shape:
+   * `response.status_code` 500, `body.error` of type `server_error`; Anthropic: an `errored` result with an
+   * `api_error`; xAI: an INTERNAL error), drawn independently for every request of every batch, so a request
+   * resubmitted in a new batch is drawn again. The batch's counts include these failures.
+   */
+  requestFaultRate?: number;
   /** PRNG seed for the rates above (deterministic). */
   seed?: number;
 }
@@ -61,6 +68,22 @@ export interface SandboxOptions {
   maxBytes?: number;
   /** When set, only this key is accepted, read each provider's way (bearer; Anthropic's x-api-key; Azure's api-key); otherwise any non-empty key. */
   apiKey?: string;
+  /**
+   * OpenAI's enqueued token limit, per model (OpenAI, Groq, Azure OpenAI; each provider counts its own batches).
+   * A new batch whose prompt tokens for a model, added to those of that model's batches still `validating`,
+   * `in_progress` or `finalizing` when it was created, exceed this fails validation the way OpenAI's does:
+   * status `failed`, `errors.data` of one `token_limit_exceeded` error ("Enqueued token limit reached for <model>
+   * in organization org-sandbox. Limit: N enqueued tokens. ...", param and line null). A batch's tokens are its
+   * requests' prompt tokens as the stand-in model counts them (`promptTokens` in `providers/openai/responder.ts`:
+   * ceil(characters / 4) of the chat messages' text joined by newlines, of each embedding input, or of the whole
+   * body for other endpoints), by each request's `body.model`; requests without a model are not counted. A batch
+   * refused for the limit, or failed for any other reason, holds no tokens. Unset: no limit.
+   */
+  enqueuedTokenLimit?: number;
+  /** Requests per minute of the online endpoints (`POST /v1/chat/completions`, `/v1/embeddings`); unset: no limit. */
+  rpm?: number;
+  /** Tokens per minute of the online endpoints (prompt tokens + max tokens); unset: no limit. */
+  tpm?: number;
   faults?: SandboxFaults;
   /** Where uploaded and generated files are stored (default: a fresh temp dir, removed on close). */
   dataDir?: string;
@@ -68,6 +91,20 @@ export interface SandboxOptions {
   now?: () => number;
   /** Optional request log. */
   log?: (line: string) => void;
+}
+
+/** What the online endpoints (`providers/online`) have done, for `SandboxStats.online`. */
+export interface OnlineStats {
+  /** Chat completions answered 200. */
+  completions: number;
+  /** Embeddings requests answered 200. */
+  embeddings: number;
+  /** Requests refused with a 429 for the RPM or TPM limit. */
+  rateLimited: number;
+  /** Successful answers to a request body that had been answered successfully before. */
+  duplicates: number;
+  /** Distinct request bodies answered successfully. */
+  distinct: number;
 }
 
 /** What one provider module has done, for `SandboxStats.providers`. */
@@ -97,4 +134,8 @@ export interface SandboxStats {
   batchesByStatus: Record<string, number>;
   /** The same, per provider module. */
   providers: Record<string, ProviderStats>;
+  /** Chat completions the online endpoint answered (`online.completions`). */
+  onlineCompletions: number;
+  /** The online endpoints: answers, 429s and answers to a request body answered before (`providers/online`). */
+  online: OnlineStats;
 }

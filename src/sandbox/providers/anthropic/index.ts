@@ -24,6 +24,7 @@ export const anthropic: ProviderModule = {
       timing: { rate: options.rate, cancellingMs: options.cancellingMs },
       // A lower `maxRequests` applies; a higher one does not lift Anthropic's own limit.
       maxRequests: Math.min(options.maxRequests ?? Infinity, limits.maxRequestsPerBatch),
+      requestFault: () => kernel.faults.requestFault(),
     });
     const ctx: AnthropicContext = { kernel, batches, maxBytes: options.maxBytes ?? limits.maxBytesPerBatch, counters: { batchesCreated: 0, batchCancels: 0 } };
     return {

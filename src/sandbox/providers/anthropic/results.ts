@@ -8,8 +8,10 @@ import { once } from 'node:events';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
+import type { RequestFault } from '../../kernel/faults';
 import { openJsonlOutput, readInputLines } from '../../kernel/jsonl';
 import { copyShuffled, resultOrder } from '../../kernel/shuffle';
+import { requestFaulted } from '../../kernel/faults';
 import { processRequest } from './outcome';
 import type { MessageBatchCountsJson, MessageBatchResultJson, ResultLineJson, StoredRequest } from './wire';
 
@@ -21,6 +23,8 @@ export interface ResultsJob {
   processed: number;
   unprocessed: 'canceled' | 'expired' | null;
   failAll: boolean;
+  /** Which requests end `errored` with an injected api_error (absent or null: none). */
+  requestFault?: RequestFault | null;
   tmpDir: string;
   target: string;
 }
@@ -56,7 +60,7 @@ async function writeInRequestOrder(job: ResultsJob, orderedPath: string, offsets
       const request = JSON.parse(text) as StoredRequest;
       const result: MessageBatchResultJson =
         index < job.processed || job.unprocessed === null
-          ? processRequest(request, `${job.batchId}/${request.custom_id}`, job.failAll)
+          ? processRequest(request, `${job.batchId}/${request.custom_id}`, job.failAll, requestFaulted(job.requestFault ?? null, index))
           : { type: job.unprocessed };
       counts[result.type]++;
       const line: ResultLineJson = { custom_id: request.custom_id, result };

@@ -5,6 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { RequestFault } from '../../kernel/faults';
 import type { SortKey } from '../../kernel/pagination';
 import { advance, finishOnce, RecordBook, type Latched } from '../../kernel/store';
 import { copyRequests } from './envelope';
@@ -25,6 +26,8 @@ export interface MessageBatchStoreDeps {
   now: () => number;
   timing: MessageBatchTiming;
   maxRequests: number;
+  /** The request fault of a batch being created (the kernel's `FaultInjector.requestFault`); absent: none. */
+  requestFault?: () => RequestFault | null;
 }
 
 interface View {
@@ -42,6 +45,8 @@ interface MessageBatchRecord extends MessageBatchFacts, Latched<FinalView> {
   resultsPath: string;
   /** The failValidation fault as it was at create. */
   failAll: boolean;
+  /** Which of its requests the request fault fails (drawn at create). */
+  requestFault: RequestFault | null;
 }
 
 export interface StoredResults {
@@ -76,6 +81,7 @@ export class MessageBatchStore {
       requestsPath,
       resultsPath: path.join(this.deps.dir, `${id}.results.jsonl`),
       failAll: faults.failValidation === true,
+      requestFault: this.deps.requestFault?.() ?? null,
       createdMs,
       expiresMs: createdMs + (faults.expireAfterSeconds === undefined ? DAY_MS : faults.expireAfterSeconds * 1000),
       total,
@@ -194,6 +200,7 @@ export class MessageBatchStore {
       processed: state.processed,
       unprocessed: state.unprocessed,
       failAll: record.failAll,
+      requestFault: record.requestFault,
       tmpDir: this.deps.tmpDir,
       target: record.resultsPath,
     });

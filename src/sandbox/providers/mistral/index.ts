@@ -47,6 +47,7 @@ export function createMistral(kernel: Kernel): SandboxProvider {
     maxRequests,
     singleModel: catalog.requiresSingleModel,
     shuffleResults: true, // Mistral does not keep input order in its result files
+    requestFault: () => kernel.faults.requestFault(),
   });
   const store = new MistralStore(files, batches, kernel.tmpDir, kernel.now);
   const counters = { filesCreated: 0, batchesCreated: 0, batchCancels: 0 };

@@ -6,10 +6,12 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { badRequest, notFound } from '../../kernel/http';
+import type { RequestFault } from '../../kernel/faults';
 import type { WrittenFile } from '../../kernel/jsonl';
 import type { SortKey } from '../../kernel/pagination';
 import { advance, finishOnce, RecordBook, type Latched } from '../../kernel/store';
 import type { FileStore, StoredFile } from './files';
+import { admitTokens, ENQUEUED_STATUSES } from './enqueued';
 import { newBatchId } from './ids';
 import { checkInput, type InputCheck } from './input-check';
 import { deriveState, needsCheck, requestCounts, usage, type BatchState, type LifecycleFacts, type Timing } from './lifecycle';
@@ -41,6 +43,13 @@ export interface BatchStoreDeps {
   singleModel: boolean;
   /** Write result lines in a seeded shuffled order (Azure: no guaranteed order) rather than in input order. */
   shuffleResults: boolean;
+  /**
+   * Per model, most prompt tokens enqueued at once (`SandboxOptions.enqueuedTokenLimit`); null or absent: no limit
+   * (the Mistral and Together modules, whose errors for such a limit are undocumented, set none).
+   */
+  enqueuedTokenLimit?: number | null;
+  /** The request fault of a batch being created (the kernel's `FaultInjector.requestFault`); absent: none. */
+  requestFault?: () => RequestFault | null;
 }
 
 /** Everything a batch response shows, fixed once the batch is terminal. */
@@ -62,10 +71,16 @@ interface BatchRecord extends LifecycleFacts, Latched<BatchView> {
   metadata: Record<string, string> | null;
   outputExpiresAfterSeconds: number | null;
   checking: Promise<void>;
+  /** Which of its requests the request fault fails (drawn at creation). */
+  requestFault: RequestFault | null;
+  /** The prompt tokens per model it holds while enqueued; null until it was admitted, and for a batch that failed validation. */
+  enqueued: ReadonlyMap<string, number> | null;
 }
 
 export class BatchStore {
   private readonly batches: RecordBook<BatchRecord>;
+  /** The latest batch's validation with the enqueued token limit: each batch is admitted after the ones before it. */
+  private admitted: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: BatchStoreDeps) {
     this.batches = new RecordBook(deps.now);
@@ -94,19 +109,19 @@ export class BatchStore {
       check: null,
       cancelMs: null,
       checking: Promise.resolve(),
+      requestFault: this.deps.requestFault?.() ?? null,
+      enqueued: null,
       seenMs: createdMs,
       final: null,
       finishing: null,
     };
     const checked: Promise<InputCheck> = faults.failValidation
       ? Promise.resolve({ ok: false, errors: [FORCED_VALIDATION_ERROR] })
-      : checkModels(inputPath, faults.models, () => checkInput(inputPath, input.endpoint, this.deps.maxRequests, this.deps.singleModel)).catch((err: unknown) => ({
+      : checkModels(inputPath, faults.models, () => checkInput(inputPath, input.endpoint, this.deps.maxRequests, this.deps.singleModel, record.requestFault)).catch((err: unknown) => ({
           ok: false,
           errors: [unreadable(err)],
         }));
-    record.checking = checked.then((check) => {
-      record.check = check;
-    });
+    record.checking = this.admit(record, checked);
     this.batches.add(id, record, createdMs);
     return this.toJson(record, this.view(record, createdMs));
   }
@@ -158,6 +173,45 @@ export class BatchStore {
     await Promise.allSettled(pending);
   }
 
+  /**
+   * Records the validation result. With the enqueued token limit, a valid batch is then admitted against the
+   * batches of its models enqueued when it was created, after every earlier batch was decided (so their tokens
+   * are known), in creation order.
+   */
+  private admit(record: BatchRecord, checked: Promise<InputCheck>): Promise<void> {
+    const limit = this.deps.enqueuedTokenLimit ?? null;
+    const decide = (check: InputCheck): void => {
+      const final = limit === null ? check : admitTokens(check, limit, (model) => this.enqueuedAt(model, record.createdMs));
+      record.check = final;
+      record.enqueued = final.ok ? final.plan.enqueuedTokens : null;
+    };
+    if (limit === null) return checked.then(decide);
+    const decided = Promise.all([checked, this.admitted]).then(([check]) => decide(check));
+    this.admitted = decided.catch(() => undefined);
+    return decided;
+  }
+
+  /** The tokens of `model` that batches admitted earlier hold at `t`. */
+  private enqueuedAt(model: string, t: number): number {
+    let total = 0;
+    for (const record of this.batches.values()) {
+      const tokens = record.enqueued?.get(model);
+      if (tokens !== undefined && this.holdsTokensAt(record, t)) total += tokens;
+    }
+    return total;
+  }
+
+  /** Whether an admitted batch was `validating`, `in_progress` or `finalizing` at `t`; a cancel after `t` did not count yet. */
+  private holdsTokensAt(record: BatchRecord, t: number): boolean {
+    if (t < record.createdMs) return false;
+    if (record.final) {
+      const s = record.final.state;
+      return t < (s.cancellingMs ?? s.completedMs ?? s.expiredMs ?? s.failedMs ?? Infinity);
+    }
+    const facts = record.cancelMs !== null && record.cancelMs > t ? { ...record, cancelMs: null } : record;
+    return ENQUEUED_STATUSES.includes(deriveState(facts, t, this.deps.timing).status);
+  }
+
   private require(id: string, param: string | null = null): BatchRecord {
     const record = this.batches.get(id);
     if (!record) throw notFound(`No batch found with id '${id}'.`, param);
@@ -203,6 +257,7 @@ export class BatchStore {
         rate: this.deps.timing.rate,
         tmpDir: this.deps.tmpDir,
         shuffleSeed: this.deps.shuffleResults ? record.id : null,
+        requestFault: record.requestFault,
       });
       outputFileId = await this.storeResult(record, written.output, 'output', endedMs);
       errorFileId = await this.storeResult(record, written.error, 'error', endedMs);

@@ -3,8 +3,10 @@
  * file that either finds line errors or produces the plan of per-request outcomes the batch will report.
  */
 import { isPlainObject } from '../../kernel/http';
+import { requestFaulted, type RequestFault } from '../../kernel/faults';
 import { readInputLines } from '../../kernel/jsonl';
-import { respond } from './responder';
+import { faultedOutcome } from './request-fault';
+import { promptTokens, respond } from './responder';
 import type { BatchErrorJson } from './wire';
 
 /** Bounds memory on a file that is wrong on every line; the real API also lists only the first errors. */
@@ -20,12 +22,17 @@ export interface RequestPlan {
   failed: Uint32Array;
   inputTokens: Float64Array;
   outputTokens: Float64Array;
+  /** Prompt tokens (`promptTokens`) of the requests naming each model: what the batch enqueues, per model. */
+  enqueuedTokens: ReadonlyMap<string, number>;
 }
 
 export type InputCheck = { ok: true; plan: RequestPlan } | { ok: false; errors: BatchErrorJson[] };
 
-/** `singleModel`: a line naming another model than the first line's fails the batch (`model_mismatch`). */
-export async function checkInput(path: string, endpoint: string, maxRequests: number, singleModel = true): Promise<InputCheck> {
+/**
+ * `singleModel`: a line naming another model than the first line's fails the batch (`model_mismatch`).
+ * `requestFault`: the batch's request fault, so that the plan counts the requests it fails.
+ */
+export async function checkInput(path: string, endpoint: string, maxRequests: number, singleModel = true, requestFault: RequestFault | null = null): Promise<InputCheck> {
   const errors: BatchErrorJson[] = [];
   const fail = (line: number, code: string, message: string, param: string | null): void => {
     if (errors.length < MAX_ERRORS_LISTED) errors.push({ code, message, param, line });
@@ -34,6 +41,7 @@ export async function checkInput(path: string, endpoint: string, maxRequests: nu
   const failed: number[] = [0];
   const inputTokens: number[] = [0];
   const outputTokens: number[] = [0];
+  const enqueuedTokens = new Map<string, number>();
   let model: string | null = null;
   let count = 0;
 
@@ -84,11 +92,12 @@ export async function checkInput(path: string, endpoint: string, maxRequests: nu
       }
     }
     if (count > maxRequests) continue; // reported once below; no need to plan requests that will never run
-    const outcome = respond(endpoint, body, { key: customId, created: 0 });
+    const outcome = requestFaulted(requestFault, failed.length - 1) ? faultedOutcome() : respond(endpoint, body, { key: customId, created: 0 });
     const ok = outcome.statusCode >= 200 && outcome.statusCode < 300;
     failed.push(failed[failed.length - 1] + (ok ? 0 : 1));
     inputTokens.push(inputTokens[inputTokens.length - 1] + outcome.inputTokens);
     outputTokens.push(outputTokens[outputTokens.length - 1] + outcome.outputTokens);
+    if (typeof body.model === 'string') enqueuedTokens.set(body.model, (enqueuedTokens.get(body.model) ?? 0) + promptTokens(endpoint, body));
   }
 
   if (count === 0) errors.push({ code: 'empty_file', message: 'The batch input file is empty.', param: null, line: null });
@@ -109,6 +118,7 @@ export async function checkInput(path: string, endpoint: string, maxRequests: nu
       failed: Uint32Array.from(failed),
       inputTokens: Float64Array.from(inputTokens),
       outputTokens: Float64Array.from(outputTokens),
+      enqueuedTokens,
     },
   };
 }

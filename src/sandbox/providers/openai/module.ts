@@ -31,6 +31,8 @@ export function openAICompatible(kernel: Kernel, dialect: OpenAIDialect): Sandbo
     maxRequests: limits.maxRequestsPerBatch,
     singleModel: limits.requiresSingleModel,
     shuffleResults: dialect.shuffleResults,
+    enqueuedTokenLimit: options.enqueuedTokenLimit,
+    requestFault: () => kernel.faults.requestFault(),
   });
   const ctx: OpenAIContext = { kernel, dialect, files, batches, limits, counters: { filesCreated: 0, batchesCreated: 0, batchCancels: 0 } };
   return {

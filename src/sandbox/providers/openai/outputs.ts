@@ -6,10 +6,12 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { requestFaulted, type RequestFault } from '../../kernel/faults';
 import { stableHex } from '../../kernel/ids';
 import { LazyJsonlWriter, readInputLines, type WrittenFile, type WrittenLines } from '../../kernel/jsonl';
 import { copyShuffled, resultOrder } from '../../kernel/shuffle';
 import type { UnrunCode } from './lifecycle';
+import { faultedOutcome } from './request-fault';
 import { respond } from './responder';
 import type { OutputLineJson } from './wire';
 
@@ -31,6 +33,8 @@ export interface OutputJob {
   tmpDir: string;
   /** Seeds the shuffled order of each file's lines; null keeps input order. */
   shuffleSeed: string | null;
+  /** Which requests end as injected 500 error lines (absent or null: none). */
+  requestFault?: RequestFault | null;
 }
 
 export interface WrittenOutputs {
@@ -49,7 +53,9 @@ export async function writeOutputs(job: OutputJob): Promise<WrittenOutputs> {
       const id = `batch_req_${stableHex(job.batchId, index)}`;
       if (index < job.processed) {
         const ranAtMs = job.runStartMs + ((index + 1) * 1000) / job.rate;
-        const outcome = respond(job.endpoint, request.body, { key: `${job.batchId}/${request.custom_id}`, created: Math.floor(ranAtMs / 1000) });
+        const outcome = requestFaulted(job.requestFault ?? null, index)
+          ? faultedOutcome()
+          : respond(job.endpoint, request.body, { key: `${job.batchId}/${request.custom_id}`, created: Math.floor(ranAtMs / 1000) });
         const line: OutputLineJson = {
           id,
           custom_id: request.custom_id,

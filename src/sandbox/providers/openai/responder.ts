@@ -24,6 +24,23 @@ export interface ResponderContext {
 const DEFAULT_EMBEDDING_DIMENSIONS = 8;
 const MAX_EMBEDDING_DIMENSIONS = 3072;
 
+/**
+ * The prompt tokens of one request as the stand-in model counts them, whether or not the request succeeds:
+ * chat completions ceil(characters / 4) of the messages' text joined by newlines (text parts only), embeddings
+ * the sum over the inputs, any other endpoint the whole body as JSON. Successful requests report these as
+ * their `prompt_tokens` / `input_tokens`; the enqueued token limit counts them.
+ */
+export function promptTokens(endpoint: string, body: Record<string, unknown>): number {
+  switch (endpoint) {
+    case '/v1/chat/completions':
+      return countTokens(chatMessages(body).map((m) => textOf(m.content)).join('\n'));
+    case '/v1/embeddings':
+      return embeddingInputs(body.input).reduce((sum, text) => sum + countTokens(text), 0);
+    default:
+      return countTokens(JSON.stringify(body));
+  }
+}
+
 export function respond(endpoint: string, body: Record<string, unknown>, ctx: ResponderContext): RequestOutcome {
   const failure = requestedFailure(body);
   if (failure) return failure;
@@ -73,14 +90,14 @@ function modelOf(body: Record<string, unknown>): string {
 }
 
 function chatCompletion(body: Record<string, unknown>, ctx: ResponderContext): RequestOutcome {
-  const messages = Array.isArray(body.messages) ? body.messages.filter(isPlainObject) : [];
+  const messages = chatMessages(body);
   const lastUser = [...messages].reverse().find((m) => m.role === 'user');
   const reply = replyTo(lastUser ? textOf(lastUser.content) : '');
-  const promptTokens = countTokens(messages.map((m) => textOf(m.content)).join('\n'));
+  const inputTokens = promptTokens('/v1/chat/completions', body);
   const completionTokens = countTokens(reply);
   return {
     statusCode: 200,
-    inputTokens: promptTokens,
+    inputTokens,
     outputTokens: completionTokens,
     body: {
       id: `chatcmpl-${stableHex('chat', ctx.key).slice(0, 29)}`,
@@ -96,9 +113,9 @@ function chatCompletion(body: Record<string, unknown>, ctx: ResponderContext): R
         },
       ],
       usage: {
-        prompt_tokens: promptTokens,
+        prompt_tokens: inputTokens,
         completion_tokens: completionTokens,
-        total_tokens: promptTokens + completionTokens,
+        total_tokens: inputTokens + completionTokens,
         prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
         completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
       },
@@ -106,6 +123,10 @@ function chatCompletion(body: Record<string, unknown>, ctx: ResponderContext): R
       system_fingerprint: 'fp_sandbox',
     },
   };
+}
+
+function chatMessages(body: Record<string, unknown>): Array<Record<string, unknown>> {
+  return Array.isArray(body.messages) ? body.messages.filter(isPlainObject) : [];
 }
 
 /** Message content is a string or a list of parts; only text parts count. */
@@ -125,16 +146,16 @@ function embeddings(body: Record<string, unknown>): RequestOutcome {
     typeof requested === 'number' && Number.isInteger(requested) && requested >= 1 && requested <= MAX_EMBEDDING_DIMENSIONS
       ? requested
       : DEFAULT_EMBEDDING_DIMENSIONS;
-  const promptTokens = inputs.reduce((sum, text) => sum + countTokens(text), 0);
+  const inputTokens = promptTokens('/v1/embeddings', body);
   return {
     statusCode: 200,
-    inputTokens: promptTokens,
+    inputTokens,
     outputTokens: 0,
     body: {
       object: 'list',
       data: inputs.map((text, index) => ({ object: 'embedding', index, embedding: embeddingFor(text, dimensions) })),
       model: modelOf(body),
-      usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
+      usage: { prompt_tokens: inputTokens, total_tokens: inputTokens },
     },
   };
 }
@@ -149,7 +170,7 @@ function embeddingInputs(input: unknown): string[] {
 
 /** Other endpoints get a generic object that echoes the request, enough to join results on `custom_id`. */
 function echo(endpoint: string, body: Record<string, unknown>, ctx: ResponderContext): RequestOutcome {
-  const inputTokens = countTokens(JSON.stringify(body));
+  const inputTokens = promptTokens(endpoint, body);
   return {
     statusCode: 200,
     inputTokens,

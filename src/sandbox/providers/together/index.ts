@@ -75,6 +75,7 @@ export function createTogether(kernel: Kernel): SandboxProvider {
     maxRequests,
     singleModel: catalog.requiresSingleModel,
     shuffleResults: true, // Together: "the output line order may not match the input line order"
+    requestFault: () => kernel.faults.requestFault(),
   });
   const store = new TogetherStore(path.join(dir, 'files'), internalFiles, batches, kernel.tmpDir, options.validationMs, kernel.now);
   const counters = { filesCreated: 0, batchesCreated: 0, batchCancels: 0 };

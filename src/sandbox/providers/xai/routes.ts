@@ -80,7 +80,7 @@ async function createBatch(ctx: XaiContext, { req, res }: RouteInput): Promise<v
     ctx.lastCreateMs = null;
     throw xaiError(400, `The input file holds more than ${ctx.limits.maxRequestsPerBatch} requests.`);
   }
-  const batch = ctx.batches.create({ name, inputFileId, requests }, faults);
+  const batch = ctx.batches.create({ name, inputFileId, requests }, { ...faults, requestFault: ctx.kernel.faults.requestFault() });
   ctx.counters.batchesCreated++;
   sendJson(res, 200, ctx.batches.toJson(batch));
 }

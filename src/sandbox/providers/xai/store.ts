@@ -6,6 +6,7 @@
  * when `expire_time` passed with requests pending (they stay pending). Results exist for the requests that ran.
  */
 import { randomUUID } from 'node:crypto';
+import { REQUEST_FAULT_MESSAGE, requestFaulted, type RequestFault } from '../../kernel/faults';
 import { isPlainObject } from '../../kernel/http';
 import { readInputLines } from '../../kernel/jsonl';
 import { RecordBook } from '../../kernel/store';
@@ -13,6 +14,8 @@ import { respond } from '../openai/responder';
 import { grpcCode } from './errors';
 
 const DAY_S = 24 * 3600;
+/** gRPC INTERNAL: how xAI reports a server error of one request. */
+const GRPC_INTERNAL = 13;
 
 export interface XaiTiming {
   validationMs: number;
@@ -70,6 +73,8 @@ export interface CreateFaults {
   failValidation?: boolean;
   expireAfterSeconds?: number;
   models?: string[];
+  /** The batch's request fault (drawn at create): the requests it fails end with an INTERNAL error. */
+  requestFault?: RequestFault | null;
 }
 
 export class XaiBatchStore {
@@ -115,8 +120,10 @@ export class XaiBatchStore {
 
   create(input: { name: string; inputFileId: string; requests: XaiRequest[] }, faults: CreateFaults): XaiBatchRecord {
     const createdMs = this.now();
-    const failedBefore = new Uint32Array(input.requests.length + 1);
-    input.requests.forEach((request, i) => {
+    const fault = faults.requestFault ?? null;
+    const requests = input.requests.map((r, i) => (r.failure === null && requestFaulted(fault, i) ? { ...r, failure: { code: GRPC_INTERNAL, message: REQUEST_FAULT_MESSAGE } } : r));
+    const failedBefore = new Uint32Array(requests.length + 1);
+    requests.forEach((request, i) => {
       failedBefore[i + 1] = failedBefore[i] + (this.outcome(request, `${i}`, 0).error ? 1 : 0);
     });
     const record: XaiBatchRecord = {
@@ -126,7 +133,7 @@ export class XaiBatchStore {
       createdMs,
       expireMs: createdMs + (faults.expireAfterSeconds ?? DAY_S) * 1000,
       cancelMs: null,
-      requests: input.requests,
+      requests,
       failedBefore,
     };
     this.book.add(record.id, record, createdMs);

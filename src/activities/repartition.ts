@@ -1,0 +1,51 @@
+/**
+ * A part the provider failed for a reason that is not its requests' (src/providers/batch-failures.ts) goes out
+ * again as new parts, at indexes above every part the batch has, so that each gets its own idempotency key and
+ * work folder (the failed provider batch is never found again by a create's lookup):
+ * - after a queue limit, one new part holding the same requests (a copy of the part's input);
+ * - after a size failure, the part's requests cut into parts of at most `maxRequests` (and the provider's bytes).
+ * Streams (flat memory); the keys are deterministic (`layout.part`), so an activity retry rewrites the same objects.
+ */
+import { AnybatchError } from '../errors';
+import { BlobWriter, objectChunks } from '../results/blob-writer';
+import { splitStaged } from '../results/split';
+import type { PartSink, SplitLimits } from '../results/split';
+import { displayPath } from '../results/writer';
+import { layout } from '../storage/layout';
+import type { PartPlan } from '../workflows/shared';
+import type { BatchStaging } from './staging';
+
+/** The new parts of `part`: a copy at `firstIndex` (`maxRequests` null), or its requests cut by `maxRequests`. */
+export async function repartition(staged: BatchStaging, part: PartPlan, firstIndex: number, maxRequests: number | null, limits: SplitLimits): Promise<PartPlan[]> {
+  const { spec, store } = staged;
+  if (!spec.storage || !store) {
+    throw new AnybatchError('storage_config', `batch ${spec.batchId} was staged before the blob store: its part ${part.index} cannot be submitted again.`);
+  }
+  const id = spec.batchId;
+  const source = staged.partKey(part);
+  if (maxRequests === null) {
+    const key = layout.part(id, firstIndex);
+    const out = new BlobWriter(store, key);
+    try {
+      for await (const chunk of objectChunks(store, source)) await out.write(chunk);
+      await out.close();
+    } catch (err) {
+      await out.discard(err);
+      throw err;
+    }
+    return [{ index: firstIndex, path: displayPath(store, key), requestCount: part.requestCount, bytes: part.bytes }];
+  }
+  const sink: PartSink = {
+    pathOf: (i) => displayPath(store, layout.part(id, firstIndex + i)),
+    async open(i) {
+      const out = new BlobWriter(store, layout.part(id, firstIndex + i));
+      return { write: (bytes) => out.write(bytes), commit: async () => void (await out.close()), discard: () => out.discard() };
+    },
+  };
+  const info = await store.head(source);
+  const parts = await splitStaged({ size: info?.size ?? part.bytes, read: () => objectChunks(store, source), path: displayPath(store, source) }, { ...limits, maxRequests: Math.min(maxRequests, limits.maxRequests) }, sink);
+  if (parts.length === 1 && parts[0].path === displayPath(store, source)) {
+    throw new AnybatchError('internal', `part ${part.index} of batch ${id} (${part.requestCount} requests) cannot be cut below ${maxRequests} requests a part`);
+  }
+  return parts.map((p, i) => ({ ...p, index: firstIndex + i }));
+}
