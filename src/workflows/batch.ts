@@ -120,8 +120,11 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<Anybatch
     if (state.parts.some(needsCancel)) wake?.();
   };
   setHandler(cancelSignal, requestCancel);
+  // True while a submit pass runs: its parts' outcomes (a refused create about to be reviewed and resubmitted, a share
+  // being released) settle only at its end, so the update answers between passes, never in the middle of one.
+  let submitting = false;
   setHandler(submittedUpdate, async () => {
-    await condition(() => state.failure !== null || state.results !== null || allSubmitted(state));
+    await condition(() => state.failure !== null || state.results !== null || (!submitting && allSubmitted(state)));
     return current();
   });
   // A cancellation request from Temporal (UI, CLI, cancelBatch) is a graceful cancel: partial results are still delivered.
@@ -170,7 +173,12 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<Anybatch
     }
 
     while (state.results === null) {
-      await submitPending(spec, state, publish, admission);
+      submitting = true;
+      try {
+        await submitPending(spec, state, publish, admission);
+      } finally {
+        submitting = false;
+      }
       await cancelRunning(spec, state);
       publish();
 

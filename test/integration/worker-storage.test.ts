@@ -255,7 +255,10 @@ test('a batch in the local folder store runs on today\'s paths: no scratch, resu
     errors_uri: `file://${path.join(home, 'results', batchId, 'errors.jsonl')}`,
     output_count: n,
     errors_count: 0,
+    // What the results cost, from their usage (checked in detail by test/integration/cost.test.ts).
+    cost: expect.objectContaining({ currency: 'USD', total: expect.any(Number) }),
   });
+  expect(files.cost!.total).toBeGreaterThan(0);
   expect(fs.readFileSync(files.output_path, 'utf8').split('\n').filter(Boolean)).toHaveLength(n);
   expect(fs.readdirSync(path.join(home, 'inputs'))).toEqual([]);
   expect(fs.existsSync(path.join(h.home, 'cache'))).toBe(false);
