@@ -6,6 +6,7 @@
 import { Context, log } from '@temporalio/activity';
 import type { Batch, BatchResultFiles } from '../batch';
 import { withCost } from '../cost';
+import { ADMISSION_ENV, tokenBudgetApplies } from '../admission/settings';
 import { getAdapter } from '../providers';
 import type { PreparedInput, ProviderConnection, ProviderInput, ResultLine } from '../providers/types';
 import { mergeResults, missingOutcome, writePartResults } from '../results/writer';
@@ -101,7 +102,9 @@ export function createActivities(opts: StagingOptions = {}): BatchActivities {
     async planParts(spec: BatchSpec): Promise<PartPlan[]> {
       return boundedStep(spec, 'plan', submitRetryTimeoutMs(spec), async () => {
         const staged = staging.forBatch(spec);
-        const parts = await heartbeating(() => staged.plan({ ...partLimits(spec), requestCount: spec.input.requestCount }));
+        // Token estimates only where a budget of enqueued tokens will use them: counting costs as much as the split.
+        const estimate = tokenBudgetApplies(spec.provider, getAdapter(spec.provider).capabilities.admission, spec.admission, process.env[ADMISSION_ENV]);
+        const parts = await heartbeating(() => staged.plan({ ...partLimits(spec), requestCount: spec.input.requestCount }, estimate));
         let first = 0;
         return parts.map((p) => {
           const plan = { ...p, firstRequest: first };

@@ -302,10 +302,11 @@ export class BatchStaging {
 
   /**
    * Splits the staged input into parts (written beside it, or as objects at `layout.part`), each with its token
-   * estimate (src/tokens: one more streaming pass over the input); idempotent.
+   * estimate unless `estimateTokens` is false (src/tokens: one more streaming pass over the input); idempotent.
    */
-  async plan(limits: SplitLimits): Promise<PartPlan[]> {
+  async plan(limits: SplitLimits, estimateTokens = true): Promise<PartPlan[]> {
     const parts = await this.split(limits);
+    if (!estimateTokens) return parts;
     return estimateParts(this.inputChunks(), parts, new LineEstimator(this.spec.provider, this.spec.endpoint));
   }
 

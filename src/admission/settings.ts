@@ -3,7 +3,8 @@
  * tier), e.g. `{"openai": {"enqueuedTokens": 2000000}, "anthropic": {"requests": 200000}}`. They stand between
  * the provider's published limits (the catalog) and a batch's own `admission` option, which wins.
  */
-import { budgetProblem, type BudgetOverrides } from './budget';
+import { budgetProblem, resolveBudget, type BudgetOverrides } from './budget';
+import type { QueueLimits } from '../providers/catalog';
 
 export const ADMISSION_ENV = 'ANYBATCH_ADMISSION';
 
@@ -25,4 +26,19 @@ export function workerOverrides(provider: string, raw: string | undefined): Budg
   const problem = budgetProblem(entry as BudgetOverrides, `${ADMISSION_ENV}.${provider}`);
   if (problem) throw new Error(problem);
   return entry as BudgetOverrides;
+}
+
+/**
+ * Whether a budget of enqueued tokens applies to a batch (its option, else `raw` = ANYBATCH_ADMISSION, else the
+ * provider's published limits): only then are its parts' tokens counted at planning, a pass that costs about as much
+ * as the split itself. A malformed `raw` counts as yes (admission then reports what is wrong).
+ */
+export function tokenBudgetApplies(provider: string, defaults: QueueLimits | undefined, batch: BudgetOverrides | undefined, raw: string | undefined): boolean {
+  let fromWorker: BudgetOverrides | undefined;
+  try {
+    fromWorker = workerOverrides(provider, raw);
+  } catch {
+    return true;
+  }
+  return resolveBudget(defaults, { ...fromWorker, ...batch }).enqueuedTokens !== null;
 }

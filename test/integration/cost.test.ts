@@ -72,7 +72,10 @@ function expectCost(batch: AnybatchBatch, output: ResultLine[], providerId: stri
 
 test('an OpenAI batch split in parts: its cost, search attribute, `anybatch get`, and the token estimates of its plan', async () => {
   const input = writeChatInput(env.home, 12);
-  const created = await createBatch('openai', input, '/v1/chat/completions', { ...env.options, apiBase: env.apiBase, apiKey: 'test-key', pollInterval: '200ms', maxRequestsPerPart: 5 });
+  // A budget of enqueued tokens applies, so the plan counts each part's tokens (admission uses them).
+  const created = await createBatch('openai', input, '/v1/chat/completions', {
+    ...env.options, apiBase: env.apiBase, apiKey: 'test-key', pollInterval: '200ms', maxRequestsPerPart: 5, admission: { enqueuedTokens: 10_000_000 },
+  });
   const done = await untilTerminalBatch('openai', created.id, env.options);
   expect(done.status).toBe('completed');
   const { output } = accountFor(done, 12);
@@ -106,6 +109,8 @@ test('an Anthropic batch: its cost at Claude batch prices', async () => {
   const { output } = accountFor(done, 4);
   const cost = expectCost(done, output, 'anthropic', 'claude-sonnet-4-5');
   expect((await searchAttributes(done.id)).AnybatchCostUsd).toEqual([cost.total]);
+  // No budget of enqueued tokens applies to Anthropic (its published limit counts requests): no tokens are counted.
+  expect((await recordedPlan(done.id)).map((p) => p.estimatedTokens)).toEqual([undefined]);
 });
 
 test('a model with no known price: the cost says so, is never zero, and sets no search attribute', async () => {
