@@ -22,7 +22,7 @@ import { createAdmissionActivities } from './admission';
 import { createOnlineActivities } from './online';
 import { WorkerStaging } from './staging';
 import type { PartFiles, StagingOptions } from './staging';
-import type { SplitLimits } from '../results/split';
+import { splitLimits, type SplitLimits } from '../results/split';
 import type { BatchActivities } from './types';
 
 /** Provider searches for an earlier upload/batch look this far before the batch's creation (clock skew). */
@@ -80,14 +80,7 @@ async function* noIds(): AsyncGenerator<string> {}
 
 /** What one part may hold: the provider's limits, lowered by the batch's own, measured the way the provider sends. */
 function partLimits(spec: BatchSpec): SplitLimits {
-  const adapter = getAdapter(spec.provider);
-  const { maxRequestsPerBatch, maxBytesPerBatch } = adapter.capabilities;
-  const sentBytes = adapter.sentBytes?.bind(adapter);
-  return {
-    maxRequests: Math.min(maxRequestsPerBatch, spec.maxRequestsPerPart ?? Infinity),
-    maxBytes: Math.min(maxBytesPerBatch, spec.maxBytesPerPart ?? Infinity),
-    sentBytes: sentBytes && ((line) => sentBytes(line, spec.endpoint, spec.providerOptions)),
-  };
+  return splitLimits(getAdapter(spec.provider), spec);
 }
 
 /**

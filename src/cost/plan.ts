@@ -11,7 +11,7 @@ import { getAdapter } from '../providers';
 import { checkProvider, parseCreateOptions } from '../options';
 import type { CreateBatchOptions, ProviderName } from '../options';
 import { readFileChunks } from '../results/jsonl';
-import { fileSource, splitStaged } from '../results/split';
+import { fileSource, splitLimits, splitStaged } from '../results/split';
 import type { PartSink } from '../results/split';
 import type { EndpointOf } from '../results/types';
 import { LineEstimator, NO_TOKENS, addEstimates, estimateParts } from '../tokens';
@@ -73,7 +73,6 @@ export async function planBatch<P extends ProviderName>(
   const options = parseCreateOptions(provider, createOptions);
   const { maxRequestsPerPart, maxBytesPerPart, providerOptions } = options;
   const checkRequest = adapter.checkRequest?.bind(adapter);
-  const sentBytes = adapter.sentBytes?.bind(adapter);
   const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'anybatch-dry-run-'));
   try {
     const staged = path.join(dir, 'input.jsonl');
@@ -89,13 +88,7 @@ export async function planBatch<P extends ProviderName>(
       },
       { stageTo: staged },
     );
-    // The worker's limits (src/activities planParts): the provider's, or the caller's lower ones.
-    const limits = {
-      maxRequests: Math.min(adapter.capabilities.maxRequestsPerBatch, maxRequestsPerPart ?? Infinity),
-      maxBytes: Math.min(adapter.capabilities.maxBytesPerBatch, maxBytesPerPart ?? Infinity),
-      sentBytes: sentBytes && ((line: Buffer) => sentBytes(line, endpoint, providerOptions)),
-      requestCount: input.requestCount,
-    };
+    const limits = { ...splitLimits(adapter, { endpoint, providerOptions, maxRequestsPerPart, maxBytesPerPart }), requestCount: input.requestCount };
     const split = await splitStaged(fileSource(staged, input.bytes), limits, COUNT_ONLY);
     const estimator = new LineEstimator(provider, endpoint, priceAs);
     const parts = await estimateParts(readFileChunks(staged), split, estimator);

@@ -21,6 +21,28 @@ export interface SplitLimits {
   requestCount?: number;
 }
 
+/** What `splitLimits` needs of a provider adapter (its limits, and how it measures a line after translation). */
+export interface SplitProvider {
+  capabilities: { maxRequestsPerBatch: number; maxBytesPerBatch: number };
+  sentBytes?(line: Buffer, endpoint: string, options: Record<string, unknown>): number;
+}
+
+/**
+ * The limits a batch is split by: the provider's, or the caller's lower ones. The one rule the worker's planning and
+ * the dry run share, so a dry run plans the parts the worker will.
+ */
+export function splitLimits(
+  adapter: SplitProvider,
+  batch: { endpoint: string; providerOptions: Record<string, unknown>; maxRequestsPerPart?: number | null; maxBytesPerPart?: number | null },
+): SplitLimits {
+  const sentBytes = adapter.sentBytes?.bind(adapter);
+  return {
+    maxRequests: Math.min(adapter.capabilities.maxRequestsPerBatch, batch.maxRequestsPerPart ?? Infinity),
+    maxBytes: Math.min(adapter.capabilities.maxBytesPerBatch, batch.maxBytesPerPart ?? Infinity),
+    sentBytes: sentBytes && ((line) => sentBytes(line, batch.endpoint, batch.providerOptions)),
+  };
+}
+
 /** The staged input, read as a stream (once to measure, once more to cut when it does not fit). */
 export interface SplitSource {
   /** Its size in bytes. */

@@ -10,6 +10,7 @@ import { cancelBatch, createBatch, retrieveBatch } from '../../src';
 import type { AnybatchBatch, ResultLine } from '../../src';
 import { admissionWorkflowId, connectionHash } from '../../src/admission/key';
 import { admissionStateQuery } from '../../src/admission/messages';
+import { untilTerminalBatch } from '../support/batches';
 import { eventually, readJsonl, startTestEnv, writeChatInput } from '../support/env';
 import type { TestEnv } from '../support/env';
 import { recordHistory } from '../support/histories';
@@ -51,11 +52,8 @@ function opts(extra: Record<string, unknown> = {}) {
   return { ...env.options, apiBase: env.apiBase, apiKey: 'k', pollInterval: '100ms', maxRequestsPerPart: 10, queueLimitRetry: { initialDelay: '200ms', maxDelay: '1s', giveUpAfter: '2m' }, ...extra };
 }
 
-async function untilTerminal(id: string): Promise<AnybatchBatch> {
-  return eventually(async () => {
-    const b = await retrieveBatch('openai', id, env.options);
-    return ['completed', 'failed', 'expired', 'cancelled'].includes(b.status) ? b : null;
-  }, 30_000, 100);
+function untilTerminal(id: string): Promise<AnybatchBatch> {
+  return untilTerminalBatch('openai', id, env.options, 30_000);
 }
 
 interface SandboxBatch {

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createBatch, retrieveBatch } from '../../src';
 import type { AnybatchBatch, ResultLine } from '../../src';
+import { untilTerminalBatch } from '../support/batches';
 import { eventually, readJsonl, startTestEnv, writeChatInput } from '../support/env';
 import type { TestEnv } from '../support/env';
 import { recordHistory } from '../support/histories';
@@ -27,11 +28,8 @@ function opts(extra: Record<string, unknown> = {}) {
   return { ...env.options, apiBase: env.apiBase, apiKey: 'k', pollInterval: '100ms', queueLimitRetry: { initialDelay: '200ms', maxDelay: '1s', giveUpAfter: '2m' }, ...extra };
 }
 
-async function untilTerminal(id: string): Promise<AnybatchBatch> {
-  return eventually(async () => {
-    const b = await retrieveBatch('openai', id, env.options);
-    return ['completed', 'failed', 'expired', 'cancelled'].includes(b.status) ? b : null;
-  }, 90_000, 100);
+function untilTerminal(id: string): Promise<AnybatchBatch> {
+  return untilTerminalBatch('openai', id, env.options, 90_000);
 }
 
 function expectEachOnce(batch: AnybatchBatch, prefix: string, n: number): void {
@@ -91,10 +89,7 @@ test('an Anthropic part refused at create for its size is re-split and completes
     ...opts({ maxRequestsPerPart: 25 }),
     apiBase: env.sandbox.baseUrls.anthropic,
   });
-  const done = await eventually(async () => {
-    const b = await retrieveBatch('anthropic', created.id, env.options);
-    return ['completed', 'failed', 'expired', 'cancelled'].includes(b.status) ? b : null;
-  }, 60_000, 100);
+  const done = await untilTerminalBatch('anthropic', created.id, env.options, 60_000);
   expect(done.status).toBe('completed');
   expect(done.request_counts).toEqual({ total: 25, completed: 25, failed: 0 });
   expect(done.anybatch.provider_batches).toHaveLength(3);

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import { cancelBatch, createBatch, retrieveBatch } from '../../src';
 import type { AnybatchBatch, ResultLine } from '../../src';
 import { runCli } from '../support/cli';
+import { untilTerminalBatch } from '../support/batches';
 import { eventually, readJsonl, startTestEnv, writeChatInput } from '../support/env';
 import type { TestEnv } from '../support/env';
 import { recordHistory } from '../support/histories';
@@ -24,11 +25,8 @@ function opts(extra: Record<string, unknown> = {}) {
   return { ...env.options, apiBase: env.apiBase, apiKey: 'k', pollInterval: '100ms', maxRequestsPerPart: 15, ...extra };
 }
 
-async function untilTerminal(id: string): Promise<AnybatchBatch> {
-  return eventually(async () => {
-    const b = await retrieveBatch('openai', id, env.options);
-    return ['completed', 'failed', 'expired', 'cancelled'].includes(b.status) ? b : null;
-  }, 60_000, 100);
+function untilTerminal(id: string): Promise<AnybatchBatch> {
+  return untilTerminalBatch('openai', id, env.options, 60_000);
 }
 
 function results(batch: AnybatchBatch): { output: ResultLine[]; errors: ResultLine[] } {
@@ -95,10 +93,7 @@ test("Anthropic's errored api_error results are retried the same way", async () 
     ...opts({ retryFailed: { rounds: 4 }, maxRequestsPerPart: undefined }),
     apiBase: env.sandbox.baseUrls.anthropic,
   });
-  const done = await eventually(async () => {
-    const b = await retrieveBatch('anthropic', created.id, env.options);
-    return ['completed', 'failed', 'expired', 'cancelled'].includes(b.status) ? b : null;
-  }, 60_000, 100);
+  const done = await untilTerminalBatch('anthropic', created.id, env.options, 60_000);
   expect(done.status).toBe('completed');
   expectEachOnce(done, 20);
   const { output, errors } = results(done);
