@@ -1,12 +1,28 @@
-/** @type {import('jest').Config} */
-module.exports = {
+/**
+ * Two projects: `unit` (test/unit, test/sandbox) starts no server beyond what a test makes in-process; `integration`
+ * (test/integration, test/storage) shares one Temporal dev server and one versitygw, started once by its global
+ * setup. `npx jest --selectProjects unit` runs the fast half alone.
+ * @type {import('jest').Config}
+ */
+const common = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
-  globalSetup: '<rootDir>/test/support/global-setup.ts',
-  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-  testTimeout: 120000,
+};
+
+module.exports = {
   maxWorkers: 1,
+  // A global option: jest ignores it inside a project.
+  testTimeout: 120000,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
+  projects: [
+    { ...common, displayName: 'unit', roots: ['<rootDir>/test/unit', '<rootDir>/test/sandbox'] },
+    {
+      ...common,
+      displayName: 'integration',
+      roots: ['<rootDir>/test/integration', '<rootDir>/test/storage'],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+    },
+  ],
 };

@@ -10,8 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { createBatch, loadBatch, resultLinesOf } from '../src/api';
-import { isTerminal } from '../src/batch';
-import type { AnybatchBatch } from '../src/batch';
+import { isTerminal } from '../src/contract/batch';
+import type { AnybatchBatch } from '../src/contract/batch';
 import { startSandboxProcess, startTemporal, startWorkerProcess } from './harness';
 
 const REQUESTS = Number(process.env.BENCH_ONLINE_REQUESTS ?? 10_000);

@@ -81,8 +81,8 @@ export class BatchNotFoundError extends AnybatchError {
 export class BatchFailedError extends AnybatchError {
   readonly batchId: string;
   /** The failed batch, as last recorded (typed loosely here to keep this module free of the batch types). */
-  readonly batch: import('./batch').AnybatchBatch | null;
-  constructor(batchId: string, message: string, batch: import('./batch').AnybatchBatch | null = null) {
+  readonly batch: import('./contract/batch').AnybatchBatch | null;
+  constructor(batchId: string, message: string, batch: import('./contract/batch').AnybatchBatch | null = null) {
     super('batch_failed', message);
     this.batchId = batchId;
     this.batch = batch;
@@ -102,8 +102,8 @@ export class TemporalUnavailableError extends AnybatchError {
 export class WaitTimeoutError extends AnybatchError {
   readonly batchId: string;
   /** The batch as last seen. */
-  readonly batch: import('./batch').AnybatchBatch;
-  constructor(batchId: string, timeoutMs: number, batch: import('./batch').AnybatchBatch) {
+  readonly batch: import('./contract/batch').AnybatchBatch;
+  constructor(batchId: string, timeoutMs: number, batch: import('./contract/batch').AnybatchBatch) {
     super('wait_timeout', `Batch ${batchId} is still ${batch.status} after ${Math.round(timeoutMs / 1000)} s; it goes on (wait again, or cancel it).`);
     this.batchId = batchId;
     this.batch = batch;

@@ -12,8 +12,8 @@ export {
   planBatch,
 } from './api';
 export type { BatchPlan, CancelBatchOptions, DeleteBatchResult, DeletedObject, ListBatchesOptions, PlanBatchOptions, PlannedPart, ResultsOptions } from './api';
-export type { BatchCost, KnownCost, PriceUsed, UnknownCost } from './cost/types';
-export type { TokenEstimate } from './tokens/types';
+export type { BatchCost, KnownCost, PriceUsed, UnknownCost } from './contract/cost';
+export type { TokenEstimate } from './contract/tokens';
 export type {
   AnthropicOptions,
   AzureOpenAIOptions,
@@ -33,8 +33,8 @@ export { waitForBatch } from './wait';
 export type { WaitForBatchOptions } from './wait';
 export { ENDPOINTS, isEndpointResult, isResultOf, resultAs } from './results/types';
 export type { BatchResult, BatchResultItem, Endpoint, EndpointOf, EndpointResult, ProviderEndpoints } from './results/types';
-export type { AnybatchBatch, AnybatchInfo, Batch, BatchResultFiles, BatchStatus, ProviderBatchRef, RetryingStep } from './batch';
-export { TERMINAL_STATUSES, isTerminal } from './batch';
+export type { AnybatchBatch, AnybatchInfo, Batch, BatchResultFiles, BatchStatus, ProviderBatchRef, RetryingStep } from './contract/batch';
+export { TERMINAL_STATUSES, isTerminal } from './contract/batch';
 export {
   AnybatchError,
   BatchFailedError,

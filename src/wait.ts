@@ -3,8 +3,8 @@
  * with progress callbacks, an overall timeout and an AbortSignal.
  */
 import { loadBatch } from './api';
-import type { AnybatchBatch } from './batch';
-import { isTerminal } from './batch';
+import type { AnybatchBatch } from './contract/batch';
+import { isTerminal } from './contract/batch';
 import { BatchNotFoundError, UsageError, WaitTimeoutError } from './errors';
 import { checkClientOptions, checkProvider, durationMs } from './options';
 import type { ClientOptions, ProviderName } from './options';

@@ -28,7 +28,7 @@ import { AnybatchError } from '../errors';
 import { ProviderError } from '../providers/types';
 import { redact } from '../secrets';
 import type { Credentials } from '../secrets';
-import type { BatchSpec } from '../workflows/shared';
+import type { BatchSpec } from '../contract/spec';
 
 /** How long a failing step before the provider accepted the batch is retried, unless the batch says otherwise. */
 export const DEFAULT_RETRY_TIMEOUT_MS = 10 * 60_000;

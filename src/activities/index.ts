@@ -4,7 +4,7 @@
  * transient, within the batch's retry bound, and fails fast on the rest.
  */
 import { Context, log } from '@temporalio/activity';
-import type { Batch, BatchResultFiles } from '../batch';
+import type { Batch, BatchResultFiles } from '../contract/batch';
 import { withCost } from '../cost';
 import { ADMISSION_ENV, tokenBudgetApplies } from '../admission/settings';
 import { getAdapter } from '../providers';
@@ -12,18 +12,18 @@ import type { PreparedInput, ProviderConnection, ProviderInput, ResultLine } fro
 import { mergeResults, missingOutcome, writePartResults } from '../results/writer';
 import { unseal } from '../secrets';
 import type { Credentials } from '../secrets';
-import { preparedOf } from '../workflows/prepared';
-import type { BatchSpec, PartPlan, PartResults } from '../workflows/shared';
+import { preparedOf } from '../contract/prepared';
+import type { BatchSpec, PartPlan, PartResults } from '../contract/spec';
 import { RESULTS_RETRY_TIMEOUT_MS, boundedStep, classifyFailure, submitRetryTimeoutMs } from './failures';
 import { failureReason, partFailureKind, statedMaxRequests } from '../providers/batch-failures';
 import { repartition } from './repartition';
 import { planRetryRound } from './retry';
 import { createAdmissionActivities } from './admission';
-import { createOnlineActivities } from './online';
+import { activityOnlineHost, createOnlineActivities } from './online';
 import { WorkerStaging } from './staging';
 import type { PartFiles, StagingOptions } from './staging';
 import { splitLimits, type SplitLimits } from '../results/split';
-import type { BatchActivities } from './types';
+import type { BatchActivities } from '../contract/activities';
 
 /** Provider searches for an earlier upload/batch look this far before the batch's creation (clock skew). */
 const KEY_SEARCH_SLACK_SECONDS = 3600;
@@ -33,8 +33,16 @@ function credentials(spec: BatchSpec): Credentials | undefined {
   return spec.connection.sealed ? unseal(spec.connection.sealed) : undefined;
 }
 
+/** The adapters log through the activity's logger and run online batches through the activity's client. */
 function connection(spec: BatchSpec, creds: Credentials | undefined): ProviderConnection {
-  return { apiKey: creds?.apiKey, clientArgs: creds?.clientArgs, apiBase: spec.connection.apiBase ?? undefined, options: spec.providerOptions };
+  return {
+    apiKey: creds?.apiKey,
+    clientArgs: creds?.clientArgs,
+    apiBase: spec.connection.apiBase ?? undefined,
+    options: spec.providerOptions,
+    log: { warn: (message, attrs) => log.warn(message, attrs) },
+    online: activityOnlineHost,
+  };
 }
 
 /** Keeps a long call visibly alive, so a dead worker is noticed fast (local activities cannot heartbeat). */
@@ -81,6 +89,42 @@ async function* noIds(): AsyncGenerator<string> {}
 /** What one part may hold: the provider's limits, lowered by the batch's own, measured the way the provider sends. */
 function partLimits(spec: BatchSpec): SplitLimits {
   return splitLimits(getAdapter(spec.provider), spec);
+}
+
+/**
+ * Writes one part's results: the provider's output and error lines, then an error line for every request the provider
+ * did not report. With `outcome`, the provider is not asked: every request gets that error.
+ */
+async function writeResults(staging: WorkerStaging, spec: BatchSpec, part: PartPlan, batch: Batch | null, outcome: { code: string; message: string } | null): Promise<PartResults> {
+    const staged = staging.forBatch(spec);
+    const fromProvider = outcome === null && batch !== null;
+    const ids = await staged.partIds(part);
+    const target = staged.results;
+    const write = (lines: AsyncIterable<ResultLine> | null) =>
+      writePartResults({
+        batchId: spec.batchId,
+        ...(typeof target === 'string' ? { resultsDir: target } : { store: target }),
+        part,
+        ids: ids ?? noIds(),
+        lines,
+        outcome: outcome ?? missingOutcome(batch!),
+        warn: (message) => log.warn(message, { batchId: spec.batchId }),
+      });
+    if (ids === null) {
+      log.error('the staged input and its request ids are both gone: its requests cannot be listed in errors.jsonl', {
+        batchId: spec.batchId,
+        part: part.index,
+        input: part.path,
+        ids: staged.idsPlace,
+      });
+    }
+    // With an outcome for every request the provider is not asked, so no credentials are needed.
+    if (!fromProvider) return heartbeating(() => write(null));
+    return providerCall(
+      spec,
+      (conn) => staged.withPart(part, {}, (files) => write(getAdapter(spec.provider).readResults(conn, batch!, providerInput(spec, part, files)))),
+      staged.resultsPlace,
+    );
 }
 
 /**
@@ -147,37 +191,7 @@ export function createActivities(opts: StagingOptions = {}): BatchActivities {
     },
 
     async downloadPartResults(spec, part, batch, outcome): Promise<PartResults> {
-      return boundedStep(spec, 'download', RESULTS_RETRY_TIMEOUT_MS, async () => {
-        const staged = staging.forBatch(spec);
-        const fromProvider = outcome === null && batch !== null;
-        const ids = await staged.partIds(part);
-        const target = staged.results;
-        const write = (lines: AsyncIterable<ResultLine> | null) =>
-          writePartResults({
-            batchId: spec.batchId,
-            ...(typeof target === 'string' ? { resultsDir: target } : { store: target }),
-            part,
-            ids: ids ?? noIds(),
-            lines,
-            outcome: outcome ?? missingOutcome(batch!),
-            warn: (message) => log.warn(message, { batchId: spec.batchId }),
-          });
-        if (ids === null) {
-          log.error('the staged input and its request ids are both gone: its requests cannot be listed in errors.jsonl', {
-            batchId: spec.batchId,
-            part: part.index,
-            input: part.path,
-            ids: staged.idsPlace,
-          });
-        }
-        // With an outcome for every request the provider is not asked, so no credentials are needed.
-        if (!fromProvider) return heartbeating(() => write(null));
-        return providerCall(
-          spec,
-          (conn) => staged.withPart(part, {}, (files) => write(getAdapter(spec.provider).readResults(conn, batch!, providerInput(spec, part, files)))),
-          staged.resultsPlace,
-        );
-      }, spec.resultsDir);
+      return boundedStep(spec, 'download', RESULTS_RETRY_TIMEOUT_MS, () => writeResults(staging, spec, part, batch, outcome), spec.resultsDir);
     },
 
     async classifyPartFailure(spec, batch, error) {

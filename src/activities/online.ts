@@ -3,15 +3,18 @@
  * OpenAI-compatible online endpoint (src/online/runner.ts does the scheduling) and flush their results to the
  * batch's store as numbered chunks under the part's work prefix (src/online/checkpoint.ts). The chunks are the
  * checkpoint: a resumed attempt (after a crash, a SIGKILL, a worker shutdown) reads them and sends only the
- * requests without a result. Progress goes out in heartbeats (the adapter reads them for live counts); a cancel
- * of the workflow reaches the activity with a heartbeat and stops the sending at once.
+ * requests without a result. Progress goes out in heartbeats (`activityOnlineHost`, below, reads them for live
+ * counts); a cancel of the workflow reaches the activity with a heartbeat and stops the sending at once.
  */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
+import type { Batch } from '../contract/batch';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CHUNK_DIR, DoneSet, chunkKey, chunkSeq, encodeChunkLine, isSuccessLine, type ChunkLine, type OnlineCounts } from '../online/checkpoint';
+import type { OnlineBatchStart, OnlineHost } from '../online/host';
 import type { OnlineActivities, OnlineBatchInput, OnlineProgress, OnlineRunResult } from '../online/messages';
-import { onlineWorkflowId } from '../online/messages';
+import { ONLINE_WORKFLOW_TYPE, onlineBatchQuery, onlineCancelSignal, onlineWorkflowId } from '../online/messages';
 import { runRequests, type OnlineRequest } from '../online/runner';
 import { endpointUrl, onlineTarget, sendRequest } from '../providers/openai-compatible/http';
 import { ONLINE_DEFAULTS, parseOpenAICompatibleOptions } from '../providers/openai-compatible/options';
@@ -156,3 +159,50 @@ export function createOnlineActivities(opts: StagingOptions = {}): OnlineActivit
     },
   };
 }
+
+/**
+ * The online batch host the batch activities give the `openai-compatible` adapter (src/online/host.ts): the online
+ * batch is a workflow on the running activity's task queue, started, queried and signalled through the activity's
+ * Temporal client. Call it only from within an activity (a local one too).
+ */
+export const activityOnlineHost: OnlineHost = {
+  async start(batch: OnlineBatchStart): Promise<string> {
+    const ctx = Context.current();
+    const workflowId = onlineWorkflowId(batch.idempotencyKey);
+    const input: OnlineBatchInput = { spec: batch.spec, part: batch.part, createdAt: batch.createdAt, metadata: batch.metadata };
+    try {
+      await ctx.client.workflow.start(ONLINE_WORKFLOW_TYPE, {
+        workflowId,
+        taskQueue: ctx.info.taskQueue,
+        args: [input],
+        // A retried create finds the one an earlier attempt started, running or ended.
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+    return workflowId;
+  },
+
+  async read(id: string): Promise<Batch> {
+    const handle = Context.current().client.workflow.getHandle(id);
+    const batch = await handle.query(onlineBatchQuery);
+    if (batch.status !== 'in_progress' && batch.status !== 'cancelling') return batch;
+    // Live counts: the requests' activity heartbeats its progress (never in history, so history stays small).
+    const { raw } = await handle.describe();
+    for (const activity of raw.pendingActivities ?? []) {
+      const payload = activity.heartbeatDetails?.payloads?.[0];
+      if (!payload) continue;
+      const progress = defaultPayloadConverter.fromPayload<OnlineProgress>(payload);
+      if (progress && typeof progress.completed === 'number') {
+        return { ...batch, request_counts: { total: progress.total, completed: progress.completed, failed: progress.failed } };
+      }
+    }
+    return batch;
+  },
+
+  async cancel(id: string): Promise<void> {
+    await Context.current().client.workflow.getHandle(id).signal(onlineCancelSignal);
+  },
+};

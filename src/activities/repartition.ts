@@ -12,7 +12,7 @@ import { splitStaged } from '../results/split';
 import type { PartSink, SplitLimits } from '../results/split';
 import { displayPath } from '../results/writer';
 import { layout } from '../storage/layout';
-import type { PartPlan } from '../workflows/shared';
+import type { PartPlan } from '../contract/spec';
 import type { BatchStaging } from './staging';
 
 /** The new parts of `part`: a copy at `firstIndex` (`maxRequests` null), or its requests cut by `maxRequests`. */

@@ -22,9 +22,9 @@ import type { PartSink, SplitLimits } from '../results/split';
 import { displayPath, partIndexOf } from '../results/writer';
 import { layout } from '../storage/layout';
 import type { BlobStore } from '../storage/types';
-import type { PartPlan, PartResults } from '../workflows/shared';
+import type { PartPlan, PartResults } from '../contract/spec';
 import type { BatchStaging } from './staging';
-import type { RetryRound } from './types';
+import type { RetryRound } from '../contract/activities';
 
 const NEWLINE = Buffer.from('\n');
 

@@ -27,7 +27,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
-import type { BatchResultFiles } from '../batch';
+import type { BatchResultFiles } from '../contract/batch';
 import { anybatchHome } from '../config';
 import { AnybatchError } from '../errors';
 import { BlobWriter, objectChunks } from '../results/blob-writer';
@@ -42,7 +42,7 @@ import { layout } from '../storage/layout';
 import type { StorageRef } from '../storage/layout';
 import { LineEstimator, estimateParts } from '../tokens';
 import { requestIdsPath } from '../validation';
-import type { BatchSpec, PartPlan } from '../workflows/shared';
+import type { BatchSpec, PartPlan } from '../contract/spec';
 
 /** Worker env: keep a batch's staged inputs after its results are written (`1`/`true`). */
 export const KEEP_INPUTS_VAR = 'ANYBATCH_KEEP_INPUTS';

@@ -3,17 +3,10 @@
  * requests the next grants go to (first in, first out). No I/O and no Node imports: the admission workflow runs
  * it, and unit tests check it directly.
  */
-import type { QueueLimits } from '../providers/catalog';
+import type { QueueLimits } from '../providers/capabilities';
+import type { Budget, BudgetOverrides } from '../contract/admission';
 
-/** What may be in flight at once for one provider connection (and model); null: no limit on that measure. */
-export interface Budget {
-  enqueuedTokens: number | null;
-  requests: number | null;
-  batches: number | null;
-}
-
-/** A batch's `admission` option: each measure's limit, null for none, absent for the provider's default. */
-export type BudgetOverrides = Partial<Budget>;
+export type { Budget, BudgetOverrides };
 
 /** One part asking to go out: its id (`<workflow id>/<part>`), the workflow holding it, and what it will use. */
 export interface AdmissionRequest {

@@ -5,6 +5,9 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AdmissionRequest, Budget, BudgetOverrides, Holding, Usage } from './budget';
+import type { AdmissionTicket } from '../contract/admission';
+
+export type { AdmissionTicket } from '../contract/admission';
 
 export const ADMISSION_WORKFLOW_TYPE = 'admissionWorkflow';
 /** The failure type of a request the admission workflow refuses (not integers, no id): asking again cannot help. */
@@ -84,10 +87,6 @@ export interface AdmissionTarget {
 }
 
 /** What a granted (or waiting) request is known by, to release it: null `workflowId` when no budget applies. */
-export interface AdmissionTicket {
-  workflowId: string | null;
-  id: string;
-}
 
 export interface AdmissionActivities {
   /** Resolves the budget of `target` and enqueues `request` there (update-with-start of the admission workflow). */

@@ -1,9 +1,9 @@
 /** Human-readable renderings of a batch (and of a dry run's plan) for the CLI. */
-import type { AnybatchBatch } from '../batch';
+import type { AnybatchBatch } from '../contract/batch';
 import type { CostRange } from '../cost';
-import type { BatchCost } from '../cost/types';
+import type { BatchCost } from '../contract/cost';
 import type { BatchPlan } from '../cost/plan';
-import type { TokenEstimate } from '../tokens/types';
+import type { TokenEstimate } from '../contract/tokens';
 import { formatBytes } from '../validation/format';
 
 export function summary(batch: AnybatchBatch): string {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Runtime } from '@temporalio/worker';
 import { workerLogger } from '../logging';
 import { createBatch } from '../api';
-import type { AnybatchBatch } from '../batch';
+import type { AnybatchBatch } from '../contract/batch';
 import { startSandbox } from '../sandbox';
 import type { DevServer } from '../temporal/devserver';
 import { packageRoot } from '../temporal/tools';

@@ -1,5 +1,5 @@
 /** `--wait`: follows a batch until it is terminal (the library's `waitForBatch`), with a live progress bar on a terminal. */
-import type { AnybatchBatch } from '../batch';
+import type { AnybatchBatch } from '../contract/batch';
 import { loadBatch } from '../api';
 import type { ClientOptions } from '../api';
 import { waitForBatch as waitForBatchApi } from '../wait';

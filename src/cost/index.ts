@@ -3,16 +3,16 @@
  * of a dry run (its token estimates times the same prices). A model with no known price makes the cost unknown,
  * never zero.
  */
-import type { BatchResultFiles } from '../batch';
-import type { TokenEstimate } from '../tokens/types';
+import type { BatchResultFiles } from '../contract/batch';
+import type { TokenEstimate } from '../contract/tokens';
 import { batchPrice, round } from './prices';
-import type { PriceUsed, BatchCost, UsageByModel } from './types';
+import type { PriceUsed, BatchCost, UsageByModel } from '../contract/cost';
 import { sumUsage } from './usage';
 
 export { BATCH_DISCOUNTS } from './discounts';
 export { PRICE_DATASET, batchPrice } from './prices';
 export { UsageTally, sumUsage, usageOfBody } from './usage';
-export type { BatchCost, KnownCost, ModelUsage, PriceUsed, UnknownCost, UsageByModel } from './types';
+export type { BatchCost, KnownCost, ModelUsage, PriceUsed, UnknownCost, UsageByModel } from '../contract/cost';
 
 const MTOK = 1_000_000;
 

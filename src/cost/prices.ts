@@ -12,7 +12,7 @@ import type { ModelPrice } from '@pydantic/genai-prices';
 import { isProviderName } from '../providers/catalog';
 import type { ProviderName } from '../providers/catalog';
 import { BATCH_DISCOUNTS } from './discounts';
-import type { PriceUsed } from './types';
+import type { PriceUsed } from '../contract/cost';
 
 /** The dataset's provider id for each of ours; null where the server, and so the price, is not known. */
 const DATASET_PROVIDER: { [P in ProviderName]: string | null } = {

@@ -5,7 +5,7 @@
  * its cache reads and writes, which come apart). Reasoning tokens count as output: OpenAI already includes them
  * in `completion_tokens`; a provider that reports them beside it (its `total_tokens` says so) has them added.
  */
-import type { ModelUsage, UsageByModel } from './types';
+import type { ModelUsage, UsageByModel } from '../contract/cost';
 
 type Json = Record<string, unknown>;
 

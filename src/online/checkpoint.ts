@@ -4,7 +4,7 @@
  * conditional create), each line `{"index": <request index in the part>, "line": <OpenAI result line>}`. The
  * chunks are the checkpoint: a resumed run lists them, marks their indices done and sends only the rest. Pure.
  */
-import type { ResultLine } from '../providers/types';
+import type { ResultLine } from '../contract/batch';
 
 export const CHUNK_DIR = 'online/';
 const CHUNK_PREFIX = 'results-';

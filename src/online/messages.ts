@@ -3,8 +3,8 @@
  * name, input, query and signal, and the ids. No side effects and no Node imports (bundled into workflow code).
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { Batch } from '../batch';
-import type { BatchSpec, PartPlan } from '../workflows/shared';
+import type { Batch } from '../contract/batch';
+import type { BatchSpec, PartPlan } from '../contract/spec';
 import type { OnlineCounts } from './checkpoint';
 
 export const ONLINE_WORKFLOW_TYPE = 'onlineBatchWorkflow';
@@ -28,7 +28,7 @@ export interface OnlineRunResult extends OnlineCounts {
   cancelled: boolean;
 }
 
-/** The heartbeat details of the requests' activity: its progress so far (the adapter reads them for counts). */
+/** The heartbeat details of the requests' activity: its progress so far (the online host (src/activities/online.ts) reads them for counts). */
 export interface OnlineProgress extends OnlineCounts {
   chunks: number;
 }

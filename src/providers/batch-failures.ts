@@ -8,10 +8,12 @@
  * `token_limit_exceeded`, `too_many_tasks`), or the failure of the create call (its type, e.g. a 429 whose retries
  * ran out, `provider_rate_limited`, and its message).
  */
-import type { Batch } from '../batch';
+import type { Batch } from '../contract/batch';
 import type { ProviderName } from './registry';
 
-export type PartFailureKind = 'queue_limit' | 'too_large';
+import type { PartFailureKind } from '../contract/activities';
+
+export type { PartFailureKind };
 
 interface FailureCodes {
   /** `errors.data[].code` values of a failed batch meaning the queue is full. */

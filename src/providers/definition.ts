@@ -3,8 +3,8 @@
  * registry (`./registry.ts`) lists it on one line. Everything else (options, validation, the adapters' clients
  * and messages) reads these facts from here.
  */
-import type { BatchStatus } from '../batch';
-import type { ProviderCapabilities } from './catalog';
+import type { BatchStatus } from '../contract/batch';
+import type { ProviderCapabilities } from './capabilities';
 import type { ProviderInfo } from './http-errors';
 import type { ProviderAdapter } from './types';
 

@@ -2,9 +2,14 @@
  * The interface every provider adapter implements. The workflow never sees it: activities call it.
  * Batches come back in OpenAI's `Batch` shape whatever the provider speaks.
  */
-import type { Batch } from '../batch';
-import type { ProviderCapabilities } from './catalog';
-import type { BatchSpec, PartPlan } from '../workflows/shared';
+import type { ProviderCapabilities } from './capabilities';
+import type { BatchSpec, PartPlan } from '../contract/spec';
+import type { Batch, ResultLine } from '../contract/batch';
+import type { OnlineHost } from '../online/host';
+import type { PreparedInput } from '../contract/prepared';
+
+export type { PreparedInput, ResultLine };
+export { PREPARED_INLINE, preparedFile, preparedFileId } from '../contract/prepared';
 
 /** How to reach a provider. Resolved in the worker only: never stored in workflow history in plain text. */
 export interface ProviderConnection {
@@ -14,6 +19,15 @@ export interface ProviderConnection {
   clientArgs?: Record<string, unknown>;
   /** The batch's provider options (`createBatch`'s own options of the provider), for those that shape the client. */
   options?: Record<string, unknown>;
+  /** Where an adapter writes what the worker's log should show (the activity's logger); absent outside a worker. */
+  log?: ProviderLog;
+  /** Runs online batches on the worker (openai-compatible); given by the activities, absent elsewhere. */
+  online?: OnlineHost;
+}
+
+/** The log an adapter may write to (src/providers never imports Temporal: the activities pass theirs). */
+export interface ProviderLog {
+  warn(message: string, attrs?: Record<string, unknown>): void;
 }
 
 /** The input of one provider batch, staged on the worker's disk. */
@@ -47,31 +61,6 @@ export interface ProviderInput {
   origin?: { spec: BatchSpec; part: PartPlan };
 }
 
-/**
- * What `prepareInput` left at the provider, kept in the part's durable state and handed back to `createBatch`:
- * an opaque, typed reference, one kind per way a provider takes its input. File-based providers (OpenAI, Groq,
- * Azure, Mistral, Together, xAI, Gemini file mode) leave an uploaded `file`; inline ones (Anthropic, Gemini
- * inline) leave nothing but send the requests with the create call. Kinds to come (datasets, containers, cloud
- * storage objects) are added here, and only the adapter that made a reference reads inside it.
- */
-export type PreparedInput =
-  | { readonly kind: 'file'; readonly fileId: string }
-  | { readonly kind: 'inline' }
-  /** Nothing is uploaded: the requests are sent one by one to an online endpoint (openai-compatible). */
-  | { readonly kind: 'online' };
-
-/** The reference of an uploaded file. */
-export function preparedFile(fileId: string): PreparedInput {
-  return { kind: 'file', fileId };
-}
-
-/** The reference of input sent inline with the create call. */
-export const PREPARED_INLINE: PreparedInput = { kind: 'inline' };
-
-/** The uploaded file's id of `prepared`, or null when the input is not a file. */
-export function preparedFileId(prepared: PreparedInput | null | undefined): string | null {
-  return prepared?.kind === 'file' ? prepared.fileId : null;
-}
 
 /** The uploaded file's id of `prepared`; any other reference is an `invalid_request` naming the provider. */
 export function requirePreparedFile(prepared: PreparedInput, label: string, what = 'batches'): string {
@@ -87,13 +76,6 @@ export interface CreateProviderBatch {
   metadata: Record<string, string> | null;
 }
 
-/** One line of OpenAI's batch output format (output or error file). */
-export interface ResultLine {
-  id: string;
-  custom_id: string;
-  response: { status_code: number; request_id: string; body: unknown } | null;
-  error: { code: string; message: string } | null;
-}
 
 /** What a provider makes of one request body before anything is sent (see `ProviderAdapter.checkRequest`). */
 export interface RequestCheck {

@@ -4,39 +4,113 @@ import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 
+/** How many first bytes of a line that cannot be read are kept: enough to name it and find its custom_id. */
+export const LINE_HEAD_BYTES = 1024;
+
+/**
+ * A line longer than `maxLineBytes`, yielded by `splitLines` in the line's place. Its bytes past the bound were
+ * dropped as they arrived, never buffered: one huge line (or a body with no newline at all) cannot grow memory
+ * without bound, and the lines after it are still read.
+ */
+export class OverlongLine {
+  constructor(
+    /** 1-based, counting every line (blank ones too). */
+    readonly line: number,
+    /** Its length in bytes before its newline, as far as it was read (all of it, unless the stream ended first). */
+    readonly bytes: number,
+    /** A copy of its first bytes (at most `LINE_HEAD_BYTES`). */
+    readonly head: Buffer,
+  ) {}
+}
+
+export interface SplitLinesOptions {
+  /**
+   * Longest line yielded, in bytes before its newline (a CR before the newline counts). A longer line is never
+   * buffered past the bound: its bytes are dropped up to the next newline and an `OverlongLine` comes in its place.
+   */
+  maxLineBytes?: number;
+}
+
 /**
  * Yields each line of a byte stream (without its newline or a CR before it), as Buffers. Lines are views into
  * the chunk being read, valid until the next line is asked for; only a line that spans chunks is copied. So a
  * large input streams without an allocation per chunk, and the chunks may even be one reused buffer
- * (`readFileChunks`).
+ * (`readFileChunks`). With `maxLineBytes`, a longer line comes as an `OverlongLine` instead of its bytes.
  */
-export async function* splitLines(stream: AsyncIterable<Buffer | Uint8Array>): AsyncGenerator<Buffer> {
+export function splitLines(stream: AsyncIterable<Buffer | Uint8Array>): AsyncGenerator<Buffer>;
+export function splitLines(stream: AsyncIterable<Buffer | Uint8Array>, opts: SplitLinesOptions): AsyncGenerator<Buffer | OverlongLine>;
+export async function* splitLines(stream: AsyncIterable<Buffer | Uint8Array>, opts: SplitLinesOptions = {}): AsyncGenerator<Buffer | OverlongLine> {
+  // Infinity when unbounded: the check per line is one comparison, so the unbounded path costs what it did.
+  const max = opts.maxLineBytes ?? Infinity;
   let pending: Buffer[] = []; // the start of a line that spans chunks
+  let pendingBytes = 0;
+  // An over-long line whose rest is being dropped up to its newline: only its length so far and first bytes are kept.
+  let dropping: { bytes: number; head: Buffer } | null = null;
+  let lineNo = 0;
   const joined = (tail: Buffer) => {
     const line = Buffer.concat([...pending, tail]);
     pending = [];
+    pendingBytes = 0;
     return line.length > 0 && line[line.length - 1] === 13 ? line.subarray(0, line.length - 1) : line;
   };
   for await (const chunk of stream) {
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let start = 0;
     let nl = buf.indexOf(10);
-    if (pending.length > 0) {
-      if (nl === -1) {
-        pending.push(Buffer.from(buf)); // a copy: the chunk's buffer may be reused
-        continue;
+    if (dropping !== null) {
+      const end = nl === -1 ? buf.length : nl;
+      // The head fills up to its size whatever the chunking (a copy of at most LINE_HEAD_BYTES in all).
+      if (dropping.head.length < LINE_HEAD_BYTES) dropping.head = Buffer.concat([dropping.head, buf.subarray(0, Math.min(end, LINE_HEAD_BYTES - dropping.head.length))]);
+      dropping.bytes += end;
+      if (nl === -1) continue;
+      yield new OverlongLine(++lineNo, dropping.bytes, dropping.head);
+      dropping = null;
+      start = nl + 1;
+      nl = buf.indexOf(10, start);
+    } else if (pending.length > 0) {
+      const end = nl === -1 ? buf.length : nl;
+      if (pendingBytes + end > max) {
+        // Only the head is copied (Buffer.concat stops at the length asked for); the rest is never kept.
+        const bytes = pendingBytes + end;
+        const head = Buffer.concat([...pending, buf.subarray(0, end)], Math.min(bytes, LINE_HEAD_BYTES));
+        pending = [];
+        pendingBytes = 0;
+        if (nl === -1) {
+          dropping = { bytes, head };
+          continue;
+        }
+        yield new OverlongLine(++lineNo, bytes, head);
+      } else {
+        if (nl === -1) {
+          pending.push(Buffer.from(buf)); // a copy: the chunk's buffer may be reused
+          pendingBytes += buf.length;
+          continue;
+        }
+        lineNo += 1;
+        yield joined(buf.subarray(0, nl));
       }
-      yield joined(buf.subarray(0, nl));
       start = nl + 1;
       nl = buf.indexOf(10, start);
     }
     for (; nl !== -1; nl = buf.indexOf(10, start)) {
-      yield buf.subarray(start, nl > start && buf[nl - 1] === 13 ? nl - 1 : nl);
+      lineNo += 1;
+      if (nl - start > max) yield new OverlongLine(lineNo, nl - start, Buffer.from(buf.subarray(start, Math.min(nl, start + LINE_HEAD_BYTES))));
+      else yield buf.subarray(start, nl > start && buf[nl - 1] === 13 ? nl - 1 : nl);
       start = nl + 1;
     }
-    if (start < buf.length) pending.push(Buffer.from(buf.subarray(start))); // a copy: the chunk's buffer may be reused
+    if (start < buf.length) {
+      const rest = buf.length - start;
+      if (rest > max) {
+        dropping = { bytes: rest, head: Buffer.from(buf.subarray(start, start + LINE_HEAD_BYTES)) };
+      } else {
+        pending.push(Buffer.from(buf.subarray(start))); // a copy: the chunk's buffer may be reused
+        pendingBytes += rest;
+      }
+    }
   }
-  if (pending.length > 0) {
+  if (dropping !== null) {
+    yield new OverlongLine(++lineNo, dropping.bytes, dropping.head);
+  } else if (pending.length > 0) {
     const last = joined(Buffer.alloc(0));
     if (last.length > 0) yield last;
   }
@@ -66,10 +140,45 @@ export interface ReadJsonLinesOptions {
   source: string;
   /** When known (Content-Length), a body of another size is reported as cut off. */
   expectedBytes?: number | null;
+  /** Longest line read, in bytes (see `splitLines`); absent: no bound. */
+  maxLineBytes?: number;
+  /**
+   * What a line that cannot be read does (not JSON, longer than `maxLineBytes`, or with `report` also a JSON value
+   * that is not an object). `throw` (the default) fails the read: right for files anybatch wrote itself, where such
+   * a line is corruption. `report` yields a `MalformedLine` in its place and reads on: right for a provider's
+   * results, where every other line is a result already paid for.
+   */
+  malformed?: 'throw' | 'report';
 }
 
-/** Parses each non-blank line as JSON. Throws on a line that does not parse or a body that is cut off. */
-export async function* readJsonLines<T>(stream: Readable, opts: ReadJsonLinesOptions): AsyncGenerator<T> {
+/** A line `readJsonLines` could not read, yielded in its place with `malformed: 'report'`. */
+export class MalformedLine {
+  constructor(
+    /** The `source` read, e.g. `file file-abc`. */
+    readonly source: string,
+    /** 1-based, counting every line (blank ones too). */
+    readonly line: number,
+    /** `not_json`: does not parse; `not_object`: parses, but not to an object; `too_long`: over `maxLineBytes`. */
+    readonly reason: 'not_json' | 'not_object' | 'too_long',
+    /** Its length in bytes (for `too_long`, as far as it was read). */
+    readonly bytes: number,
+    /** A copy of its first bytes (at most `LINE_HEAD_BYTES`): enough to name it, and perhaps find its custom_id. */
+    readonly head: Buffer,
+  ) {}
+}
+
+function isObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Parses each non-blank line as JSON. A body cut off (`expectedBytes`) always throws: that is a transport fault, to
+ * be retried. A line that cannot be read throws, or with `malformed: 'report'` comes as a `MalformedLine`.
+ */
+export function readJsonLines<T>(stream: Readable, opts: ReadJsonLinesOptions & { malformed: 'report' }): AsyncGenerator<T | MalformedLine>;
+export function readJsonLines<T>(stream: Readable, opts: ReadJsonLinesOptions & { malformed?: 'throw' }): AsyncGenerator<T>;
+export async function* readJsonLines<T>(stream: Readable, opts: ReadJsonLinesOptions): AsyncGenerator<T | MalformedLine> {
+  const report = opts.malformed === 'report';
   let bytes = 0;
   let lineNo = 0;
   const counted = (async function* () {
@@ -78,15 +187,27 @@ export async function* readJsonLines<T>(stream: Readable, opts: ReadJsonLinesOpt
       yield chunk;
     }
   })();
-  for await (const line of splitLines(counted)) {
+  for await (const line of splitLines(counted, { maxLineBytes: opts.maxLineBytes })) {
     lineNo += 1;
+    if (line instanceof OverlongLine) {
+      if (!report) throw new Error(`${opts.source}, line ${lineNo}: longer than ${opts.maxLineBytes} bytes`);
+      yield new MalformedLine(opts.source, lineNo, 'too_long', line.bytes, line.head);
+      continue;
+    }
     const text = line.toString('utf8');
     if (text.trim() === '') continue;
     let value: T;
     try {
       value = JSON.parse(text) as T;
     } catch {
-      throw new Error(`${opts.source}, line ${lineNo}: not valid JSON (cut off or corrupt)`);
+      if (!report) throw new Error(`${opts.source}, line ${lineNo}: not valid JSON (cut off or corrupt)`);
+      // A copy: the line is a view into a chunk that the next read may reuse.
+      yield new MalformedLine(opts.source, lineNo, 'not_json', line.length, Buffer.from(line.subarray(0, LINE_HEAD_BYTES)));
+      continue;
+    }
+    if (report && !isObject(value)) {
+      yield new MalformedLine(opts.source, lineNo, 'not_object', line.length, Buffer.from(line.subarray(0, LINE_HEAD_BYTES)));
+      continue;
     }
     yield value;
   }

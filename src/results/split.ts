@@ -7,7 +7,7 @@
  * (the worker's blob store: src/activities/staging.ts).
  */
 import fs from 'node:fs';
-import type { PartPlan } from '../workflows/shared';
+import type { PartPlan } from '../contract/spec';
 import { readFileChunks, splitLines } from './jsonl';
 
 const NEWLINE = Buffer.from('\n');

@@ -9,7 +9,7 @@ import type { Completion } from 'openai/resources/completions';
 import type { CreateEmbeddingResponse } from 'openai/resources/embeddings';
 import type { ModerationCreateResponse } from 'openai/resources/moderations';
 import type { Response } from 'openai/resources/responses/responses';
-import type { AnybatchBatch } from '../batch';
+import type { AnybatchBatch } from '../contract/batch';
 import { UsageError } from '../errors';
 import type { PROVIDERS, ProviderName } from '../providers/catalog';
 

@@ -7,14 +7,15 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
-import type { Batch, BatchResultFiles } from '../batch';
+import type { Batch, BatchResultFiles } from '../contract/batch';
 import { UsageTally } from '../cost/usage';
 import type { ResultLine } from '../providers/types';
-import type { PartPlan, PartResults } from '../workflows/shared';
+import type { PartPlan, PartResults } from '../contract/spec';
 import { layout } from '../storage/layout';
 import type { BlobStore } from '../storage/types';
 import { BlobJsonlWriter, BlobWriter, countObjectLines, objectChunks } from './blob-writer';
 import { JsonlWriter, countLines, readFileChunks, splitLines } from './jsonl';
+import { MALFORMED_RESULT } from './malformed';
 import { isRetryable } from './retryable';
 import type { RetryableLine } from './retryable';
 
@@ -180,13 +181,21 @@ export async function writePartResults(opts: WritePartOptions): Promise<PartResu
   }
   let unknown = 0;
   let duplicates = 0;
+  let malformed = 0;
+  // A provider line that could not be read names its request only by a guess from its first bytes
+  // (src/results/malformed.ts): it stands in for that request's outcome only when no readable line comes for it,
+  // so a wrong guess never displaces a result. Small lines, and only as many as the provider's unreadable ones.
+  const unreadable = new Map<string, ResultLine>();
   // Each result's tokens, per model: what the batch's cost is computed from (src/cost).
   const usage = new UsageTally();
   try {
     for await (const line of opts.lines ?? []) {
       const seen = ids.get(line.custom_id);
       if (seen === undefined) unknown += 1;
-      else if (seen) duplicates += 1;
+      else if (line.error?.code === MALFORMED_RESULT && line.response === null) {
+        malformed += 1;
+        if (!seen && !unreadable.has(line.custom_id)) unreadable.set(line.custom_id, line);
+      } else if (seen) duplicates += 1;
       else {
         ids.set(line.custom_id, true);
         usage.add(line);
@@ -195,7 +204,7 @@ export async function writePartResults(opts: WritePartOptions): Promise<PartResu
     }
     for (const [customId, seen] of ids) {
       if (seen) continue;
-      await errors.write({ id: requestLineId(opts.batchId, customId), custom_id: customId, response: null, error: opts.outcome });
+      await errors.write(unreadable.get(customId) ?? { id: requestLineId(opts.batchId, customId), custom_id: customId, response: null, error: opts.outcome });
     }
     await output.close();
     await errors.close();
@@ -205,6 +214,7 @@ export async function writePartResults(opts: WritePartOptions): Promise<PartResu
   }
   if (unknown > 0) opts.warn?.(`ignored ${unknown} result line(s) whose custom_id is not in part ${opts.part.index}'s input`);
   if (duplicates > 0) opts.warn?.(`ignored ${duplicates} duplicate result line(s) in part ${opts.part.index}`);
+  if (malformed > 0) opts.warn?.(`${malformed} result line(s) of part ${opts.part.index} could not be read (${MALFORMED_RESULT})`);
   await output.publish();
   await errors.publish();
   return { outputPath: output.path, errorsPath: errors.path, outputCount: output.count, errorsCount: errors.count, usage: usage.result() };

@@ -12,18 +12,9 @@
  * - `results/<batch>/.parts/<i>.output.jsonl`, `.errors.jsonl`: one part's results before the merge.
  */
 
-/** What a batch's spec records about where its data lives (absent in batches staged before the store existed). */
-export interface StorageRef {
-  /** The store's root, as `BlobStore.uri('')` gives it: `file:///abs/home/` or `s3://bucket/prefix/`. */
-  uri: string;
-  /** The staged input's key (`inputs/<batch>.jsonl`). */
-  inputKey: string;
-  /**
-   * The key prefix the results are written under (`results/<batch>/`), or null when the caller chose a results
-   * folder of its own (`resultsDir`, a local store only): then results go to `BatchSpec.resultsDir` as before.
-   */
-  resultsPrefix: string | null;
-}
+import type { StorageRef } from '../contract/storage';
+
+export type { StorageRef };
 
 export const layout = {
   input: (batchId: string): string => `inputs/${batchId}.jsonl`,

@@ -13,7 +13,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { AnybatchError } from '../errors';
-import { searchAttributeFlags } from '../search-attributes';
+import { searchAttributeFlags } from '../contract/search-attributes';
 import { findTool } from './tools';
 
 export interface DevServerOptions {

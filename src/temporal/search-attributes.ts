@@ -2,7 +2,7 @@
 import type { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { SearchAttributeType } from '@temporalio/common';
-import { SEARCH_ATTRIBUTES } from '../search-attributes';
+import { SEARCH_ATTRIBUTES } from '../contract/search-attributes';
 
 const IndexedValueType = temporal.api.enums.v1.IndexedValueType;
 const PROTO_TYPE: Record<string, temporal.api.enums.v1.IndexedValueType> = {

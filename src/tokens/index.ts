@@ -9,14 +9,14 @@ import { splitLines } from '../results/jsonl';
 import { tokenCounter } from './encoding';
 import type { TokenCounter } from './encoding';
 import { estimateRequest } from './request';
-import { NO_TOKENS, addEstimates } from './types';
-import type { TokenEstimate } from './types';
+import { NO_TOKENS, addEstimates } from '../contract/tokens';
+import type { TokenEstimate } from '../contract/tokens';
 
 export { CHARS_PER_TOKEN, encodingFor, tokenCounter } from './encoding';
 export type { EncodingName, TokenCounter } from './encoding';
 export { estimateRequest } from './request';
-export { NO_TOKENS, addEstimates } from './types';
-export type { TokenEstimate } from './types';
+export { NO_TOKENS, addEstimates } from '../contract/tokens';
+export type { TokenEstimate } from '../contract/tokens';
 
 /** Estimates the lines of one provider's endpoint (one counter per model, made once). */
 export class LineEstimator {

@@ -9,7 +9,7 @@
  * `detail: "low"`), an audio or file part as its base64 text at 4 characters a token (an upper bound).
  */
 import type { TokenCounter } from './encoding';
-import type { TokenEstimate } from './types';
+import type { TokenEstimate } from '../contract/tokens';
 
 /** OpenAI's chat format (its cookbook's count): each message costs 3 tokens besides its role and text (4 with a name), and the reply is primed with 3. */
 const PER_MESSAGE = 3;

@@ -3,8 +3,8 @@
  * start (user metadata), and the current details, updated with each change of progress. Pure functions,
  * bundled into workflow code.
  */
-import type { AnybatchBatch } from '../batch';
-import type { BatchSpec } from './shared';
+import type { AnybatchBatch } from '../contract/batch';
+import type { BatchSpec } from '../contract/spec';
 
 /** `openai · gpt-4o-mini · 20 requests · /v1/chat/completions`: the list's summary of a batch. */
 export function staticSummary(spec: BatchSpec): string {

@@ -1,3 +1,3 @@
-export { batchWorkflow } from './batch';
+export { batchWorkflow } from './legacy/batch';
 export { onlineBatchWorkflow } from './online';
 export { admissionWorkflow } from './admission';

@@ -1,12 +1,12 @@
 /**
  * The provider batch of the `openai-compatible` provider, which has no batch API: one workflow per anybatch
- * part (started by the adapter's `createBatch`, id `onlineWorkflowId(key)`), that runs the part's requests in one
+ * part (started through the online host (src/activities/online.ts) when the adapter's `createBatch` runs, id `onlineWorkflowId(key)`), that runs the part's requests in one
  * heartbeating activity (src/activities/online.ts) and answers in OpenAI's `Batch` shape to a query, so the batch
  * workflow polls it like any provider batch. The activity is resumed after a crash from the chunks it flushed;
  * a cancel signal cancels it (it stops sending at once). Deterministic: types only from the rest of anybatch.
  */
 import { ApplicationFailure, CancellationScope, allHandlersFinished, condition, isCancellation, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { Batch } from '../batch';
+import type { Batch } from '../contract/batch';
 import type { OnlineCounts } from '../online/checkpoint';
 import { onlineBatchQuery, onlineCancelSignal } from '../online/messages';
 import type { OnlineActivities, OnlineBatchInput } from '../online/messages';

@@ -7,7 +7,7 @@ import { calcPrice } from '@pydantic/genai-prices';
 import { countTokens } from 'gpt-tokenizer/cjs/encoding/o200k_base';
 import { createBatch } from '../../src';
 import type { AnybatchBatch, ResultLine } from '../../src';
-import type { KnownCost } from '../../src/cost/types';
+import type { KnownCost } from '../../src/contract/cost';
 import { accountFor, untilTerminalBatch } from '../support/batches';
 import { runCli } from '../support/cli';
 import { startTestEnv, writeChatInput } from '../support/env';

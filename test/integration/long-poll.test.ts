@@ -9,12 +9,12 @@ import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
-import type { BatchActivities } from '../../src/activities/types';
+import type { BatchActivities } from '../../src/contract/activities';
 import { startSandbox } from '../../src/sandbox';
 import type { Sandbox } from '../../src/sandbox';
 import { findTool } from '../../src/temporal/tools';
 import { batchWorkflow } from '../../src/workflows';
-import type { BatchSpec } from '../../src/workflows/shared';
+import type { BatchSpec } from '../../src/contract/spec';
 import { quietRuntime, readJsonl, writeChatInput } from '../support/env';
 
 const REQUESTS = 1000;

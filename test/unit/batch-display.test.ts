@@ -3,12 +3,13 @@
  * waiting for admission and parts waiting after a queue-limit refusal, one field), `anybatch get`'s summary
  * (src/cli/format.ts) and the Web UI's current details (src/workflows/details.ts); and the `admission` option's checks.
  */
-import type { AnybatchBatch, Batch } from '../../src/batch';
+import type { AnybatchBatch, Batch } from '../../src/contract/batch';
 import { queuedLine, retriesLine, summary } from '../../src/cli/format';
 import { parseCreateOptions } from '../../src/options';
 import { currentDetails } from '../../src/workflows/details';
-import type { BatchSpec, BatchState, PartState } from '../../src/workflows/shared';
-import { buildBatch } from '../../src/workflows/state';
+import type { BatchSpec } from '../../src/contract/spec';
+import type { BatchState, PartState } from '../../src/workflows/legacy/shared';
+import { buildBatch } from '../../src/workflows/legacy/state';
 
 const spec: BatchSpec = {
   batchId: 'ab_1',

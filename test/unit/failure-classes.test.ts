@@ -10,8 +10,8 @@ import { ProviderError } from '../../src/providers/types';
 import type { ProviderErrorKind } from '../../src/providers/types';
 import { idsOfList } from '../../src/results/writer';
 import { currentDetails, staticDetails, staticSummary } from '../../src/workflows/details';
-import { buildBatch } from '../../src/workflows/state';
-import type { BatchSpec } from '../../src/workflows/shared';
+import { buildBatch } from '../../src/workflows/legacy/state';
+import type { BatchSpec } from '../../src/contract/spec';
 
 describe('classifyFailure', () => {
   test.each<[ProviderErrorKind, boolean]>([

@@ -5,7 +5,7 @@ import { closestName, parseCreateOptions } from '../../src/options';
 import { PROVIDERS } from '../../src/providers/catalog';
 import type { ProviderName } from '../../src/providers/catalog';
 import { ENDPOINTS, isEndpointResult, resultAs, resultsEndpointCheck } from '../../src/results/types';
-import type { AnybatchBatch } from '../../src/batch';
+import type { AnybatchBatch } from '../../src/contract/batch';
 
 function usage(fn: () => unknown): UsageError {
   try {
@@ -184,3 +184,4 @@ describe('result shapes', () => {
     expect(() => resultsEndpointCheck(batch('anthropic', '/v1/messages'), '/v1/chat/completions')).toThrow(UsageError);
   });
 });
+

@@ -3,8 +3,9 @@
  * hold becomes the typed reference, and parts carried over in the old shape keep what they stood for.
  */
 import { PREPARED_INLINE, preparedFile, preparedFileId, requirePreparedFile, ProviderError } from '../../src/providers/types';
-import { preparedOf, restoreParts } from '../../src/workflows/prepared';
-import type { PartState } from '../../src/workflows/shared';
+import { preparedOf } from '../../src/contract/prepared';
+import { restoreParts } from '../../src/workflows/legacy/prepared';
+import type { PartState } from '../../src/workflows/legacy/shared';
 
 const part = (extra: Record<string, unknown>) =>
   ({ index: 0, path: '/in.jsonl', requestCount: 3, bytes: 30, batch: null, cancelSent: false, error: null, results: null, ...extra }) as unknown as PartState;

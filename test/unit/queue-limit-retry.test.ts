@@ -3,7 +3,7 @@
  * (wait, resubmit) and size failures (re-split), read from a failed batch's errors or from a refused create; and
  * the `queueLimitRetry` option's checks.
  */
-import type { Batch } from '../../src/batch';
+import type { Batch } from '../../src/contract/batch';
 import { UsageError } from '../../src/errors';
 import { checkQueueLimitRetry } from '../../src/options';
 import { failureReason, partFailureKind, statedMaxRequests } from '../../src/providers/batch-failures';

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import type { ResultLine } from '../../src/providers/types';
 import { readJsonLines } from '../../src/results/jsonl';
 import { idsOfInput, mergeResults, missingOutcome, writePartResults } from '../../src/results/writer';
-import type { Batch } from '../../src/batch';
+import type { Batch } from '../../src/contract/batch';
 
 let dir: string;
 beforeEach(() => {

@@ -1,7 +1,8 @@
 /** The status rules and summed counts of src/workflows/state.ts (how workflow state reads as one Batch). */
-import type { Batch } from '../../src/batch';
-import { batchStatus, buildBatch } from '../../src/workflows/state';
-import type { BatchSpec, BatchState, PartState } from '../../src/workflows/shared';
+import type { Batch } from '../../src/contract/batch';
+import { batchStatus, buildBatch } from '../../src/workflows/legacy/state';
+import type { BatchSpec } from '../../src/contract/spec';
+import type { BatchState, PartState } from '../../src/workflows/legacy/shared';
 
 const spec: BatchSpec = {
   batchId: 'ab_1',

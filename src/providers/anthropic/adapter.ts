@@ -11,11 +11,13 @@
 import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import Anthropic from '@anthropic-ai/sdk';
 import type { MessageBatch } from '@anthropic-ai/sdk/resources/messages/batches';
-import type { Batch } from '../../batch';
-import { readFileChunks, splitLines } from '../../results/jsonl';
-import type { ProviderCapabilities } from '../catalog';
+import type { Batch } from '../../contract/batch';
+import { MalformedLine, readFileChunks, readJsonLines, splitLines } from '../../results/jsonl';
+import { malformedResultLine, maxResultLineBytes } from '../../results/malformed';
+import type { ProviderCapabilities } from '../capabilities';
 import { PREPARED_INLINE, ProviderError } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, RequestCheck, ResultLine } from '../types';
 import type { ProviderInfo } from '../http-errors';
@@ -23,6 +25,7 @@ import { anthropicCalls } from './errors';
 import { SdkClients } from '../sdk-clients';
 import { ANTHROPIC_CUSTOM_ID, CustomIdMap, RequestMappingError, toAnthropicParams, toOpenAIBatch, toOpenAIResultLine } from './mapping';
 import type { AnthropicMappingOptions } from './mapping';
+import type { AnthropicResultLine } from './result-line';
 
 const NATIVE_ENDPOINT = '/v1/messages';
 /** How far around the recorded intent a retried create looks for the batch an earlier attempt made. */
@@ -178,10 +181,31 @@ export class AnthropicAdapter implements ProviderAdapter {
     const ids = CustomIdMap.fromEntries(Object.entries(JSON.parse(await fs.promises.readFile(files(input).ids, 'utf8')) as Record<string, string>));
     const raw = input.endpoint === NATIVE_ENDPOINT || input.options.rawResults === true;
     const createdAt = batch.completed_at ?? batch.expired_at ?? batch.cancelled_at ?? batch.created_at;
-    const results = await this.call('download results', () => this.client(conn).messages.batches.results(batch.id));
+    const client = this.client(conn);
+    // Not the SDK's `results()`: it holds each line whole however long and throws on the first that does not parse,
+    // losing every result of the download. The raw body goes through `readJsonLines` instead: lines are bounded, an
+    // unreadable one costs its own request only, and a body cut short of its Content-Length is still retried.
+    const response = await this.call('download results', async () => {
+      const current = await client.messages.batches.retrieve(batch.id);
+      if (!current.results_url) throw new ProviderError('transient', `${this.info.label} batch ${batch.id} has no results_url yet (${current.processing_status}).`);
+      return client.get<Response>(current.results_url, { headers: { Accept: 'application/binary' }, __binaryResponse: true });
+    });
+    if (!response.body) return;
+    const expected = Number(response.headers.get('content-length') ?? NaN);
+    const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
+    const maxLineBytes = maxResultLineBytes(this.capabilities);
+    const malformed = { provider: this.info.label, maxLineBytes, originalId: (id: string) => ids.toOriginal(id) };
     try {
-      for await (const line of results) {
-        yield toOpenAIResultLine(line, ids.toOriginal(line.custom_id) ?? line.custom_id, { raw, createdAt });
+      const lines = readJsonLines<AnthropicResultLine>(body, {
+        source: `results of ${batch.id}`,
+        expectedBytes: Number.isFinite(expected) ? expected : null,
+        maxLineBytes,
+        malformed: 'report',
+      });
+      for await (const line of lines) {
+        // An unreadable line costs its own request only (with no custom_id to be found, the writer accounts for it).
+        const out = line instanceof MalformedLine ? malformedResultLine(line, malformed) : toOpenAIResultLine(line, ids.toOriginal(line.custom_id) ?? line.custom_id, { raw, createdAt });
+        if (out) yield out;
       }
     } catch (err) {
       // A cut-off download is a transient fault: the activity retries and writes nothing short.

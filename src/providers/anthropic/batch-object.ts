@@ -1,6 +1,6 @@
 /** Anthropic MessageBatch -> OpenAI Batch (docs/provider-apis.md section 10.3, batch object mapping). */
 import type { MessageBatch } from '@anthropic-ai/sdk/resources/messages/batches';
-import type { Batch, BatchStatus } from '../../batch';
+import type { Batch, BatchStatus } from '../../contract/batch';
 
 export interface BatchContext {
   /** The OpenAI endpoint the requests were written for, e.g. `/v1/chat/completions`. */

@@ -1,5 +1,5 @@
 /** Anthropic's Message Batches capabilities and limits (pure data: the catalog and the sandbox read it). */
-import type { ProviderCapabilities } from '../catalog';
+import type { ProviderCapabilities } from '../capabilities';
 
 const MB = 1024 * 1024;
 
@@ -18,4 +18,7 @@ export const ANTHROPIC_LIMITS = {
   // `/v1/messages` input is Anthropic's own line, passed through.
   nativeLines: { '/v1/messages': { payload: 'params', envelope: false, shape: '{"custom_id", "params"}' } },
   admission: { requests: 100_000, perModel: false, source: 'Message Batches queue limit of Tier 1 (docs.anthropic.com rate limits)' },
+  // No documented longest result line: anybatch's default bound (64 MiB, DEFAULT_MAX_RESULT_LINE_BYTES in
+  // src/results/malformed.ts), far above a chat completion at the largest output limits.
+  maxResultLineBytes: 64 * MB,
 } satisfies ProviderCapabilities<'anthropic'>;

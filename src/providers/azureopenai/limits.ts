@@ -1,5 +1,5 @@
 /** Azure OpenAI Global Batch capabilities and limits (docs/provider-apis-2.md section 10; pure data). */
-import type { ProviderCapabilities } from '../catalog';
+import type { ProviderCapabilities } from '../capabilities';
 
 const MB = 1024 * 1024;
 
@@ -15,4 +15,7 @@ export const AZURE_OPENAI_LIMITS = {
   completionWindows: ['24h'],
   // The batch object is OpenAI's; its metadata limits are taken to be OpenAI's too.
   metadata: { maxPairs: 16, maxKeyLength: 64, maxValueLength: 512 },
+  // No documented longest result line: anybatch's default bound (64 MiB, DEFAULT_MAX_RESULT_LINE_BYTES in
+  // src/results/malformed.ts), far above a chat completion at the largest output limits.
+  maxResultLineBytes: 64 * MB,
 } satisfies ProviderCapabilities<'azureopenai'>;

@@ -14,9 +14,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { BatchJob, File as GeminiFile } from '@google/genai';
-import type { Batch } from '../../batch';
-import { readFileChunks, splitLines } from '../../results/jsonl';
-import type { ProviderCapabilities } from '../catalog';
+import type { Batch } from '../../contract/batch';
+import { MalformedLine, readFileChunks, readJsonLines, splitLines } from '../../results/jsonl';
+import { malformedResultLine, maxResultLineBytes } from '../../results/malformed';
+import type { ProviderCapabilities } from '../capabilities';
 import type { ProviderInfo } from '../http-errors';
 import { PREPARED_INLINE, preparedFile, preparedFileId, requirePreparedFile, ProviderError } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, RequestCheck, ResultLine } from '../types';
@@ -234,21 +235,22 @@ export class GeminiAdapter implements ProviderAdapter {
     const body = response.responseInternal.body;
     if (!body) return;
     const expected = Number(response.headers['content-length'] ?? NaN);
-    let received = 0;
+    const maxLineBytes = maxResultLineBytes(this.capabilities);
     try {
       const stream = Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>);
-      const counted = (async function* () {
-        for await (const chunk of stream as AsyncIterable<Buffer>) {
-          received += chunk.length;
-          yield chunk;
-        }
-      })();
-      for await (const raw of splitLines(counted)) {
-        if (raw.length === 0) continue;
-        const line = JSON.parse(raw.toString('utf8')) as GeminiResult & { key?: string };
-        if (typeof line.key === 'string') yield toOpenAIResultLine(line.key, line, opts);
+      const lines = readJsonLines<GeminiResult & { key?: string }>(stream, {
+        source: `file ${fileName}`,
+        expectedBytes: Number.isFinite(expected) ? expected : null,
+        maxLineBytes,
+        malformed: 'report',
+      });
+      for await (const line of lines) {
+        // An unreadable line costs its own request only (with no key to be found, the writer accounts for it).
+        if (line instanceof MalformedLine) {
+          const error = malformedResultLine(line, { provider: this.info.label, idField: 'key', maxLineBytes });
+          if (error) yield error;
+        } else if (typeof line.key === 'string') yield toOpenAIResultLine(line.key, line, opts);
       }
-      if (Number.isFinite(expected) && received !== expected) throw new Error(`got ${received} of ${expected} bytes`);
     } catch (err) {
       // A cut-off download is a transient fault: the activity retries and writes nothing short.
       throw err instanceof ProviderError ? err : new ProviderError('transient', `download of ${fileName} failed: ${(err as Error).message}`, { cause: err });

@@ -2,7 +2,7 @@
  * A Gemini batch as the REST API sends it (a long-running Operation, read raw because the SDK drops
  * `metadata.batchStats`) -> OpenAI's `Batch`. Counts come from `batchStats` only; without them there are none.
  */
-import type { Batch } from '../../batch';
+import type { Batch } from '../../contract/batch';
 import { geminiBatchStatus, geminiRequestCounts } from './batch-status';
 import type { BatchStats, InlinedResponse, Status } from './types';
 

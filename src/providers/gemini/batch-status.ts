@@ -1,6 +1,6 @@
 /** Gemini batch states and `batchStats` -> OpenAI's batch status and `request_counts`. */
 import type * as sdk from '@google/genai';
-import type { BatchRequestCounts, BatchStatus } from '../../batch';
+import type { BatchRequestCounts, BatchStatus } from '../../contract/batch';
 import type { BatchStats } from './types';
 
 /**

@@ -1,5 +1,5 @@
 /** Gemini Developer API batch capabilities and limits (provider-apis-2.md section 3; pure data). */
-import type { ProviderCapabilities } from '../catalog';
+import type { ProviderCapabilities } from '../capabilities';
 import { GEMINI_MAX_FILE_BYTES, GEMINI_REQUIRES_SINGLE_MODEL } from './batch-lines';
 
 export const GEMINI_ENDPOINTS = ['/v1/chat/completions'] as const;
@@ -18,4 +18,7 @@ export const GEMINI_LIMITS = {
   // A Gemini batch has a displayName (anybatch's idempotency key goes there), no metadata.
   metadata: null,
   admission: { batches: 100, perModel: false, source: 'concurrent batch limit (ai.google.dev batch API rate limits)' },
+  // No documented longest result line: anybatch's default bound (64 MiB, DEFAULT_MAX_RESULT_LINE_BYTES in
+  // src/results/malformed.ts), far above a chat completion at the largest output limits.
+  maxResultLineBytes: 64 * 1024 * 1024,
 } satisfies ProviderCapabilities<'gemini'>;

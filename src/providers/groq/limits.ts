@@ -1,5 +1,5 @@
 /** Groq's batch capabilities and limits (docs/provider-apis-2.md section 7; pure data). */
-import type { ProviderCapabilities } from '../catalog';
+import type { ProviderCapabilities } from '../capabilities';
 
 const MB = 1024 * 1024;
 
@@ -16,4 +16,7 @@ export const GROQ_LIMITS = {
   completionWindows: ['24h', '48h', '72h', '96h', '120h', '144h', '168h', '1d', '2d', '3d', '4d', '5d', '6d', '7d'],
   // The batch object is OpenAI's; its metadata limits are taken to be OpenAI's too.
   metadata: { maxPairs: 16, maxKeyLength: 64, maxValueLength: 512 },
+  // No documented longest result line: anybatch's default bound (64 MiB, DEFAULT_MAX_RESULT_LINE_BYTES in
+  // src/results/malformed.ts), far above a chat completion at the largest output limits.
+  maxResultLineBytes: 64 * MB,
 } satisfies ProviderCapabilities<'groq'>;

@@ -11,9 +11,10 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import type { Batch } from '../../batch';
-import { readFileChunks, readJsonLines, splitLines } from '../../results/jsonl';
-import type { ProviderCapabilities } from '../catalog';
+import type { Batch } from '../../contract/batch';
+import { MalformedLine, readFileChunks, readJsonLines, splitLines } from '../../results/jsonl';
+import { malformedResultLine, maxResultLineBytes } from '../../results/malformed';
+import type { ProviderCapabilities } from '../capabilities';
 import type { ProviderInfo } from '../http-errors';
 import { SdkClients, type SdkClientOptions } from '../sdk-clients';
 import type { FetchFunction } from '../streaming-fetch';
@@ -220,9 +221,13 @@ export class MistralAdapter implements ProviderAdapter {
       const meta = await this.call('retrieve result file', () => client.files.retrieve({ fileId }));
       const stream = await this.call('download results', () => client.files.download({ fileId }));
       const body = Readable.fromWeb(stream as import('node:stream/web').ReadableStream<Uint8Array>);
+      const maxLineBytes = maxResultLineBytes(this.capabilities);
       try {
-        for await (const line of readJsonLines<Record<string, unknown>>(body, { source: `file ${fileId}`, expectedBytes: meta.sizeBytes })) {
-          yield toOpenAIResultLine(line);
+        const lines = readJsonLines<Record<string, unknown>>(body, { source: `file ${fileId}`, expectedBytes: meta.sizeBytes, maxLineBytes, malformed: 'report' });
+        for await (const line of lines) {
+          // An unreadable line costs its own request only (with no custom_id to be found, the writer accounts for it).
+          const out = line instanceof MalformedLine ? malformedResultLine(line, { provider: this.info.label, maxLineBytes }) : toOpenAIResultLine(line);
+          if (out) yield out;
         }
       } catch (err) {
         if (err instanceof ProviderError) throw err;

@@ -1,5 +1,5 @@
 /** Mistral's batch capabilities and limits (docs/provider-apis-2.md section 2; pure data: the catalog and the sandbox read it). */
-import type { LineShape, ProviderCapabilities } from '../catalog';
+import type { LineShape, ProviderCapabilities } from '../capabilities';
 
 const MB = 1024 * 1024;
 
@@ -31,6 +31,9 @@ export const MISTRAL_LIMITS = {
   // Jobs carry string metadata; Mistral documents no limits, so OpenAI's are assumed.
   metadata: { maxPairs: 16, maxKeyLength: 64, maxValueLength: 512 },
   nativeLines: Object.fromEntries(MISTRAL_ENDPOINTS.map((e) => [e, MISTRAL_LINE])),
+  // No documented longest result line. Embeddings batches return many vectors a line (written as JSON text), so the
+  // bound is OpenAI's 256 MiB rather than the 64 MiB default.
+  maxResultLineBytes: 256 * MB,
 } satisfies ProviderCapabilities<'mistral'>;
 
 /** `24h` -> 24, `2d` -> 48; null for anything that is not a window. */

@@ -3,7 +3,7 @@
  * out, `body.model` moved to the job), the job object (uppercase statuses, `total_requests`/`succeeded_requests`/
  * `failed_requests`) as OpenAI's `Batch`, and output/error file lines as OpenAI output lines.
  */
-import type { Batch, BatchStatus } from '../../batch';
+import type { Batch, BatchStatus } from '../../contract/batch';
 import type { ResultLine } from '../types';
 
 /** Mistral's job statuses (an open enum) and the OpenAI status each maps to. */

@@ -1,20 +1,18 @@
 /**
  * The `openai-compatible` adapter: servers with OpenAI's online endpoints but no batch API. `createBatch` starts
- * (or finds: the workflow id is the part's idempotency key) an online batch workflow on the worker's task queue,
- * through the activity's Temporal client; its id is the provider batch id. `retrieveBatch` asks it (a query) and
- * adds the live counts its requests' activity heartbeats; `cancelBatch` is a signal; `readResults` streams the
- * chunks it flushed to the part's work folder.
+ * (or finds: one per part's idempotency key) an online batch on the worker, through the connection's `online`
+ * host (src/online/host.ts; the activities give one that runs it as a workflow on the worker's task queue); its
+ * id is the provider batch id. `retrieveBatch` reads it through the host (with the live counts of its running
+ * requests), `cancelBatch` cancels it there; `readResults` streams the chunks it flushed to the part's work folder.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Context } from '@temporalio/activity';
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
-import type { Batch } from '../../batch';
+import type { Batch } from '../../contract/batch';
 import { CHUNK_DIR, chunkSeqOfName, type ChunkLine } from '../../online/checkpoint';
-import { ONLINE_WORKFLOW_TYPE, onlineBatchQuery, onlineCancelSignal, onlineWorkflowId, type OnlineBatchInput, type OnlineProgress } from '../../online/messages';
-import { readJsonLines } from '../../results/jsonl';
-import type { ProviderCapabilities } from '../catalog';
+import type { OnlineHost } from '../../online/host';
+import { MalformedLine, readJsonLines } from '../../results/jsonl';
+import { malformedResultLine, maxResultLineBytes } from '../../results/malformed';
+import type { ProviderCapabilities } from '../capabilities';
 import { ProviderError } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, ResultLine } from '../types';
 import { onlineTarget } from './http';
@@ -22,8 +20,9 @@ import { onlineTarget } from './http';
 export class OnlineAdapter implements ProviderAdapter {
   constructor(readonly capabilities: ProviderCapabilities) {}
 
-  private client(): Client {
-    return Context.current().client;
+  private host(conn: ProviderConnection): OnlineHost {
+    if (!conn.online) throw new ProviderError('invalid_request', 'openai-compatible batches are run by the worker: no online batch host was given.');
+    return conn.online;
   }
 
   /** Nothing to upload (the input is in the batch's store already); the base URL and key are checked here, first. */
@@ -36,43 +35,25 @@ export class OnlineAdapter implements ProviderAdapter {
     onlineTarget(conn);
     const origin = request.input.origin;
     if (!origin) throw new ProviderError('invalid_request', 'openai-compatible batches are run by the worker: the part to run was not given.');
-    const workflowId = onlineWorkflowId(request.input.idempotencyKey);
-    const input: OnlineBatchInput = { spec: origin.spec, part: origin.part, createdAt: Math.floor(Date.now() / 1000), metadata: request.metadata };
-    try {
-      await this.client().workflow.start(ONLINE_WORKFLOW_TYPE, {
-        workflowId,
-        taskQueue: Context.current().info.taskQueue,
-        args: [input],
-        // A retried create finds the one an earlier attempt started, running or ended.
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      });
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    }
-    return this.retrieveBatch(conn, workflowId);
+    const host = this.host(conn);
+    const id = await host.start({
+      idempotencyKey: request.input.idempotencyKey,
+      spec: origin.spec,
+      part: origin.part,
+      createdAt: Math.floor(Date.now() / 1000),
+      metadata: request.metadata,
+    });
+    return host.read(id);
   }
 
-  async retrieveBatch(_conn: ProviderConnection, id: string): Promise<Batch> {
-    const handle = this.client().workflow.getHandle(id);
-    const batch = await handle.query(onlineBatchQuery);
-    if (batch.status !== 'in_progress' && batch.status !== 'cancelling') return batch;
-    // Live counts: the requests' activity heartbeats its progress (never in history, so history stays small).
-    const { raw } = await handle.describe();
-    for (const activity of raw.pendingActivities ?? []) {
-      const payload = activity.heartbeatDetails?.payloads?.[0];
-      if (!payload) continue;
-      const progress = defaultPayloadConverter.fromPayload<OnlineProgress>(payload);
-      if (progress && typeof progress.completed === 'number') {
-        return { ...batch, request_counts: { total: progress.total, completed: progress.completed, failed: progress.failed } };
-      }
-    }
-    return batch;
+  async retrieveBatch(conn: ProviderConnection, id: string): Promise<Batch> {
+    return this.host(conn).read(id);
   }
 
   async cancelBatch(conn: ProviderConnection, id: string): Promise<Batch> {
-    await this.client().workflow.getHandle(id).signal(onlineCancelSignal);
-    return this.retrieveBatch(conn, id);
+    const host = this.host(conn);
+    await host.cancel(id);
+    return host.read(id);
   }
 
   /** The flushed chunks, in order (the part's work folder holds them: the store's own, or restored from it). */
@@ -87,9 +68,15 @@ export class OnlineAdapter implements ProviderAdapter {
     }
     const chunks = names.map((name) => ({ name, seq: chunkSeqOfName(name) })).filter((c): c is { name: string; seq: number } => c.seq !== null);
     chunks.sort((a, b) => a.seq - b.seq);
+    const maxLineBytes = maxResultLineBytes(this.capabilities);
     for (const { name } of chunks) {
       const file = path.join(dir, name);
-      for await (const chunk of readJsonLines<ChunkLine>(fs.createReadStream(file), { source: file, expectedBytes: null })) yield chunk.line;
+      const lines = readJsonLines<ChunkLine>(fs.createReadStream(file), { source: file, expectedBytes: null, maxLineBytes, malformed: 'report' });
+      for await (const chunk of lines) {
+        // A damaged chunk line costs its own request only (with no custom_id to be found, the writer accounts for it).
+        const out = chunk instanceof MalformedLine ? malformedResultLine(chunk, { provider: this.capabilities.name, maxLineBytes }) : chunk.line;
+        if (out) yield out;
+      }
     }
   }
 }

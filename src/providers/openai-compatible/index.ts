@@ -2,7 +2,8 @@
  * `openai-compatible`: any server speaking OpenAI's chat completions or embeddings but with no batch API (vLLM,
  * Ollama, LM Studio, DeepSeek, OpenRouter, Cerebras, ...). The same JSONL runs through the online endpoint, one
  * request at a time within the server's RPM / TPM limits and a concurrency cap, with durable progress: see
- * ./adapter.ts, src/workflows/online.ts and src/activities/online.ts. Base URL and key are required.
+ * ./adapter.ts, src/online/host.ts, src/workflows/online.ts and src/activities/online.ts. Base URL and key are
+ * required.
  */
 import type { ProviderDefinition } from '../definition';
 import { OnlineAdapter } from './adapter';

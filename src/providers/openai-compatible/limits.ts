@@ -3,7 +3,7 @@
  * online endpoint by an online batch workflow, so the per-part limits are anybatch's own (a part's results are
  * checkpointed by request index), not a server's.
  */
-import type { ProviderCapabilities } from '../catalog';
+import type { ProviderCapabilities } from '../capabilities';
 
 const MB = 1024 * 1024;
 
@@ -20,4 +20,7 @@ export const OPENAI_COMPATIBLE_LIMITS = {
   completionWindows: ['24h'],
   // Metadata stays on anybatch's own batch object; OpenAI's limits keep it portable.
   metadata: { maxPairs: 16, maxKeyLength: 64, maxValueLength: 512 },
+  // The lines read back are anybatch's own checkpoint chunks (one response each, already held in memory once);
+  // with embeddings served, the bound is OpenAI's 256 MiB rather than the 64 MiB default.
+  maxResultLineBytes: 256 * MB,
 } satisfies ProviderCapabilities<'openai-compatible'>;

@@ -7,14 +7,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type OpenAI from 'openai';
-import type { Batch } from '../../batch';
-import type { ProviderCapabilities } from '../catalog';
+import type { Batch } from '../../contract/batch';
+import type { ProviderCapabilities } from '../capabilities';
 import type { ProviderInfo } from '../http-errors';
 import { preparedFile, requirePreparedFile, ProviderError } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, ResultLine } from '../types';
 import { openAICalls } from './errors';
 import { SdkClients, type SdkClientOptions } from '../sdk-clients';
-import { readJsonLines } from '../../results/jsonl';
+import { MalformedLine, readJsonLines } from '../../results/jsonl';
+import { malformedResultLine, maxResultLineBytes } from '../../results/malformed';
 
 /** Metadata key that ties a provider batch to its anybatch batch and part (the idempotency key). */
 export const KEY_METADATA = 'anybatch_key';
@@ -119,8 +120,14 @@ export class OpenAIAdapter implements ProviderAdapter {
       if (!response.body) continue;
       const expected = Number(response.headers.get('content-length') ?? NaN);
       const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
+      const maxLineBytes = maxResultLineBytes(this.capabilities);
       try {
-        yield* readJsonLines<ResultLine>(body, { source: `file ${fileId}`, expectedBytes: Number.isFinite(expected) ? expected : null });
+        const lines = readJsonLines<ResultLine>(body, { source: `file ${fileId}`, expectedBytes: Number.isFinite(expected) ? expected : null, maxLineBytes, malformed: 'report' });
+        for await (const line of lines) {
+          // An unreadable line costs its own request only (with no custom_id to be found, the writer accounts for it).
+          const out = line instanceof MalformedLine ? malformedResultLine(line, { provider: this.config.info.label, maxLineBytes }) : line;
+          if (out) yield out;
+        }
       } catch (err) {
         // A cut-off download is a transient fault: the activity retries and writes nothing short.
         throw err instanceof ProviderError ? err : new ProviderError('transient', `download of ${fileId} failed: ${(err as Error).message}`, { cause: err });

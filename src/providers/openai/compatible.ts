@@ -3,7 +3,7 @@
  * it: a name, a label, its env variables, its default base URL, its limits and, when it needs one, its own client.
  */
 import OpenAI from 'openai';
-import type { ProviderCapabilities } from '../catalog';
+import type { ProviderCapabilities } from '../capabilities';
 import { NO_OPTIONS, providerInfo, type NoOptions, type ProviderDefinition, type ProviderOptionsSpec } from '../definition';
 import type { SdkClientOptions } from '../sdk-clients';
 import type { ProviderConnection } from '../types';

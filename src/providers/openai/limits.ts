@@ -1,5 +1,5 @@
 /** OpenAI's batch capabilities and limits (pure data: the catalog and the sandbox read it). */
-import type { ProviderCapabilities } from '../catalog';
+import type { ProviderCapabilities } from '../capabilities';
 
 const MB = 1024 * 1024;
 
@@ -19,4 +19,7 @@ export const OPENAI_LIMITS = {
   maxBytesPerBatch: 200 * MB,
   completionWindows: ['24h'],
   metadata: { maxPairs: 16, maxKeyLength: 64, maxValueLength: 512 },
+  // No documented longest result line. An embeddings line may hold 2,048 inputs of 3,072 floats written as JSON
+  // text (about 150 MB), so the bound sits above that rather than at the 64 MiB default.
+  maxResultLineBytes: 256 * MB,
 } satisfies ProviderCapabilities<'openai'>;

@@ -24,11 +24,11 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { log } from '@temporalio/activity';
 import Together, { type ClientOptions } from 'together-ai';
-import type { Batch } from '../../batch';
-import { readFileChunks, readJsonLines, splitLines } from '../../results/jsonl';
-import type { ProviderCapabilities } from '../catalog';
+import type { Batch } from '../../contract/batch';
+import { MalformedLine, readFileChunks, readJsonLines, splitLines } from '../../results/jsonl';
+import { malformedResultLine, maxResultLineBytes } from '../../results/malformed';
+import type { ProviderCapabilities } from '../capabilities';
 import { scrub, type ProviderInfo } from '../http-errors';
 import { SdkClients, type SdkClientOptions } from '../sdk-clients';
 import { safeUrl, type FetchFunction } from '../streaming-fetch';
@@ -55,14 +55,13 @@ interface Handle {
 
 export type WarnFunction = (message: string, meta: Record<string, unknown>) => void;
 
-/** The worker's log when running in an activity (as the activities log); a process warning elsewhere. */
-export const workerWarn: WarnFunction = (message, meta) => {
-  try {
-    log.warn(message, meta);
-  } catch {
-    process.emitWarning(message);
-  }
-};
+/** The connection's log (the worker's, in an activity: the activities pass theirs); a process warning elsewhere. */
+function connectionWarn(conn: ProviderConnection): WarnFunction {
+  return (message, meta) => {
+    if (conn.log) conn.log.warn(message, meta);
+    else process.emitWarning(message);
+  };
+}
 
 function work(input: ProviderInput): { requests: string; model: string } {
   const requests = path.join(input.workDir, keyFileName(input.idempotencyKey));
@@ -78,7 +77,8 @@ export class TogetherAdapter implements ProviderAdapter {
   constructor(
     readonly capabilities: ProviderCapabilities,
     private readonly info: ProviderInfo,
-    private readonly warn: WarnFunction = workerWarn,
+    /** Where create warnings go instead of the connection's log (tests). */
+    private readonly warn?: WarnFunction,
   ) {
     this.clients = new SdkClients<Handle>(info, (options) => this.make(options));
     const calls = togetherCalls(info);
@@ -263,15 +263,15 @@ export class TogetherAdapter implements ProviderAdapter {
       // Whether a job was made is unknown: a retry searches the jobs for one on this file before creating.
       throw new ProviderError('transient', `create batch: ${this.info.label} answered without a job for file ${fileId}${warning ? ` (warning: ${warning})` : ''}.`);
     }
-    if (warning) this.warnOnce(job.id, scrub(warning, [this.handle(conn).apiKey]), fileId);
+    if (warning) this.warnOnce(this.warn ?? connectionWarn(conn), job.id, scrub(warning, [this.handle(conn).apiKey]), fileId);
     return toOpenAIBatch(job, ctx);
   }
 
-  private warnOnce(jobId: string, warning: string, fileId: string): void {
+  private warnOnce(warn: WarnFunction, jobId: string, warning: string, fileId: string): void {
     if (this.warned.has(jobId)) return;
     if (this.warned.size >= WARNED_MAX) this.warned.clear();
     this.warned.add(jobId);
-    this.warn(`${this.info.label} created batch ${jobId} with a warning: ${warning}`, { provider: 'together', providerBatchId: jobId, inputFileId: fileId });
+    warn(`${this.info.label} created batch ${jobId} with a warning: ${warning}`, { provider: 'together', providerBatchId: jobId, inputFileId: fileId });
   }
 
   async retrieveBatch(conn: ProviderConnection, id: string): Promise<Batch> {
@@ -301,9 +301,18 @@ export class TogetherAdapter implements ProviderAdapter {
       if (!response.body) continue;
       const length = Number(response.headers.get('content-length') ?? NaN);
       const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
+      const maxLineBytes = maxResultLineBytes(this.capabilities);
       try {
-        for await (const line of readJsonLines<Record<string, unknown>>(body, { source: `file ${fileId}`, expectedBytes: Number.isFinite(length) ? length : null })) {
-          yield toOpenAIResultLine(line, batch.id);
+        const lines = readJsonLines<Record<string, unknown>>(body, {
+          source: `file ${fileId}`,
+          expectedBytes: Number.isFinite(length) ? length : null,
+          maxLineBytes,
+          malformed: 'report',
+        });
+        for await (const line of lines) {
+          // An unreadable line costs its own request only (with no custom_id to be found, the writer accounts for it).
+          const out = line instanceof MalformedLine ? malformedResultLine(line, { provider: this.info.label, maxLineBytes }) : toOpenAIResultLine(line, batch.id);
+          if (out) yield out;
         }
       } catch (err) {
         if (err instanceof ProviderError) throw err;

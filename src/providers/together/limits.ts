@@ -6,7 +6,7 @@
  * model, a `custom_id` of at most 64 characters, and a completion window that "defaults to 24h and cannot be
  * changed" (a best-effort target, not a deadline anybatch can choose).
  */
-import type { ProviderCapabilities } from '../catalog';
+import type { ProviderCapabilities } from '../capabilities';
 
 const MB = 1024 * 1024;
 
@@ -36,4 +36,7 @@ export const TOGETHER_LIMITS = {
   metadata: null,
   maxCustomIdLength: TOGETHER_MAX_CUSTOM_ID_LENGTH,
   admission: { enqueuedTokens: 30_000_000_000, perModel: true, source: 'tokens enqueued per model (docs.together.ai batch limits)' },
+  // No documented longest result line: anybatch's default bound (64 MiB, DEFAULT_MAX_RESULT_LINE_BYTES in
+  // src/results/malformed.ts), far above a chat completion at the largest output limits.
+  maxResultLineBytes: 64 * MB,
 } satisfies ProviderCapabilities<'together'>;

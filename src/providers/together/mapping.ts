@@ -5,7 +5,7 @@
  * {status_code, body}, error}`) as OpenAI output lines, and the file name that carries the idempotency key.
  */
 import { createHash } from 'node:crypto';
-import type { Batch, BatchStatus } from '../../batch';
+import type { Batch, BatchStatus } from '../../contract/batch';
 import type { ResultLine } from '../types';
 import { TOGETHER_MAX_CUSTOM_ID_LENGTH } from './limits';
 

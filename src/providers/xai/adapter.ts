@@ -16,8 +16,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type OpenAI from 'openai';
-import type { Batch } from '../../batch';
-import type { ProviderCapabilities } from '../catalog';
+import type { Batch } from '../../contract/batch';
+import type { ProviderCapabilities } from '../capabilities';
 import type { ProviderInfo } from '../http-errors';
 import { SdkClients } from '../sdk-clients';
 import { preparedFile, preparedFileId, requirePreparedFile, ProviderError } from '../types';

@@ -14,7 +14,7 @@
  * Counts: `total` = `num_requests`, `completed` = `num_success`, `failed` = `num_error + num_cancelled`, plus, once
  * the batch expired, the requests still pending (they will never run).
  */
-import type { Batch, BatchStatus } from '../../batch';
+import type { Batch, BatchStatus } from '../../contract/batch';
 import type { XaiBatch, XaiTime } from './wire';
 
 /** The statuses derived here, each its own name (xAI has none to map). */

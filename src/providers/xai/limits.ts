@@ -7,7 +7,7 @@
  * requests and 25 MB of input (the upload is treated like one add call, which keeps every batch well inside what
  * xAI documents); mixed models are not refused (xAI documents no one-model rule).
  */
-import type { ProviderCapabilities } from '../catalog';
+import type { ProviderCapabilities } from '../capabilities';
 
 const MB = 1024 * 1024;
 
@@ -24,4 +24,7 @@ export const XAI_LIMITS = {
   completionWindows: ['24h'],
   // xAI batch objects carry no metadata (the idempotency key travels in `name`).
   metadata: null,
+  // Results come as pages of JSON (GET /batches/{id}/results), not as a JSONL file, so no line bound applies
+  // today; anybatch's 64 MiB default is stated for a results file, should one be read.
+  maxResultLineBytes: 64 * MB,
 } satisfies ProviderCapabilities<'xai'>;

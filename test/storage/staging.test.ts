@@ -15,7 +15,7 @@ import type { StoreResults } from '../../src/results/writer';
 import { LocalBlobStore, S3BlobStore, StorageError } from '../../src/storage';
 import type { BlobStore, S3StoreConfig } from '../../src/storage';
 import { layout } from '../../src/storage/layout';
-import type { BatchSpec, PartPlan } from '../../src/workflows/shared';
+import type { BatchSpec, PartPlan } from '../../src/contract/spec';
 import type { ResultLine } from '../../src/providers/types';
 import { testS3Config } from '../support/s3';
 

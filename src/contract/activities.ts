@@ -1,8 +1,10 @@
-/** The activities a batch workflow calls. Types only: the workflow imports this file, never the implementation. */
-import type { Batch, BatchResultFiles } from '../batch';
-import type { PartFailureKind } from '../providers/batch-failures';
-import type { PreparedInput } from '../providers/types';
-import type { BatchSpec, PartPlan, PartResults } from '../workflows/shared';
+/** The activities a batch workflow calls. Types only: workflows import this file, never the implementation (src/activities/). */
+import type { Batch, BatchResultFiles } from './batch';
+import type { PreparedInput } from './prepared';
+import type { BatchSpec, PartPlan, PartResults } from './spec';
+
+/** What a part's failure may mean (the provider's table: src/providers/batch-failures.ts). */
+export type PartFailureKind = 'queue_limit' | 'too_large';
 
 /** What the workflow asks of one retry round of `retryFailed` (src/activities/retry.ts). */
 export interface RetryRound {
@@ -61,3 +63,4 @@ export interface BatchActivities {
   /** Asks Temporal to cancel this batch's workflow (a batch cancelled by signal then ends as a cancelled workflow). */
   requestWorkflowCancellation(batchId: string): Promise<void>;
 }
+

@@ -2,7 +2,7 @@
  * The batch object and its status rules, shared by the client, the workflow and the activities.
  * No side effects and no Node imports: this module is bundled into workflow code.
  */
-import type { BatchCost } from './cost/types';
+import type { BatchCost } from './cost';
 import type { Batch as OpenAIBatch, BatchError as OpenAIBatchError, BatchRequestCounts as OpenAIBatchRequestCounts, BatchUsage as OpenAIBatchUsage } from 'openai/resources/batches';
 
 /** OpenAI's `Batch` object: the shape anybatch returns for every provider. */
@@ -128,3 +128,11 @@ export interface AnybatchBatch extends Batch {
 }
 
 export const EMPTY_COUNTS: BatchRequestCounts = { total: 0, completed: 0, failed: 0 };
+
+/** One line of OpenAI's batch output format (output or error file). */
+export interface ResultLine {
+  id: string;
+  custom_id: string;
+  response: { status_code: number; request_id: string; body: unknown } | null;
+  error: { code: string; message: string } | null;
+}

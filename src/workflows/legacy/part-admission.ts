@@ -4,8 +4,9 @@
  * back as soon as it ended. A waiting part does not hold up the workflow: the poll loop runs on (the parts already
  * out must be seen ending, or the budget they hold never frees), and the grant arrives as a signal. Workflow code.
  */
-import { admissionClient, type AdmissionTarget } from './admission-client';
-import type { BatchSpec, BatchState, PartState } from './shared';
+import { admissionClient, type AdmissionTarget } from '../admission-client';
+import type { BatchSpec } from '../../contract/spec';
+import type { BatchState, PartState } from './shared';
 import { partEnded } from './state';
 
 export interface PartAdmission {

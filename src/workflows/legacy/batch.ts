@@ -30,8 +30,8 @@ import {
   setCurrentDetails,
 } from '@temporalio/workflow';
 import type { RetryPolicy } from '@temporalio/workflow';
-import type { BatchActivities, PartFailure } from '../activities/types';
-import type { AnybatchBatch } from '../batch';
+import type { BatchActivities, PartFailure } from '../../contract/activities';
+import type { AnybatchBatch } from '../../contract/batch';
 import {
   BATCH_COMPLETED,
   BATCH_COST_USD,
@@ -41,11 +41,13 @@ import {
   BATCH_PROVIDER_IDS,
   BATCH_STATUS,
   BATCH_TOTAL,
-} from '../search-attributes';
-import { currentDetails } from './details';
-import { BATCH_EXPIRED_FAILURE, BATCH_FAILED_FAILURE, MEMO_BATCH, cancelSignal, statusQuery, submittedUpdate } from './shared';
-import { preparedOf, restoreParts } from './prepared';
-import type { BatchState, BatchWorkflowInput, PartPlan, PartState } from './shared';
+} from '../../contract/search-attributes';
+import { currentDetails } from '../details';
+import { BATCH_EXPIRED_FAILURE, BATCH_FAILED_FAILURE, MEMO_BATCH, cancelSignal, statusQuery, submittedUpdate } from '../../contract/messages';
+import { preparedOf } from '../../contract/prepared';
+import { restoreParts } from './prepared';
+import type { PartPlan } from '../../contract/spec';
+import type { BatchState, BatchWorkflowInput, PartState } from './shared';
 import { batchStatus, buildBatch, lastRound, partEnded, roundOf } from './state';
 import { admitted, partAdmission, type PartAdmission } from './part-admission';
 

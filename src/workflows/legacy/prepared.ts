@@ -2,18 +2,8 @@
  * The reference a part's input left at the provider, as the workflow keeps it: pure functions shared by the
  * workflow and the activities (no imports but types), which read it in every shape a history may hold.
  */
-import type { PreparedInput } from '../providers/types';
+import type { PreparedInput } from '../../contract/prepared';
 import type { PartState } from './shared';
-
-/**
- * The reference `uploadPart` returned, whichever worker recorded it: a `PreparedInput`, or (in histories from
- * before the typed reference) `{ fileId }` with a file id, or null for input sent inline.
- */
-export function preparedOf(result: PreparedInput | { fileId?: string | null } | null | undefined): PreparedInput {
-  if (result && 'kind' in result) return result;
-  const fileId = result && 'fileId' in result ? result.fileId : null;
-  return typeof fileId === 'string' && fileId !== '' ? { kind: 'file', fileId } : { kind: 'inline' };
-}
 
 /**
  * Parts carried across continue-as-new (or from an older worker's state) in today's shape: a part that had a

@@ -15,9 +15,10 @@
  * requests count as neither completed nor failed (they are pending again), and a part that expired counts for
  * the status only when its expired requests were not retried (`batch_expired` not retried, or no later round).
  */
-import type { AnybatchBatch, Batch, BatchError, BatchStatus, BatchUsage, QueuedParts, RetryReport } from '../batch';
-import type { BatchSpec, BatchState, PartState } from './shared';
-import { isTerminal } from '../batch';
+import type { AnybatchBatch, Batch, BatchError, BatchStatus, BatchUsage, QueuedParts, RetryReport } from '../../contract/batch';
+import type { BatchSpec } from '../../contract/spec';
+import type { BatchState, PartState } from './shared';
+import { isTerminal } from '../../contract/batch';
 
 const RUNNING: readonly BatchStatus[] = ['in_progress', 'finalizing', 'cancelling'];
 

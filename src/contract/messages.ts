@@ -1,0 +1,26 @@
+/**
+ * The messages every batch workflow version answers (the status query, the cancel signal, the submitted update),
+ * the memo key, the failure types a batch workflow ends with, and the workflow type names. Handler definitions
+ * only: the client, the workflows and the activities all import them from here.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { AnybatchBatch } from './batch';
+
+/** The frozen first batch workflow (src/workflows/legacy/): batches started on it finish on it. */
+export const LEGACY_BATCH_WORKFLOW_TYPE = 'batchWorkflow';
+/** The workflow type new batches start. */
+export const BATCH_WORKFLOW_TYPE = LEGACY_BATCH_WORKFLOW_TYPE;
+
+/** Returns the batch as it is now. */
+export const statusQuery = defineQuery<AnybatchBatch>('status');
+/** Asks the workflow to cancel the provider batch(es) and deliver partial results. Idempotent. */
+export const cancelSignal = defineSignal('cancel');
+/** Waits until every part was accepted by the provider (or the batch failed/ended) and returns the batch. */
+export const submittedUpdate = defineUpdate<AnybatchBatch>('submitted');
+
+/** The memo key holding the latest batch snapshot, readable without a worker. */
+export const MEMO_BATCH = 'batch';
+
+/** Failure types a batch workflow ends with (their `details[0]` is the final `Batch`). */
+export const BATCH_FAILED_FAILURE = 'BatchFailed';
+export const BATCH_EXPIRED_FAILURE = 'BatchExpired';

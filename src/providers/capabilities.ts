@@ -1,0 +1,62 @@
+/**
+ * The shape of a provider's facts: what it can do and the limits it enforces. Types and one constant, no imports:
+ * each provider folder's `limits.ts` fills it in, and the catalog (`./catalog`) gathers them.
+ */
+
+/** How one request line looks: OpenAI's `{custom_id, method, url, body}`, or a provider's native line. */
+export interface LineShape {
+  /** The field holding the request body: `body`, or a native line's own (Anthropic's `params`). */
+  payload: string;
+  /** The line carries OpenAI's `method` and `url`, checked against the batch endpoint. */
+  envelope: boolean;
+  /** The line's fields, for messages: `{"custom_id", "params"}`. */
+  shape: string;
+}
+
+/** OpenAI's batch line, the default for every endpoint. */
+export const OPENAI_LINE: LineShape = { payload: 'body', envelope: true, shape: '{"custom_id", "method", "url", "body"}' };
+
+export interface ProviderCapabilities<N extends string = string> {
+  name: N;
+  /** Endpoints accepted in `createBatch(provider, file, endpoint)`. */
+  endpoints: readonly string[];
+  /** Every request of one provider batch must use the same model. */
+  requiresSingleModel: boolean;
+  /** Most requests in one provider batch. */
+  maxRequestsPerBatch: number;
+  /** Most bytes of request data sent for one provider batch. */
+  maxBytesPerBatch: number;
+  /** Accepted `completion_window` values; the first is the default. */
+  completionWindows: readonly string[];
+  /** Provider metadata limits on the batch object (pairs, key length, value length), when it has metadata. */
+  metadata: { maxPairs: number; maxKeyLength: number; maxValueLength: number } | null;
+  /** Endpoints whose input lines are the provider's own shape instead of OpenAI's (absent: none). */
+  nativeLines?: Readonly<Record<string, LineShape>>;
+  /** Longest `custom_id` the provider takes, in characters (absent: no limit anybatch knows of). */
+  maxCustomIdLength?: number;
+  /** The queue limits the provider publishes: admission control's defaults (absent: none published). */
+  admission?: QueueLimits;
+  /**
+   * Longest line of the provider's results that anybatch reads, in bytes: a longer one is dropped as it arrives
+   * (never buffered whole) and becomes a `malformed_result` error line for its request (src/results/malformed.ts).
+   * Absent: `DEFAULT_MAX_RESULT_LINE_BYTES` there.
+   */
+  maxResultLineBytes?: number;
+}
+
+/**
+ * A provider's published limits on what may wait in its batch queue at once, per organization (and per model when
+ * `perModel`): the defaults of admission control (src/admission), which a batch's `admission` option overrides.
+ */
+export interface QueueLimits {
+  /** Prompt tokens of the batches not yet ended. */
+  enqueuedTokens?: number;
+  /** Requests of the batches not yet ended. */
+  requests?: number;
+  /** Batches not yet ended. */
+  batches?: number;
+  /** The limits hold per model (else across the provider's models). */
+  perModel: boolean;
+  /** Where the numbers come from (the tier they are for). */
+  source: string;
+}
