@@ -44,6 +44,15 @@ function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath
   return { workflowsPath: require.resolve(path.join(__dirname, 'src', 'workflows')) };
 }
 
+/** ANYBATCH_WORKFLOW_CACHE: workflows kept in memory between their tasks (default 2,000). */
+function workflowCacheSize(): number {
+  const raw = process.env.ANYBATCH_WORKFLOW_CACHE;
+  if (raw === undefined || raw === '') return 2_000;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`ANYBATCH_WORKFLOW_CACHE=${raw} is not a whole number of workflows (0 or more).`);
+  return n;
+}
+
 export async function createWorker(opts: AnybatchWorkerOptions = {}): Promise<Worker> {
   // The store first: a worker that cannot reach it would take batches only to fail them.
   if (!opts.skipStorageCheck) await checkWorkerStore();
@@ -70,8 +79,10 @@ export async function createWorker(opts: AnybatchWorkerOptions = {}): Promise<Wo
     taskQueue: opts.taskQueue ?? defaultTaskQueue(),
     ...workflowSource(),
     activities: createActivities(),
-    // Batches mostly sleep between polls: many cached workflows, modest activity concurrency.
-    maxCachedWorkflows: 2_000,
+    // A waiting batch holds nothing but its place in this cache (its wait is an activity retried by the server), and
+    // one evicted is replayed from its short history at its next checkpoint: the cache bounds the worker's memory,
+    // not the number of batches in flight.
+    maxCachedWorkflows: workflowCacheSize(),
     maxConcurrentActivityTaskExecutions: 50,
     maxConcurrentLocalActivityExecutions: 200,
     // Heartbeats reach the server within a second (activities choose how often they beat): an online batch's

@@ -82,6 +82,15 @@ export interface CommonCreateOptions extends ClientOptions {
    */
   queueLimitRetry?: QueueLimitRetryOptions;
   /**
+   * How long the batch waits for what it cannot hurry (durations such as `"6h"`, or milliseconds):
+   * `progressInterval` (30m): how often a change of counts alone is recorded (statuses at once); `deadlineGrace` (6h):
+   * how long a provider batch may stay unfinished past its completion window before it is cancelled; `cancelGrace`
+   * (6h): how long after a cancel before a part that still has not ended is given up with whatever exists;
+   * `resultsRetention` (30 days): how long downloading results is retried (as long as the provider keeps them);
+   * `statusFailureBound` (24h): how long reading a part's status may fail before that part is given up.
+   */
+  bounds?: BoundsOptions;
+  /**
    * Admission control: at most this much in flight at the provider at once, for this batch's provider connection and
    * model, shared with every batch and worker using it. Each measure is a positive integer, or null for no limit;
    * a measure not given comes from the worker's `ANYBATCH_ADMISSION`, else from the provider's published limits.
@@ -139,6 +148,7 @@ const COMMON_NAMES: Record<keyof CommonCreateOptions, true> = {
   submitConcurrency: true,
   retryFailed: true,
   queueLimitRetry: true,
+  bounds: true,
   admission: true,
 };
 /** Names of the common options of `createBatch`. */
@@ -338,6 +348,8 @@ export interface ParsedCreateOptions extends ClientOptions {
   submitConcurrency?: number;
   /** `retryFailed` with its default codes applied; absent: failed requests are not resubmitted. */
   retryFailed?: { rounds: number; codes: string[] };
+  /** `bounds` in milliseconds, only those given (the workflow applies its defaults to the rest). */
+  bounds?: ParsedBounds;
   /** `queueLimitRetry` in milliseconds, with the defaults; absent when not given (the workflow applies the same). */
   queueLimitRetry?: { initialMs: number; maxMs: number; giveUpAfterMs: number };
   /** `admission`, checked (only the measures given); absent when not given. */
@@ -362,6 +374,36 @@ export function checkRetryFailed(value: unknown): { rounds: number; codes: strin
     if (problem) throw new UsageError(`retryFailed.codes[${i}]: ${problem}.`);
   });
   return { rounds, codes: [...new Set(codes as string[])] };
+}
+
+export interface BoundsOptions {
+  progressInterval?: string | number;
+  deadlineGrace?: string | number;
+  cancelGrace?: string | number;
+  resultsRetention?: string | number;
+  statusFailureBound?: string | number;
+}
+
+export interface ParsedBounds {
+  progressIntervalMs?: number;
+  deadlineGraceMs?: number;
+  cancelGraceMs?: number;
+  resultsRetentionMs?: number;
+  statusFailureBoundMs?: number;
+}
+
+/** `bounds`, checked, in milliseconds: only the ones given. */
+export function checkBounds(value: unknown): ParsedBounds | undefined {
+  if (value === undefined) return undefined;
+  if (!isPlainObject(value)) throw new UsageError(`bounds must be an object { progressInterval?, deadlineGrace?, cancelGrace?, resultsRetention?, statusFailureBound? } (got ${describeValue(value)}).`);
+  const names = ['progressInterval', 'deadlineGrace', 'cancelGrace', 'resultsRetention', 'statusFailureBound'] as const;
+  const o = checkOptionNames(value, [...names], 'createBatch', { prefix: 'bounds.' });
+  const parsed: ParsedBounds = {};
+  for (const name of names) {
+    const ms = durationMs(o[name], `bounds.${name}`);
+    if (ms !== undefined) parsed[`${name}Ms`] = ms;
+  }
+  return parsed;
 }
 
 /** `queueLimitRetry`, checked, in milliseconds (defaults: 1m, 30m, 24h). */
@@ -434,6 +476,8 @@ export function parseCreateOptions(provider: ProviderName, options: unknown): Pa
   if (retryFailed !== undefined) parsed.retryFailed = retryFailed;
   const queueLimitRetry = checkQueueLimitRetry(o.queueLimitRetry);
   if (queueLimitRetry !== undefined) parsed.queueLimitRetry = queueLimitRetry;
+  const bounds = checkBounds(o.bounds);
+  if (bounds !== undefined) parsed.bounds = bounds;
   const admission = checkAdmission(o.admission);
   if (admission !== undefined) parsed.admission = admission;
   return parsed;

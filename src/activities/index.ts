@@ -20,10 +20,11 @@ import { repartition } from './repartition';
 import { planRetryRound } from './retry';
 import { createAdmissionActivities } from './admission';
 import { activityOnlineHost, createOnlineActivities } from './online';
+import { createJobActivities } from './wait';
 import { WorkerStaging } from './staging';
 import type { PartFiles, StagingOptions } from './staging';
 import { splitLimits, type SplitLimits } from '../results/split';
-import type { BatchActivities } from '../contract/activities';
+import type { BatchActivities, JobActivities } from '../contract/activities';
 
 /** Provider searches for an earlier upload/batch look this far before the batch's creation (clock skew). */
 const KEY_SEARCH_SLACK_SECONDS = 3600;
@@ -131,7 +132,7 @@ async function writeResults(staging: WorkerStaging, spec: BatchSpec, part: PartP
  * The activities, reading and writing the batch's staged data through the worker's staging (its blob store:
  * ANYBATCH_STORAGE, else the local folder ANYBATCH_HOME; `opts` gives another store, for tests and embedding).
  */
-export function createActivities(opts: StagingOptions = {}): BatchActivities {
+export function createActivities(opts: StagingOptions = {}): BatchActivities & JobActivities {
   const staging = new WorkerStaging(opts);
   return {
     ...createOnlineActivities(opts),
@@ -224,6 +225,11 @@ export function createActivities(opts: StagingOptions = {}): BatchActivities {
         }),
       spec.resultsDir);
     },
+
+    ...createJobActivities({
+      retrieve: (spec, providerBatchId) => providerCall(spec, (conn) => getAdapter(spec.provider).retrieveBatch(conn, providerBatchId)),
+      download: (spec, part, batch) => boundedStep(spec, 'download', RESULTS_RETRY_TIMEOUT_MS, () => writeResults(staging, spec, part, batch, null), spec.resultsDir),
+    }),
 
     async requestWorkflowCancellation(batchId: string): Promise<void> {
       await Context.current().client.workflow.getHandle(batchId).cancel();

@@ -1,6 +1,7 @@
 /** The activities a batch workflow calls. Types only: workflows import this file, never the implementation (src/activities/). */
 import type { Batch, BatchResultFiles } from './batch';
 import type { PreparedInput } from './prepared';
+import type { PartWaitResult } from './part';
 import type { BatchSpec, PartPlan, PartResults } from './spec';
 
 /** What a part's failure may mean (the provider's table: src/providers/batch-failures.ts). */
@@ -64,3 +65,27 @@ export interface BatchActivities {
   requestWorkflowCancellation(batchId: string): Promise<void>;
 }
 
+/** What the job workflow asks of `awaitPart` (src/activities/wait.ts): wait for one running part to change. */
+export interface AwaitPartRequest {
+  part: number;
+  /** The part's provider batch as last seen. */
+  batch: Batch;
+  /** Past this (workflow time, ms) the wait ends with `deadline`. */
+  deadlineMs: number;
+  /** Since when reading the status has been failing (null: the last read succeeded). */
+  failingSinceMs: number | null;
+  /** A change of counts alone ends the wait only this long after it began (a status change ends it at once). */
+  progressIntervalMs: number;
+}
+
+/** The activities only the job workflow calls (src/activities/wait.ts). */
+export interface JobActivities {
+  /**
+   * Reads the part's status and returns when something needs the workflow (terminal, a status change, a checkpoint
+   * of progress, a failing read to show, an unreadable status, the deadline); otherwise fails with a benign "not yet",
+   * retried by Temporal at the poll interval (an activity retry writes no history events).
+   */
+  awaitPart(spec: BatchSpec, request: AwaitPartRequest): Promise<PartWaitResult>;
+  /** Writes one part's results from its provider batch (retried by the workflow for as long as the results are kept). */
+  downloadPart(spec: BatchSpec, part: PartPlan, batch: Batch): Promise<PartResults>;
+}

@@ -50,6 +50,16 @@ export interface ProviderBatchRef {
   status: BatchStatus;
   /** Percent done as the provider reports it, for providers without request counts (Together). */
   progress?: number;
+  /** Its requests as the provider counts them, as last seen (absent in batches recorded before it was kept). */
+  request_counts?: BatchRequestCounts;
+}
+
+/** What a running part's wait reports between checkpoints (its heartbeat: never in history), for live progress. */
+export interface LivePart {
+  id: string;
+  status: BatchStatus;
+  request_counts?: BatchRequestCounts;
+  progress?: number;
 }
 
 /** A step that is failing and being retried right now (see the README's "When things go wrong"). */

@@ -9,7 +9,9 @@ import type { AnybatchBatch } from './batch';
 /** The frozen first batch workflow (src/workflows/legacy/): batches started on it finish on it. */
 export const LEGACY_BATCH_WORKFLOW_TYPE = 'batchWorkflow';
 /** The workflow type new batches start. */
-export const BATCH_WORKFLOW_TYPE = LEGACY_BATCH_WORKFLOW_TYPE;
+export const BATCH_WORKFLOW_TYPE = 'batchJob';
+/** Every workflow type a batch may run on (the client finds, lists and cancels batches of each). */
+export const BATCH_WORKFLOW_TYPES: readonly string[] = [BATCH_WORKFLOW_TYPE, LEGACY_BATCH_WORKFLOW_TYPE];
 
 /** Returns the batch as it is now. */
 export const statusQuery = defineQuery<AnybatchBatch>('status');

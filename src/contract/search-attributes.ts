@@ -12,6 +12,11 @@ export const BATCH_COMPLETED = defineSearchAttributeKey('AnybatchCompleted', Sea
 export const BATCH_FAILED = defineSearchAttributeKey('AnybatchFailed', SearchAttributeType.INT);
 export const BATCH_CREATED_AT = defineSearchAttributeKey('AnybatchCreatedAt', SearchAttributeType.DATETIME);
 export const BATCH_PROVIDER_IDS = defineSearchAttributeKey('AnybatchProviderBatchIds', SearchAttributeType.KEYWORD_LIST);
+/**
+ * How many parts (provider batches, planned or made) the batch has: the id list above holds only the first that fit
+ * in Temporal's 2 KB per value. A Double, as Temporal's dev server allows three Int attributes and those are taken.
+ */
+export const BATCH_PARTS = defineSearchAttributeKey('AnybatchParts', SearchAttributeType.DOUBLE);
 /** What the results cost in USD at batch prices (set once known: never for an unknown price). */
 export const BATCH_COST_USD = defineSearchAttributeKey('AnybatchCostUsd', SearchAttributeType.DOUBLE);
 
@@ -23,6 +28,7 @@ export const SEARCH_ATTRIBUTES = [
   BATCH_FAILED,
   BATCH_CREATED_AT,
   BATCH_PROVIDER_IDS,
+  BATCH_PARTS,
   BATCH_COST_USD,
 ] as const;
 

@@ -55,6 +55,19 @@ export interface BatchSpec {
    * null for none; absent measures come from `ANYBATCH_ADMISSION` or the provider's catalog). Absent in older specs.
    */
   admission?: BudgetOverrides;
+  /**
+   * The job workflow's bounds (absent: the defaults in src/workflows/job/part.ts). `deadlineGraceMs`: how long a
+   * provider batch may stay non-terminal past its completion window before it is cancelled; `cancelGraceMs`: how long
+   * after a cancel before the part is given up; `resultsRetentionMs`: how long the download of results is retried
+   * (as long as the provider keeps result files: OpenAI keeps them 30 days); `statusFailureBoundMs`: how long the
+   * status of a part may fail to be read (transient errors) before the part is given up.
+   */
+  deadlineGraceMs?: number;
+  cancelGraceMs?: number;
+  resultsRetentionMs?: number;
+  statusFailureBoundMs?: number;
+  /** A change of counts alone is checkpointed into history at most this often (absent: 30 minutes). */
+  progressIntervalMs?: number;
   /** Provider-specific options passed through to the adapter. */
   providerOptions: Record<string, unknown>;
   /** What the provider will drop or change in these requests (from validation), each once. */

@@ -13,7 +13,8 @@ const files = fs.existsSync(HISTORIES_DIR) ? fs.readdirSync(HISTORIES_DIR).filte
 
 beforeAll(() => quietRuntime());
 
-// Three generations, each replayed by today's code:
+// Three generations of the first workflow (`batchWorkflow`, frozen in src/workflows/legacy/), each replayed by today's
+// code, and the job workflow's (`job-*`):
 // - `v0-*`: batches that ran before OUTCOME_PATCH (their workflows completed whatever the batch did);
 // - `v1-*`: with it (failed and expired batches fail their workflow, cancelled ones end cancelled), from before the
 //   typed prepared reference (`uploadPart` returned `{ fileId }`, a file id or null for inline input);
@@ -29,9 +30,26 @@ const RESUBMITTED = ['queue-limit-resubmitted', 'resplit-too-large'];
 const ADMISSION = ['admission-fifo', 'admission-queued'];
 // Online batches of the openai-compatible provider (src/workflows/online.ts): run to the end, and cancelled.
 const ONLINE = ['online-completed', 'online-cancelled'];
+// The job workflow (`batchJob`, src/workflows/batch-job.ts), which new batches start: each outcome and path above.
+const JOB = [
+  'completed',
+  'cancelled',
+  'expired',
+  'failed-validation',
+  'transient-faults',
+  'worker-killed-twice',
+  'failed-unreachable',
+  'cancelled-by-signal',
+  'anthropic-completed',
+  'retry-failed',
+  'retry-failed-cancelled',
+  'queue-limit-resubmitted',
+  'resplit-too-large',
+  'admission-queued',
+];
 
 test('histories are committed for the main batch outcomes, from each generation of the workflow', () => {
-  const names = [...OUTCOMES.flatMap((o) => [`${o}.json`, `v0-${o}.json`, `v1-${o}.json`]), ...SINCE_V1.flatMap((o) => [`${o}.json`, `v1-${o}.json`]), ...[...RETRY_FAILED, ...RESUBMITTED, ...ADMISSION, ...ONLINE].map((o) => `${o}.json`)];
+  const names = [...OUTCOMES.flatMap((o) => [`${o}.json`, `v0-${o}.json`, `v1-${o}.json`]), ...SINCE_V1.flatMap((o) => [`${o}.json`, `v1-${o}.json`]), ...[...RETRY_FAILED, ...RESUBMITTED, ...ADMISSION, ...ONLINE].map((o) => `${o}.json`), ...JOB.map((o) => `job-${o}.json`)];
   expect(files).toEqual(expect.arrayContaining(names));
 });
 

@@ -185,3 +185,12 @@ describe('result shapes', () => {
   });
 });
 
+describe('bounds', () => {
+  test('each bound is a duration, only those given reach the spec, misspelt ones are named', () => {
+    const parsed = parseCreateOptions('openai', { bounds: { deadlineGrace: '2h', resultsRetention: 7 * 86_400_000 } });
+    expect(parsed.bounds).toEqual({ deadlineGraceMs: 7_200_000, resultsRetentionMs: 604_800_000 });
+    expect(() => parseCreateOptions('openai', { bounds: { deadlineGrace: 'soon' } })).toThrow(/bounds\.deadlineGrace must be a positive duration/);
+    expect(() => parseCreateOptions('openai', { bounds: { cancelGrase: '1h' } } as never)).toThrow(/bounds\.cancelGrase.*did you mean "bounds\.cancelGrace"|cancelGrace/);
+    expect(() => parseCreateOptions('openai', { bounds: 5 } as never)).toThrow(/bounds must be an object/);
+  });
+});
