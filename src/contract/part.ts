@@ -9,7 +9,7 @@
  *                      re-split: replaced ◀─┘                     └─ status unreadable for good: given up
  *
  * A part that never reached the provider, or was given up, goes to `downloading` with an `outcome`: every request of
- * it gets that error line (what the provider produced, if anything, is kept for `anybatch recover`).
+ * it gets that error line (its provider batch id is kept in the batch, to read what it produced later).
  */
 import type { AdmissionTicket } from './admission';
 import type { Batch, BatchResultFiles } from './batch';

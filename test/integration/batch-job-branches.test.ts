@@ -580,7 +580,7 @@ test('3. a part whose status cannot be read is given up (cancel attempted); the 
     expectWrittenOnce(rec, [0, 1]);
     expectMerged(rec, [0, 1]);
     expect(end.batch.errors?.data?.map((e) => e.code)).toContain('status_unreadable');
-    // The unreadable part's provider batch is kept (for `anybatch recover`).
+    // The unreadable part's provider batch is kept (its id stays in the batch).
     expect(end.batch.anybatch.provider_batches.map((b) => b.id)).toEqual(['pb-0', 'pb-1']);
   });
 });
@@ -696,7 +696,7 @@ test('6. a download failing for good gives the part up as results_unavailable: i
     expect(end.batch.status).toBe('failed');
     expect(rec.of('downloadPart', 0)).toHaveLength(1);
     expect(rec.outcomes()).toEqual({ 0: 'results_unavailable' });
-    // The provider batch is handed over, for `anybatch recover`.
+    // The provider batch is handed over, its id stays in the batch.
     expect((rec.ok('downloadPartResults', 0)[0].args[2] as Batch).id).toBe('pb-0');
     expectWrittenOnce(rec, [0, 1]);
     expectMerged(rec, [0, 1]);

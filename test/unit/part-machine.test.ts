@@ -115,7 +115,7 @@ describe('transitions', () => {
     const part = unreadable(running(), 'provider_not_found', '404 no such batch', spec);
     expect(part).toMatchObject({ phase: 'downloading', gaveUp: true, batch: { id: 'batch_1' }, outcome: { code: 'status_unreadable' } });
     expect((part as { outcome: { message: string } }).outcome.message).toContain('batch_1');
-    expect((part as { outcome: { message: string } }).outcome.message).toContain('anybatch recover ab_test');
+    expect((part as { outcome: { message: string } }).outcome.message).toContain('anybatch.provider_batches');
   });
 });
 

@@ -211,7 +211,7 @@ async function wait(job: Job, policies: Policies, part: Phase<'running'>, failin
         try {
           await job.steps.cancelProviderBatch(spec, part.batch.id);
         } catch {
-          // Unreadable is often uncancellable too (404, 401): the id is kept for `anybatch recover`.
+          // Unreadable is often uncancellable too (404, 401): the id is kept in the batch.
         }
       }
       job.replace(job.current(part.index)!, unreadable(job.current(part.index) as Phase<'running'>, result.code, result.error, spec));
@@ -270,7 +270,7 @@ async function download(job: Job, part: Phase<'downloading'>): Promise<void> {
           log.error('results of a part could not be read: its requests are accounted as errors', { batchId: spec.batchId, part: part.index, error: why });
           job.replace(job.current(part.index)!, givenUp(job.current(part.index)!, {
             code: 'results_unavailable',
-            message: `the results of provider batch ${part.batch.id} (part ${part.index}) could not be read after ${duration(elapsed)}: ${why}; \`anybatch recover ${spec.batchId}\` reads them later`,
+            message: `the results of provider batch ${part.batch.id} (part ${part.index}) could not be read after ${duration(elapsed)}: ${why}; its id stays in anybatch.provider_batches`,
           }));
           if (state.retrying?.part === part.index) state.retrying = null;
           return download(job, job.current(part.index) as Phase<'downloading'>);

@@ -108,7 +108,7 @@ export function settled(part: Part, outcome: PartOutcome): Part {
   return withPhase(part, { phase: 'downloading', batch: batchOf(part), outcome, gaveUp: false });
 }
 
-/** The part is given up while its provider batch may still hold results: kept for `anybatch recover`. */
+/** The part is given up while its provider batch may still hold results: its provider batch id stays in the batch. */
 export function givenUp(part: Part, outcome: PartOutcome): Part {
   return withPhase(part, { phase: 'downloading', batch: batchOf(part), outcome, gaveUp: true });
 }
@@ -131,7 +131,7 @@ export function pastDeadline(part: Extract<Part, { phase: 'running' }>, spec: Ba
     action: 'give_up',
     outcome: {
       code: 'batch_expired',
-      message: `provider batch ${part.batch.id} was still ${status} long after its completion window (${spec.completionWindow}) and a cancel: given up; \`anybatch recover ${spec.batchId}\` reads whatever it produced later`,
+      message: `provider batch ${part.batch.id} was still ${status} long after its completion window (${spec.completionWindow}) and a cancel: given up (its id stays in anybatch.provider_batches)`,
     },
   };
 }
@@ -140,7 +140,7 @@ export function pastDeadline(part: Extract<Part, { phase: 'running' }>, spec: Ba
 export function unreadable(part: Extract<Part, { phase: 'running' }>, code: string, error: string, spec: BatchSpec): Part {
   return givenUp(part, {
     code: 'status_unreadable',
-    message: `the status of provider batch ${part.batch.id} (part ${part.index}) cannot be read (${code}): ${error}; \`anybatch recover ${spec.batchId}\` reads its results later`,
+    message: `the status of provider batch ${part.batch.id} (part ${part.index}) cannot be read (${code}): ${error}; given up (its id stays in anybatch.provider_batches)`,
   });
 }
 
