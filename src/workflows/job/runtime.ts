@@ -46,11 +46,14 @@ export class Job {
   });
   /** Short reads that need no heartbeat. */
   readonly quick = proxyLocalActivities<BatchActivities>({ startToCloseTimeout: '2m', retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 } });
-  /** One result download: a few quick attempts; the workflow retries it for longer with its own backoff. */
+  /**
+   * One result download: two quick attempts (a blip), then the workflow retries it for longer with its own backoff,
+   * counting the calls whose worker stopped answering: a download that kills workers ends after a few, never loops.
+   */
   readonly downloads = proxyActivities<JobActivities>({
     startToCloseTimeout: '2h',
     heartbeatTimeout: '30s',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 2 },
   });
   /** The wait of a running part: retried at the poll interval, at a flat rate, for as long as the part runs. */
   readonly waits: JobActivities;
