@@ -33,7 +33,7 @@ import { endLikeBatch } from './job/end';
 import { runPart, type Policies } from './job/lifecycle';
 import { admissionPolicy } from './job/policies/admission';
 import { nextRetryRound } from './job/policies/retry-rounds';
-import { plannedPart, settled } from './job/part';
+import { backToPlanned, plannedPart, settled } from './job/part';
 import { Job, describeFailure } from './job/runtime';
 import { initialJobState, lastRound } from './job/view';
 
@@ -93,7 +93,7 @@ function allSubmitted(state: JobState): boolean {
 /** A later run's state: steps cut short by continue-as-new start again (uploads and creates are idempotent). */
 function restore(state: JobState | undefined): JobState {
   if (!state) return initialJobState();
-  const parts = state.parts?.map((p): Part => (p.phase === 'submitting' || p.phase === 'admitting' ? { ...p, phase: 'planned' } as Part : p));
+  const parts = state.parts?.map((p) => (p.phase === 'submitting' || p.phase === 'admitting' ? backToPlanned(p) : p));
   return { ...state, parts: parts ?? null };
 }
 

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { importCycles } from '../support/import-cycles';
 
 const ROOT = path.join(__dirname, '..', '..');
 const SANDBOX = path.join(ROOT, 'src', 'sandbox');
@@ -44,20 +45,7 @@ const files = sourceFiles(SANDBOX);
 const graph = new Map(files.map((file) => [rel(file), localImports(file).map(rel)]));
 
 test('the sandbox has no import cycles', () => {
-  const state = new Map<string, 'visiting' | 'done'>();
-  const cycles: string[] = [];
-  const visit = (node: string, trail: string[]): void => {
-    if (state.get(node) === 'done') return;
-    if (state.get(node) === 'visiting') {
-      cycles.push([...trail.slice(trail.indexOf(node)), node].join(' -> '));
-      return;
-    }
-    state.set(node, 'visiting');
-    for (const next of graph.get(node) ?? []) if (graph.has(next)) visit(next, [...trail, node]);
-    state.set(node, 'done');
-  };
-  for (const node of graph.keys()) visit(node, []);
-  expect(cycles).toEqual([]);
+  expect(importCycles(graph)).toEqual([]);
 });
 
 test('nothing of the orchestrator is imported but the limits table (and the CLI its UsageError)', () => {

@@ -10,6 +10,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { importCycles } from '../support/import-cycles';
 
 const ROOT = path.join(__dirname, '..', '..');
 const SRC = path.join(ROOT, 'src');
@@ -68,20 +69,7 @@ const files = sourceFiles(SRC);
 const graph = new Map(files.map((file) => [rel(file), importsOf(file)]));
 
 test('src/ has no import cycles, type-only imports included', () => {
-  const state = new Map<string, 'visiting' | 'done'>();
-  const cycles: string[] = [];
-  const visit = (node: string, trail: string[]): void => {
-    if (state.get(node) === 'done') return;
-    if (state.get(node) === 'visiting') {
-      cycles.push([...trail.slice(trail.indexOf(node)), node].join(' -> '));
-      return;
-    }
-    state.set(node, 'visiting');
-    for (const next of graph.get(node)?.local ?? []) if (graph.has(next.target)) visit(next.target, [...trail, node]);
-    state.set(node, 'done');
-  };
-  for (const node of graph.keys()) visit(node, []);
-  expect(cycles).toEqual([]);
+  expect(importCycles(new Map([...graph].map(([file, { local }]) => [file, local.map((i) => i.target)])))).toEqual([]);
 });
 
 test('the contract imports nothing of ours outside it, and only workflow-safe packages (OpenAI for types only)', () => {
