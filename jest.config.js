@@ -1,7 +1,7 @@
 /**
- * Two projects: `unit` (test/unit, test/sandbox) starts no server beyond what a test makes in-process; `integration`
- * (test/integration, test/storage) shares one Temporal dev server and one versitygw, started once by its global
- * setup. `npx jest --selectProjects unit` runs the fast half alone.
+ * Two projects: `unit` (test/unit, test/sandbox, test/security) starts no server beyond what a test makes in-process;
+ * `integration` (test/integration, test/storage, and test/security's `*.e2e.test.ts`) shares one Temporal dev server
+ * and one versitygw, started once by its global setup. `npx jest --selectProjects unit` runs the fast half alone.
  * @type {import('jest').Config}
  */
 const common = {
@@ -16,11 +16,17 @@ module.exports = {
   testTimeout: 120000,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   projects: [
-    { ...common, displayName: 'unit', roots: ['<rootDir>/test/unit', '<rootDir>/test/sandbox'] },
+    {
+      ...common,
+      displayName: 'unit',
+      roots: ['<rootDir>/test/unit', '<rootDir>/test/sandbox', '<rootDir>/test/security'],
+      testPathIgnorePatterns: ['/node_modules/', '\\.e2e\\.test\\.ts$'],
+    },
     {
       ...common,
       displayName: 'integration',
-      roots: ['<rootDir>/test/integration', '<rootDir>/test/storage'],
+      roots: ['<rootDir>/test/integration', '<rootDir>/test/storage', '<rootDir>/test/security'],
+      testPathIgnorePatterns: ['/node_modules/', '/test/security/(?!.*\\.e2e\\.test\\.ts$)'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
     },
