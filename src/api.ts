@@ -23,6 +23,7 @@ import type { ResultLine } from './providers/types';
 import { readJsonLines } from './results/jsonl';
 import { BATCH_CREATED_AT, BATCH_PROVIDER, BATCH_STATUS, BATCH_TOTAL } from './contract/search-attributes';
 import { seal } from './secrets';
+import { apiBaseRefusal } from './providers/allowed-bases';
 import { temporalClient } from './temporal/client';
 import { checkProvider, parseCreateOptions } from './options';
 import type { ClientOptions, CreateBatchOptions, ProviderName } from './options';
@@ -84,6 +85,10 @@ export async function createBatch<P extends ProviderName>(
   const options = parseCreateOptions(provider, createOptions);
   const { completionWindow, metadata, pollIntervalMs, maxRequestsPerPart, maxBytesPerPart, submitConcurrency, providerOptions } = options;
   const batchId = options.batchId ?? newBatchId();
+  // The worker's own key goes only to the provider's base URL or an allowed one (as far as this process can tell:
+  // its ANYBATCH_ALLOWED_API_BASES; the worker checks again with its own).
+  const refusal = apiBaseRefusal(provider, options.apiBase, options.apiKey !== undefined);
+  if (refusal) throw new UsageError(refusal);
 
   // A malformed ANYBATCH_STORAGE is a StorageError now; an unusable store (endpoint, bucket, credentials) below.
   const store = clientStore();
@@ -116,7 +121,11 @@ export async function createBatch<P extends ProviderName>(
   );
   const staged = input.stagedPath!;
   const unstage = () => Promise.all([ref.inputKey, layout.inputIds(batchId)].map((key) => store.delete(key).catch(() => undefined)));
-  const credentials = options.apiKey !== undefined || options.clientArgs !== undefined ? seal({ apiKey: options.apiKey, clientArgs: options.clientArgs }) : null;
+  // Sealed for this batch only: its id, provider and base URL are the associated data (src/secrets.ts).
+  const credentials =
+    options.apiKey !== undefined || options.clientArgs !== undefined
+      ? seal({ apiKey: options.apiKey, clientArgs: options.clientArgs }, { batchId, provider, apiBase: options.apiBase ?? null })
+      : null;
   const createdAt = Math.floor(Date.now() / 1000);
   const spec: BatchSpec = {
     batchId,

@@ -23,6 +23,20 @@ import {
 } from '../admission/messages';
 import { providerDefinition } from '../providers/registry';
 import { unseal } from '../secrets';
+import { classifyFailure } from './failures';
+
+/**
+ * The batch's own key, only to name its budget (hashed, sent nowhere). Its credentials were sealed for the batch
+ * workflow asking, whose id is the batch id (src/secrets.ts); a value that does not open fails at once.
+ */
+function ownKey(target: AdmissionTarget): string | undefined {
+  const batchId = Context.current().info.workflowExecution?.workflowId ?? '';
+  try {
+    return unseal(target.connection.sealed!, { batchId, provider: target.provider, apiBase: target.connection.apiBase ?? null }).apiKey;
+  } catch (err) {
+    throw classifyFailure(err);
+  }
+}
 
 export function createAdmissionActivities(): AdmissionActivities {
   return {
@@ -40,7 +54,7 @@ export function createAdmissionActivities(): AdmissionActivities {
       if (isUnlimited(budget)) return { granted: true, ahead: 0, reason: null, ticket: { workflowId: null, id: request.id } };
 
       const scope = { provider: target.provider, model: definition.capabilities.admission?.perModel === false ? null : target.model };
-      const apiKey = (target.connection.sealed ? unseal(target.connection.sealed).apiKey : undefined) ?? process.env[definition.env.apiKey] ?? '';
+      const apiKey = (target.connection.sealed ? ownKey(target) : undefined) ?? process.env[definition.env.apiKey] ?? '';
       const baseURL = target.connection.apiBase ?? process.env[definition.env.baseURL] ?? definition.defaultBaseURL;
       if (baseURL === null || baseURL === undefined) {
         throw ApplicationFailure.nonRetryable(`${definition.label} needs a base URL (apiBase or ${definition.env.baseURL}) to find its admission budget.`, 'missing_base_url');

@@ -20,7 +20,8 @@
  * | store endpoint unreachable, other store errors (5xx, cut-off reads) | `storage_unreachable`, `storage_error` | yes |
  * | disk or store full (ENOSPC, EDQUOT) | `storage_full` | yes |
  * | too many open files, busy (EMFILE, EBUSY, ...) | `storage_busy` | yes |
- * | credentials that cannot be unsealed | `bad_credentials` | no |
+ * | credentials that cannot be unsealed (key id missing, sealed for another batch) | `bad_credentials` | no |
+ * | no apiKey of its own and an apiBase the worker's key may not go to (src/providers/allowed-bases.ts) | `api_base_not_allowed` | no |
  * | anything else | `internal_error` | yes |
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';

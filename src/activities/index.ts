@@ -3,15 +3,16 @@
  * adapter; failures are classified here (src/activities/failures.ts) so the workflow retries what is
  * transient, within the batch's retry bound, and fails fast on the rest.
  */
-import { Context, log } from '@temporalio/activity';
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { Batch, BatchResultFiles } from '../contract/batch';
 import { withCost } from '../cost';
 import { ADMISSION_ENV, tokenBudgetApplies } from '../admission/settings';
 import { getAdapter } from '../providers';
 import type { PreparedInput, ProviderConnection, ProviderInput, ResultLine } from '../providers/types';
 import { mergeResults, missingOutcome, writePartResults } from '../results/writer';
-import { unseal } from '../secrets';
+import { bindingOf, unseal } from '../secrets';
 import type { Credentials } from '../secrets';
+import { apiBaseRefusal } from '../providers/allowed-bases';
 import { preparedOf } from '../contract/prepared';
 import type { BatchSpec, PartPlan, PartResults } from '../contract/spec';
 import { RESULTS_RETRY_TIMEOUT_MS, boundedStep, classifyFailure, submitRetryTimeoutMs } from './failures';
@@ -30,12 +31,24 @@ import type { BatchActivities, JobActivities } from '../contract/activities';
 const KEY_SEARCH_SLACK_SECONDS = 3600;
 const HEARTBEAT_MS = 5_000;
 
+/** The batch's own credentials, opened only for the batch they were sealed for (src/secrets.ts). */
 function credentials(spec: BatchSpec): Credentials | undefined {
-  return spec.connection.sealed ? unseal(spec.connection.sealed) : undefined;
+  return spec.connection.sealed ? unseal(spec.connection.sealed, bindingOf(spec)) : undefined;
+}
+
+/**
+ * Refuses, before any call, a batch that would send the worker's own provider key to a base URL the operator did
+ * not allow (src/providers/allowed-bases.ts): a batch without an apiKey of its own goes only to the provider's base
+ * URL or one in ANYBATCH_ALLOWED_API_BASES.
+ */
+export function checkApiBase(spec: Pick<BatchSpec, 'provider' | 'connection'>, creds: Credentials | undefined): void {
+  const refusal = apiBaseRefusal(spec.provider, spec.connection.apiBase, typeof creds?.apiKey === 'string' && creds.apiKey !== '');
+  if (refusal) throw ApplicationFailure.create({ type: 'api_base_not_allowed', nonRetryable: true, message: refusal });
 }
 
 /** The adapters log through the activity's logger and run online batches through the activity's client. */
 function connection(spec: BatchSpec, creds: Credentials | undefined): ProviderConnection {
+  checkApiBase(spec, creds);
   return {
     apiKey: creds?.apiKey,
     clientArgs: creds?.clientArgs,

@@ -20,7 +20,8 @@ import { endpointUrl, onlineTarget, sendRequest } from '../providers/openai-comp
 import { ONLINE_DEFAULTS, parseOpenAICompatibleOptions } from '../providers/openai-compatible/options';
 import { splitLines } from '../results/jsonl';
 import { objectChunks } from '../results/blob-writer';
-import { unseal, type Credentials } from '../secrets';
+import { bindingOf, unseal, type Credentials } from '../secrets';
+import { apiBaseRefusal } from '../providers/allowed-bases';
 import type { BlobStore } from '../storage';
 import { layout } from '../storage/layout';
 import { estimateRequest, tokenCounter } from '../tokens';
@@ -84,8 +85,17 @@ async function* pendingRequests(store: BlobStore, key: string, endpoint: string,
   }
 }
 
+/**
+ * The batch's own credentials (opened only for the batch they were sealed for); a batch without a key of its own
+ * is refused here, before anything is read or sent, unless its base URL may get the worker's key
+ * (src/providers/allowed-bases.ts).
+ */
 function credentialsOf(input: OnlineBatchInput): Credentials | undefined {
-  return input.spec.connection.sealed ? unseal(input.spec.connection.sealed) : undefined;
+  const { spec } = input;
+  const creds = spec.connection.sealed ? unseal(spec.connection.sealed, bindingOf(spec)) : undefined;
+  const refusal = apiBaseRefusal(spec.provider, spec.connection.apiBase, typeof creds?.apiKey === 'string' && creds.apiKey !== '');
+  if (refusal) throw ApplicationFailure.create({ type: 'api_base_not_allowed', nonRetryable: true, message: refusal });
+  return creds;
 }
 
 export function createOnlineActivities(opts: StagingOptions = {}): OnlineActivities {

@@ -36,6 +36,19 @@ interface GlobalOpts {
   taskQueue?: string;
 }
 
+/** A provider key read from a file (never from argv, where `ps` shows it): trimmed, and not empty. */
+function readKeyFile(file: string): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read the API key file ${path.resolve(file)}: ${(err as Error).message}`);
+  }
+  const key = text.trim();
+  if (key.length === 0) throw new UsageError(`the API key file ${path.resolve(file)} is empty`);
+  return key;
+}
+
 function clientOptions(cmd: Command): ClientOptions {
   const g = cmd.optsWithGlobals<GlobalOpts>();
   return { temporal: { address: g.address, namespace: g.namespace }, taskQueue: g.taskQueue };
@@ -111,6 +124,16 @@ function waitedExit(batch: AnybatchBatch): number {
   return batch.status === 'completed' ? EXIT_OK : EXIT_FAILED;
 }
 
+/**
+ * The key of `create`'s `--api-key` or `--api-key-file` (not both). The file's content, trimmed, is the key: a
+ * missing, unreadable or empty file is a `UsageError` naming the file (never its content), see `readKeyFile`.
+ */
+export function apiKeyOption(apiKey: string | undefined, apiKeyFile: string | undefined): string | undefined {
+  if (apiKeyFile === undefined) return apiKey;
+  if (apiKey !== undefined) throw new UsageError('Give --api-key or --api-key-file, not both.');
+  return readKeyFile(apiKeyFile);
+}
+
 export function buildProgram(): Command {
   const program = new Command('anybatch')
     .description('Durable LLM batch jobs on Temporal, for any provider.')
@@ -128,7 +151,8 @@ export function buildProgram(): Command {
     .requiredOption('--endpoint <path>', 'endpoint, e.g. /v1/chat/completions')
     .option('--completion-window <w>', 'completion window', '24h')
     .option('--metadata <key=value...>', 'metadata pairs (repeatable)')
-    .option('--api-key <key>', 'provider API key (default: the worker environment)')
+    .option('--api-key <key>', "provider API key (default: the worker's key variable, e.g. OPENAI_API_KEY). Visible to other users in ps: prefer --api-key-file, or the worker's key variable")
+    .option('--api-key-file <path>', 'read the provider API key from this file (surrounding whitespace trimmed)')
     .option('--api-base <url>', 'provider base URL (e.g. the sandbox)')
     .option('--poll-interval <duration>', 'how often to poll the provider', '30s')
     .option('--retry-timeout <duration>', 'how long a failing step is retried before the provider accepted the batch (default 10m)')
@@ -158,6 +182,7 @@ export function buildProgram(): Command {
         for (const warning of plan.warnings) process.stderr.write(`anybatch: warning: ${warning}\n`);
         return void process.stdout.write((o.json ? JSON.stringify(plan, null, 2) : planSummary(plan)) + '\n');
       }
+      const apiKey = apiKeyOption(o.apiKey, o.apiKeyFile);
       const options = clientOptions(cmd);
       // Until the provider accepts the batch, a step that fails and is retried is reported as it happens.
       const batchId = newBatchId();
@@ -167,7 +192,7 @@ export function buildProgram(): Command {
         batchId,
         completionWindow: o.completionWindow,
         metadata: parseMetadata(o.metadata),
-        apiKey: o.apiKey,
+        apiKey,
         apiBase: o.apiBase,
         pollInterval: o.pollInterval,
         ...(o.retryTimeout !== undefined ? { retryTimeout: o.retryTimeout } : {}),

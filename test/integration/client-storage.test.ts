@@ -156,7 +156,7 @@ function cliEnv() {
 describe('createBatch stages into the S3 store', () => {
   test('the input and its ids go to the bucket; the batch names their URIs; nothing is staged on local disk', async () => {
     const input = writeChatInput(home, 5);
-    const batch = await createBatch('openai', input, '/v1/chat/completions', { ...options(), noWait: true, apiBase: 'http://127.0.0.1:9/v1' });
+    const batch = await createBatch('openai', input, '/v1/chat/completions', { ...options(), noWait: true, apiBase: 'http://127.0.0.1:9/v1', apiKey: 'k' });
     started.push(batch.id);
     const id = batch.id;
     expect(batch.anybatch.input_path).toBe(`${ROOT()}inputs/${id}.jsonl`);

@@ -30,7 +30,7 @@ let sandbox: Sandbox;
 let tmp: string;
 let store: S3BlobStore;
 const saved: Record<string, string | undefined> = {};
-const ENV = ['ANYBATCH_STORAGE', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_S3', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION', 'OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'ANYBATCH_KEEP_INPUTS'];
+const ENV = ['ANYBATCH_STORAGE', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_S3', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION', 'OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'ANYBATCH_KEEP_INPUTS', 'ANYBATCH_ALLOWED_API_BASES'];
 
 beforeAll(async () => {
   for (const k of ENV) saved[k] = process.env[k];
@@ -43,6 +43,8 @@ beforeAll(async () => {
   // The test's own view of the bucket (the "client").
   store = new S3BlobStore({ ...testS3Config(), prefix });
   sandbox = await startSandbox({ rate: 500, validationMs: 50, finalizingMs: 50, cancellingMs: 50 });
+  // The specs carry no key of their own: the worker's keys go to the sandbox only because it is allowed.
+  process.env.ANYBATCH_ALLOWED_API_BASES = sandbox.url;
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'anybatch-worker-storage-'));
 });
 

@@ -1,22 +1,24 @@
-/** Per-batch credentials are sealed for Temporal and only readable with the same key. */
+/** Per-batch credentials are sealed for Temporal and only readable with the same key, for the same batch. */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { redact, seal, secretKey, unseal } from '../../src/secrets';
+import { keyId, redact, seal, secretKey, unseal } from '../../src/secrets';
+
+const BATCH = { batchId: 'ab_1', provider: 'openai', apiBase: null };
 
 test('sealed credentials round-trip and hold no plain text', () => {
   const key = crypto.randomBytes(32);
-  const sealed = seal({ apiKey: 'sk-abc123456789', clientArgs: { organization: 'org-1' } }, key);
-  expect(sealed).toMatch(/^v1:/);
+  const sealed = seal({ apiKey: 'sk-abc123456789', clientArgs: { organization: 'org-1' } }, BATCH, key);
+  expect(sealed).toMatch(new RegExp(`^v2:${keyId(key)}:`));
   expect(sealed).not.toContain('sk-abc');
-  expect(Buffer.from(sealed.slice(3), 'base64').toString('latin1')).not.toContain('sk-abc');
-  expect(unseal(sealed, key)).toEqual({ apiKey: 'sk-abc123456789', clientArgs: { organization: 'org-1' } });
+  expect(Buffer.from(sealed.slice(12), 'base64').toString('latin1')).not.toContain('sk-abc');
+  expect(unseal(sealed, BATCH, key)).toEqual({ apiKey: 'sk-abc123456789', clientArgs: { organization: 'org-1' } });
 });
 
 test('another key cannot unseal, and says which setting to align', () => {
-  const sealed = seal({ apiKey: 'sk-1' }, crypto.randomBytes(32));
-  expect(() => unseal(sealed, crypto.randomBytes(32))).toThrow(/ANYBATCH_SECRET_KEY/);
+  const sealed = seal({ apiKey: 'sk-1' }, BATCH, crypto.randomBytes(32));
+  expect(() => unseal(sealed, BATCH, crypto.randomBytes(32))).toThrow(/ANYBATCH_SECRET_KEY/);
 });
 
 test('without ANYBATCH_SECRET_KEY a key file is created once in ANYBATCH_HOME with mode 0600', () => {
