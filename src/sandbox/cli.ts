@@ -22,6 +22,8 @@ interface SandboxCliOptions {
   retryAfter?: string;
   slowMs?: string;
   forceStatus?: string;
+  loseCreateResponses?: string;
+  lostCreateStatus?: string;
   models?: string;
   apiKey?: string;
   enqueuedTokenLimit?: string;
@@ -52,6 +54,8 @@ export function registerSandboxCommand(program: Command): void {
     .option('--retry-after <s>', 'retry-after seconds on injected 429s (default 1)')
     .option('--slow-ms <ms>', 'latency added to every API request')
     .option('--force-status <status>', "every API request answers with this HTTP error status (400..599) in the provider's error shape")
+    .option('--lose-create-responses <n>', "the next n batch creates (any provider) are made, then their answer is lost: the client's connection is reset")
+    .option('--lost-create-status <status>', 'with --lose-create-responses: answer this 5xx status instead of resetting the connection')
     .option('--models <names>', 'comma-separated models that exist; a batch with a request for another fails validation (model_not_found)')
     .option('--api-key <key>', "accept only this key, read each provider's way: bearer, x-api-key, api-key (default: any non-empty key)")
     .option(
@@ -78,6 +82,8 @@ function toOptions(raw: SandboxCliOptions): SandboxOptions {
     expireAfterSeconds: num('--expire-after', raw.expireAfter),
     failValidation: raw.failValidation,
     forceStatus: num('--force-status', raw.forceStatus),
+    loseCreateResponses: num('--lose-create-responses', raw.loseCreateResponses),
+    lostCreateStatus: num('--lost-create-status', raw.lostCreateStatus),
     models: raw.models === undefined ? undefined : list('--models', raw.models),
     seed: num('--seed', raw.seed),
   };

@@ -32,6 +32,11 @@ export function hashedCustomId(original: string): string {
  * collision with an id already in use (kept or mapped) gets a numeric suffix; toOriginal() inverts.
  * Only remapped pairs are stored for persistence (entries()), so kept ids invert to themselves. A map rebuilt with
  * fromEntries() no longer knows which ids were kept, so finish add()ing in one instance before persisting it.
+ *
+ * With a `tag` (the part's, src/providers/run-nonce.ts `runTag`: 16 characters of [a-z2-7]) every id the map hands
+ * out starts with `<tag>_`: a kept id is `<tag>_<id>` (when that fits in 64 characters), any other
+ * `<tag>_h_<hash>`; toOriginal() strips the tag from kept ones, and gives undefined for an id without it. An
+ * Anthropic batch holding such an id is therefore provably this part's (see the adapter's header).
  */
 export class CustomIdMap {
   /** Every id added to this instance (kept ones included), so add() is idempotent. */
@@ -40,12 +45,20 @@ export class CustomIdMap {
   private readonly originalBySafe = new Map<string, string>();
   /** Every Anthropic id handed out, to detect collisions. */
   private readonly used = new Set<string>();
+  /** What every id handed out starts with: `<tag>_`, or nothing without a tag. */
+  private readonly prefix: string;
+
+  constructor(readonly tag: string | null = null) {
+    if (tag !== null && !/^[a-z2-7]{8,32}$/.test(tag)) throw new Error(`not a custom_id tag: ${JSON.stringify(tag)}`);
+    this.prefix = tag === null ? '' : `${tag}_`;
+  }
 
   /** The Anthropic-safe id for `original` (the same one every time it is asked). */
   add(original: string): string {
     const known = this.safeByOriginal.get(original);
     if (known !== undefined) return known;
-    let safe = ANTHROPIC_CUSTOM_ID.test(original) ? original : hashedCustomId(original);
+    const keep = ANTHROPIC_CUSTOM_ID.test(original) && this.prefix.length + original.length <= MAX_LENGTH;
+    let safe = this.prefix + (keep ? original : hashedCustomId(original));
     if (this.used.has(safe)) safe = this.withSuffix(safe);
     this.record(original, safe);
     return safe;
@@ -55,7 +68,13 @@ export class CustomIdMap {
   toOriginal(safe: string): string | undefined {
     const original = this.originalBySafe.get(safe);
     if (original !== undefined) return original;
-    return ANTHROPIC_CUSTOM_ID.test(safe) ? safe : undefined;
+    if (!ANTHROPIC_CUSTOM_ID.test(safe) || !safe.startsWith(this.prefix) || safe.length === this.prefix.length) return undefined;
+    return safe.slice(this.prefix.length);
+  }
+
+  /** Whether `safe` carries this map's tag (any id does for a map without one). */
+  carriesTag(safe: string): boolean {
+    return safe.startsWith(this.prefix);
   }
 
   /** How many ids had to be changed. */
@@ -68,9 +87,9 @@ export class CustomIdMap {
     return this.originalBySafe.entries();
   }
 
-  /** Rebuilds a map from persisted entries(). */
-  static fromEntries(entries: Iterable<readonly [string, string]>): CustomIdMap {
-    const map = new CustomIdMap();
+  /** Rebuilds a map from persisted entries() and the tag it was made with. */
+  static fromEntries(entries: Iterable<readonly [string, string]>, tag: string | null = null): CustomIdMap {
+    const map = new CustomIdMap(tag);
     for (const [safe, original] of entries) {
       if (!ANTHROPIC_CUSTOM_ID.test(safe)) throw new Error(`not an Anthropic custom_id: ${JSON.stringify(safe)}`);
       if (map.used.has(safe)) throw new Error(`custom_id ${JSON.stringify(safe)} is mapped twice`);
@@ -82,7 +101,7 @@ export class CustomIdMap {
   private record(original: string, safe: string): void {
     this.used.add(safe);
     this.safeByOriginal.set(original, safe);
-    if (safe !== original) this.originalBySafe.set(safe, original);
+    if (safe !== this.prefix + original) this.originalBySafe.set(safe, original);
   }
 
   /** `base_1`, `base_2`, ... trimmed so the result stays within 64 characters. */

@@ -1,7 +1,8 @@
 /**
  * Anthropic's Message Batches: OpenAI chat requests translated (./mapping.ts), native `{custom_id, params}` lines
  * for `/v1/messages` passed through, results mapped back to OpenAI lines (./adapter.ts). Message Batches carry no
- * metadata, so idempotency is a create marker on the worker's disk, not a reserved metadata key.
+ * metadata, so idempotency is a create marker in the part's work folder and a per-part tag on every custom_id (the
+ * proof that a batch found after a lost answer is the part's own: see ./adapter.ts), not a reserved metadata key.
  */
 import { providerInfo, type ProviderDefinition } from '../definition';
 import { AnthropicAdapter } from './adapter';

@@ -4,8 +4,11 @@
  * requests under the inline limit (20 MB, or the `maxInlineBytes` option) go inline in the create call; above it
  * the file is uploaded with the SDK's resumable upload and the batch reads it.
  *
- * Idempotency: the upload and the batch carry `anybatch:<batch id>/<part>` as their `displayName`; a retry finds
- * the earlier upload or batch by listing and reuses it instead of making another. Counts: the SDK drops
+ * Idempotency: the upload and the batch carry `anybatch:<batch id>/<part>#<run nonce>` as their `displayName` (the
+ * part's run nonce, src/providers/run-nonce.ts, made and made durable before the first of them is sent); a retry
+ * finds the earlier upload or batch by listing and reuses it instead of making another. The nonce makes the name
+ * this run's own: an earlier run of the same batch id, or another deployment's batch of that id, has another. The
+ * create is sent once (no SDK retry, whatever `clientArgs.httpOptions.retryOptions` say). Counts: the SDK drops
  * `metadata.batchStats`, so batches are read raw (`GET /{v}/batches/{id}` through the SDK's own API client, with
  * its auth and fetch); results files are downloaded the same way and streamed.
  */
@@ -21,6 +24,7 @@ import type { ProviderCapabilities } from '../capabilities';
 import type { ProviderInfo } from '../http-errors';
 import { PREPARED_INLINE, preparedFile, preparedFileId, requirePreparedFile, ProviderError } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, RequestCheck, ResultLine } from '../types';
+import { runKey, runNonce } from '../run-nonce';
 import { displayNameOf, toOpenAIBatch, unixSeconds, type GeminiOperation } from './batch-object';
 import { GeminiClients, type GeminiClient } from './client';
 import { geminiCalls } from './errors';
@@ -113,7 +117,7 @@ export class GeminiAdapter implements ProviderAdapter {
     const plan = (await readPlan(input)) ?? (await this.translate(input));
     if (plan.mode === 'inline') return PREPARED_INLINE;
     const { ai } = this.client(conn);
-    const displayName = displayNameOf(input.idempotencyKey);
+    const displayName = displayNameOf(runKey(input.idempotencyKey, await runNonce(input)));
     const earlier = await this.call('list files', async () => {
       let scanned = 0;
       for await (const file of await ai.files.list({ config: { pageSize: PAGE } })) {
@@ -167,7 +171,7 @@ export class GeminiAdapter implements ProviderAdapter {
     const plan = await readPlan(input);
     if (!plan) throw new ProviderError('invalid_request', `The part's translated requests are missing from ${input.workDir}; prepare it first.`);
     const { ai } = this.client(conn);
-    const displayName = displayNameOf(input.idempotencyKey);
+    const displayName = displayNameOf(runKey(input.idempotencyKey, await runNonce(input)));
     const earlier = await this.call('list batches', async () => {
       let scanned = 0;
       for await (const job of await ai.batches.list({ config: { pageSize: PAGE } })) {
@@ -189,7 +193,8 @@ export class GeminiAdapter implements ProviderAdapter {
         src.push(sdkInlinedRequest(line.key, line.request));
       }
     }
-    const job = await this.call('create batch', () => ai.batches.create({ model: plan.model, src, config: { displayName } }));
+    // One attempt whatever `clientArgs.httpOptions.retryOptions` say: a create re-sent after a lost answer is a second batch.
+    const job = await this.call('create batch', () => ai.batches.create({ model: plan.model, src, config: { displayName, httpOptions: { retryOptions: { attempts: 1 } } } }));
     const op = operationOfJob(job);
     const fileName = preparedFileId(prepared);
     if (fileName) op.metadata = { ...op.metadata, inputConfig: { fileName } };

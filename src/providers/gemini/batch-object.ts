@@ -24,7 +24,7 @@ export interface GeminiOperation {
   };
 }
 
-/** Prefix of the display name that carries anybatch's idempotency key. */
+/** Prefix of the display name that carries anybatch's idempotency key (with the part's run nonce: `<key>#<nonce>`). */
 export const DISPLAY_NAME_PREFIX = 'anybatch:';
 
 export function displayNameOf(idempotencyKey: string): string {

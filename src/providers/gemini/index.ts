@@ -1,7 +1,7 @@
 /**
  * The Gemini Developer API's batch mode: OpenAI chat requests translated (./mapping.ts), sent inline or as an
  * uploaded file, results mapped back to OpenAI lines (./adapter.ts). A Gemini batch has no metadata: the
- * idempotency key is its `displayName` (`anybatch:<batch id>/<part>`), searched by listing.
+ * idempotency key is its `displayName` (`anybatch:<batch id>/<part>#<run nonce>`), searched by listing.
  */
 import { providerInfo, type ProviderDefinition } from '../definition';
 import { GeminiAdapter } from './adapter';

@@ -2,9 +2,12 @@
  * Mistral's Files and Batch Jobs APIs through the official `@mistralai/mistralai` SDK (ESM only, see ./sdk.ts).
  *
  * prepareInput writes the part's requests as Mistral lines (`{custom_id, body}`, `body.model` taken out) to its
- * work folder and uploads them (`purpose: batch`), unless an earlier attempt's upload (same file name and size,
- * created since the batch began) is found. createBatch sets the one model at job level, `timeout_hours` from the
- * completion window and the idempotency key in the job's metadata, after searching the jobs for that key.
+ * work folder and uploads them (`purpose: batch`) under a name that carries the part's run nonce
+ * (src/providers/run-nonce.ts), unless an earlier attempt's upload (that same name and size, created since the batch
+ * began) is found: never an earlier run's of the same batch id, nor another deployment's. createBatch sets the one
+ * model at job level, `timeout_hours` from the completion window and the idempotency key in the job's metadata,
+ * after searching the jobs for one with that key that reads this run's upload (`input_files`): a create whose answer
+ * was lost is found again, and no other part's or run's job can be taken for it.
  * Results are the output and error files, streamed and mapped to OpenAI lines under the caller's custom_ids.
  */
 import { once } from 'node:events';
@@ -18,6 +21,7 @@ import type { ProviderCapabilities } from '../capabilities';
 import type { ProviderInfo } from '../http-errors';
 import { SdkClients, type SdkClientOptions } from '../sdk-clients';
 import type { FetchFunction } from '../streaming-fetch';
+import { runFileName, runNonce } from '../run-nonce';
 import { ProviderError, preparedFile, requirePreparedFile } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, RequestCheck, ResultLine } from '../types';
 import { mistralCalls } from './errors';
@@ -142,7 +146,7 @@ export class MistralAdapter implements ProviderAdapter {
   async prepareInput(conn: ProviderConnection, input: ProviderInput): Promise<PreparedInput> {
     const client = await this.client(conn);
     const { file, bytes } = await this.translate(input);
-    const filename = path.basename(file);
+    const filename = runFileName(path.basename(file), await runNonce(input));
     const existing = await this.call('list files', async () => {
       let scanned = 0;
       for (let page = 0; scanned < MAX_SCAN; page++) {
@@ -169,13 +173,15 @@ export class MistralAdapter implements ProviderAdapter {
     const window = request.completionWindow;
     const hours = timeoutHours(window);
     if (hours === null) throw new ProviderError('invalid_request', `${this.info.label} takes completion windows of 1 to 168 hours (got "${window}").`);
+    const inputFileId = requirePreparedFile(request.prepared, this.info.label);
     const earlier = await this.call('list batch jobs', async () => {
       let scanned = 0;
       for (let page = 0; scanned < MAX_SCAN; page++) {
         const list = await client.batch.jobs.list({ page, pageSize: PAGE, orderBy: '-created', metadata: { [KEY_METADATA]: key } });
         const data = (list.data ?? []) as MistralJob[];
         for (const job of data) {
-          if (job.createdAt >= request.input.notBefore && job.metadata?.[KEY_METADATA] === key) return job;
+          // This part's key on this run's upload: only a job an earlier attempt of this very step made.
+          if (job.createdAt >= request.input.notBefore && job.metadata?.[KEY_METADATA] === key && (job.inputFiles ?? []).includes(inputFileId)) return job;
         }
         scanned += data.length;
         // Newest first: a page ending before the batch began ends the search.
@@ -184,7 +190,6 @@ export class MistralAdapter implements ProviderAdapter {
       return null;
     });
     if (earlier) return toOpenAIBatch(earlier, window);
-    const inputFileId = requirePreparedFile(request.prepared, this.info.label);
     const { model } = await this.translate(request.input);
     const job = await this.call('create batch job', () =>
       client.batch.jobs.create({

@@ -2,6 +2,15 @@
  * OpenAI's Files and Batches APIs through the official `openai` SDK. OpenAI-compatible providers (Groq, Azure
  * OpenAI, the sandbox) are configurations of this adapter: their client, names and listing order (see
  * `./compatible.ts`).
+ *
+ * A lost answer (the provider made the upload or the batch, the worker saw an error, a timeout or died) is recovered
+ * without adopting anything that is not this part's of this run (src/providers/run-nonce.ts):
+ * - the upload is named after the staged file and the part's run nonce (`<batch>.part-<i>.<nonce>.jsonl`); a retry
+ *   reuses only an upload of exactly that name and size, so never an earlier run's of the same batch id, nor another
+ *   deployment's, however alike their sizes;
+ * - the batch carries the idempotency key in its metadata (`anybatch_key`); a retry adopts a batch only if it has the
+ *   key AND reads this run's upload (`input_file_id`), which no other part or run can. Creates are sent with no SDK
+ *   retry whatever `clientArgs.maxRetries` says: a create the SDK re-sent after a lost answer would be a second batch.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,6 +24,7 @@ import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConne
 import { openAICalls } from './errors';
 import { SdkClients, type SdkClientOptions } from '../sdk-clients';
 import { MalformedLine, readJsonLines } from '../../results/jsonl';
+import { runFileName, runNonce } from '../run-nonce';
 import { malformedResultLine, maxResultLineBytes } from '../../results/malformed';
 
 /** Metadata key that ties a provider batch to its anybatch batch and part (the idempotency key). */
@@ -53,8 +63,9 @@ export class OpenAIAdapter implements ProviderAdapter {
 
   async prepareInput(conn: ProviderConnection, input: ProviderInput): Promise<PreparedInput> {
     const client = this.client(conn);
-    // The staged file's name is unique to the batch and part, so an earlier upload can be found by name.
-    const filename = path.basename(input.path);
+    // The staged file's name is unique to the batch and part, the nonce to this run: an earlier upload of this part of
+    // this run is found by name, and nothing else is.
+    const filename = runFileName(path.basename(input.path), await runNonce(input));
     const existing = await this.call('list files', () =>
       this.findSince(client.files.list({ purpose: 'batch', order: 'desc', limit: PAGE }), input.notBefore, (file) => file.filename === filename && file.bytes === input.bytes && file.status !== 'error'),
     );
@@ -69,18 +80,22 @@ export class OpenAIAdapter implements ProviderAdapter {
   async createBatch(conn: ProviderConnection, request: CreateProviderBatch): Promise<Batch> {
     const client = this.client(conn);
     const key = request.input.idempotencyKey;
+    const inputFileId = requirePreparedFile(request.prepared, this.config.info.label);
+    // This part's key on this run's upload: only a batch an earlier attempt of this very step made.
     const earlier = await this.call('list batches', () =>
-      this.findSince(client.batches.list({ limit: PAGE }), request.input.notBefore, (batch) => batch.metadata?.[KEY_METADATA] === key),
+      this.findSince(client.batches.list({ limit: PAGE }), request.input.notBefore, (batch) => batch.metadata?.[KEY_METADATA] === key && batch.input_file_id === inputFileId),
     );
     if (earlier) return earlier;
-    const inputFileId = requirePreparedFile(request.prepared, this.config.info.label);
     return this.call('create batch', () =>
-      client.batches.create({
-        input_file_id: inputFileId,
-        endpoint: request.endpoint as OpenAI.Batches.BatchCreateParams['endpoint'],
-        completion_window: request.completionWindow as '24h',
-        metadata: { ...request.metadata, [KEY_METADATA]: key },
-      }),
+      client.batches.create(
+        {
+          input_file_id: inputFileId,
+          endpoint: request.endpoint as OpenAI.Batches.BatchCreateParams['endpoint'],
+          completion_window: request.completionWindow as '24h',
+          metadata: { ...request.metadata, [KEY_METADATA]: key },
+        },
+        { maxRetries: 0 },
+      ),
     );
   }
 

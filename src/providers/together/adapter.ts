@@ -11,10 +11,13 @@
  *   redirects) must answer 302 with `Location` and `x-together-file-id`; the file is then streamed from disk with
  *   `PUT <Location>` (Content-Length set, never held in memory), then read back with `files.retrieve`. Before
  *   uploading, `files.list` is searched for an earlier upload of this part (same name and size, created since the
- *   batch began), since Together batches carry no metadata to find it by.
+ *   batch began), since Together batches carry no metadata to find it by. The uploaded name's digest covers the
+ *   part's run nonce (src/providers/run-nonce.ts), so the search finds only this run's upload of this part: never
+ *   an earlier run's of the same batch id (a corrected input of the same size), nor another deployment's.
  * - Create: `batches.list` (an unpaged array) is searched for a job on this part's file created since the batch
- *   began; otherwise `batches.create` answers `{job, warning?}`: the job is unwrapped, a warning is written to the
- *   worker's log once.
+ *   began (this run's upload: a job on it can only be one an earlier attempt of this step made, its answer lost);
+ *   otherwise `batches.create` (no SDK retry, whatever `clientArgs` say) answers `{job, warning?}`: the job is
+ *   unwrapped, a warning is written to the worker's log once.
  * - Status: Together reports `progress` (0-100) and no request counts; the Batch carries `progress` and no
  *   `request_counts` (the orchestrator's counts are exact once the results are merged).
  * - Results: the output and error files, streamed and mapped to OpenAI lines; requests without a line (cancelled,
@@ -32,6 +35,7 @@ import type { ProviderCapabilities } from '../capabilities';
 import { scrub, type ProviderInfo } from '../http-errors';
 import { SdkClients, type SdkClientOptions } from '../sdk-clients';
 import { safeUrl, type FetchFunction } from '../streaming-fetch';
+import { runNonce } from '../run-nonce';
 import { ProviderError, preparedFile, requirePreparedFile } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, RequestCheck, ResultLine } from '../types';
 import { httpError, togetherCalls } from './errors';
@@ -151,7 +155,7 @@ export class TogetherAdapter implements ProviderAdapter {
   async prepareInput(conn: ProviderConnection, input: ProviderInput): Promise<PreparedInput> {
     const handle = this.handle(conn);
     const { file, bytes } = await this.translate(input);
-    const filename = path.basename(file);
+    const filename = keyFileName(input.idempotencyKey, await runNonce(input));
     const earlier = await this.call('list files', async () => {
       const list = await handle.client.files.list();
       return (list.data ?? []).find((f) => {
@@ -250,12 +254,15 @@ export class TogetherAdapter implements ProviderAdapter {
     if (earlier) return toOpenAIBatch(earlier, ctx);
     const { model } = await this.translate(request.input);
     const created = await this.call('create batch', () =>
-      client.batches.create({
-        input_file_id: fileId,
-        endpoint: request.endpoint as '/v1/chat/completions',
-        completion_window: request.completionWindow,
-        ...(model ? { model_id: model } : {}),
-      }),
+      client.batches.create(
+        {
+          input_file_id: fileId,
+          endpoint: request.endpoint as '/v1/chat/completions',
+          completion_window: request.completionWindow,
+          ...(model ? { model_id: model } : {}),
+        },
+        { maxRetries: 0 },
+      ),
     );
     const job = created?.job as TogetherJob | undefined;
     const warning = typeof created?.warning === 'string' && created.warning.trim() !== '' ? created.warning : null;

@@ -160,12 +160,17 @@ export function toTogetherLine(line: Record<string, unknown>, endpoint: string):
 // ---- the idempotency key in the file name ----
 
 /**
- * The name of a part's uploaded input, unique to its idempotency key (`<batch id>/<part>`): filename-safe
- * characters only, deterministic, and collision-free (keys that sanitise alike differ in the digest).
+ * The name of a part's translated input, unique to its idempotency key (`<batch id>/<part>`): filename-safe
+ * characters only, deterministic, and collision-free (keys that sanitise alike differ in the digest). With the
+ * part's run nonce (src/providers/run-nonce.ts) the digest covers it too: the name of this run's upload, which no
+ * earlier run of the same batch id and no other deployment can have.
  */
-export function keyFileName(idempotencyKey: string): string {
+export function keyFileName(idempotencyKey: string, nonce?: string): string {
   const safe = idempotencyKey.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 80);
-  const digest = createHash('sha256').update(idempotencyKey, 'utf8').digest('hex').slice(0, 10);
+  const digest = createHash('sha256')
+    .update(nonce === undefined ? idempotencyKey : `${idempotencyKey}\n${nonce}`, 'utf8')
+    .digest('hex')
+    .slice(0, 10);
   return `anybatch-${safe || 'part'}-${digest}.jsonl`;
 }
 

@@ -5,10 +5,13 @@
  * - Upload: `POST /v1/files` (multipart `file`; `purpose: 'batch'` is sent as OpenAI's SDK does: section 8 leaves
  *   open whether xAI needs it). The file is uploaded again on a retry (xAI documents no file listing to search;
  *   a second upload is harmless, a second batch is not).
- * - Create: `POST /v1/batches {name, input_file_id}`, the idempotency key in `name` (`anybatch:<batch id>/<part>`);
- *   before creating, `GET /v1/batches?limit&pagination_token` is searched for a batch of that name. Creates are
- *   spaced one second apart per client (xAI allows one batch created per second), and a 429 is retried after its
- *   retry-after by the activity.
+ * - Create: `POST /v1/batches {name, input_file_id}`, the idempotency key and the part's run nonce in `name`
+ *   (`anybatch:<batch id>/<part>#<nonce>`, src/providers/run-nonce.ts: made durable before the create is sent);
+ *   before creating, `GET /v1/batches?limit&pagination_token` is searched for a batch of that name, so a create
+ *   whose answer was lost is found again, and nothing else is: not another part's, not an earlier run's of the same
+ *   batch id, not another deployment's (xAI batches show no input file to check instead). Creates are spaced one
+ *   second apart per client (xAI allows one batch created per second), sent with no SDK retry, and a 429 is retried
+ *   after its retry-after by the activity.
  * - Status and counts: derived (./batch-object.ts). Results: `GET /v1/batches/{id}/results?limit=1000`, paged by
  *   `pagination_token`, each mapped to an OpenAI output line (./result-line.ts); requests without a result (cancelled,
  *   expired) are given their line by the worker.
@@ -23,6 +26,7 @@ import { SdkClients } from '../sdk-clients';
 import { preparedFile, preparedFileId, requirePreparedFile, ProviderError } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, ResultLine } from '../types';
 import { compatibleClient } from '../openai/compatible';
+import { runKey, runNonce } from '../run-nonce';
 import { toOpenAIBatch, xaiSeconds } from './batch-object';
 import { xaiCalls } from './errors';
 import { toOpenAIResultLine } from './result-line';
@@ -39,8 +43,9 @@ export const CREATE_SPACING_MS = 1_050;
 /** The endpoint reported when a batch is read without its context (xAI's batch object does not carry one). */
 const DEFAULT_ENDPOINT = '/v1/chat/completions';
 
-export function batchName(idempotencyKey: string): string {
-  return `${NAME_PREFIX}${idempotencyKey}`;
+/** The `name` of a part's batch: `anybatch:<idempotency key>#<run nonce>` (with no nonce, the key alone). */
+export function batchName(idempotencyKey: string, nonce?: string): string {
+  return `${NAME_PREFIX}${nonce === undefined ? idempotencyKey : runKey(idempotencyKey, nonce)}`;
 }
 
 export class XaiAdapter implements ProviderAdapter {
@@ -74,13 +79,13 @@ export class XaiAdapter implements ProviderAdapter {
 
   async createBatch(conn: ProviderConnection, request: CreateProviderBatch): Promise<Batch> {
     const client = this.client(conn);
-    const name = batchName(request.input.idempotencyKey);
+    const name = batchName(request.input.idempotencyKey, await runNonce(request.input));
     const ctx = { endpoint: request.endpoint, inputFileId: preparedFileId(request.prepared) ?? '' };
     const earlier = await this.call('list batches', () => this.findByName(client, name, request.input.notBefore));
     if (earlier) return toOpenAIBatch(earlier, ctx);
     const fileId = requirePreparedFile(request.prepared, this.info.label);
     const created = await this.spaced(client, () =>
-      this.call('create batch', () => client.post<XaiBatch>('/batches', { body: { name, input_file_id: fileId } })),
+      this.call('create batch', () => client.post<XaiBatch>('/batches', { body: { name, input_file_id: fileId }, maxRetries: 0 })),
     );
     return toOpenAIBatch(created, ctx);
   }

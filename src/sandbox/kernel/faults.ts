@@ -1,4 +1,5 @@
 /** Injected failures for API requests (every provider's), drawn from a seeded PRNG so a run with a given seed repeats. */
+import type { ServerResponse } from 'node:http';
 import { ApiError } from './http';
 import { stableHex } from './ids';
 import type { SandboxFaults } from './settings';
@@ -34,12 +35,16 @@ export interface FaultCounts {
   rate500: number;
   drops: number;
   truncated: number;
+  /** Create answers lost after the batch was made (`loseCreateResponses`). */
+  lostCreates: number;
 }
 
 export class FaultInjector {
-  readonly counts: FaultCounts = { rate429: 0, rate500: 0, drops: 0, truncated: 0 };
+  readonly counts: FaultCounts = { rate429: 0, rate500: 0, drops: 0, truncated: 0, lostCreates: 0 };
   private faults: SandboxFaults = {};
   private random: () => number = mulberry32(DEFAULT_SEED);
+  /** Create answers still to lose (`loseCreateResponses`, counted down). */
+  private createLossesLeft = 0;
 
   constructor(faults: SandboxFaults) {
     this.set(faults);
@@ -49,6 +54,7 @@ export class FaultInjector {
   set(faults: SandboxFaults): void {
     this.faults = { ...faults };
     this.random = mulberry32(faults.seed ?? DEFAULT_SEED);
+    this.createLossesLeft = faults.loseCreateResponses ?? 0;
   }
 
   get current(): Readonly<SandboxFaults> {
@@ -91,6 +97,23 @@ export class FaultInjector {
     const rate = this.faults.requestFaultRate;
     if (!rate) return null;
     return { rate, seed: Math.floor(this.random() * 4294967296) };
+  }
+
+  /**
+   * Called by every provider's create handler once the batch exists, before it answers: whether the answer is lost
+   * (`loseCreateResponses`). A lost answer is a reset connection, or the `lostCreateStatus` error (thrown, so the
+   * router renders it in the provider's shape). True: the handler must not answer.
+   */
+  losesCreateResponse(res: ServerResponse): boolean {
+    if (this.createLossesLeft <= 0) return false;
+    this.createLossesLeft--;
+    this.counts.lostCreates++;
+    const status = this.faults.lostCreateStatus;
+    if (status !== undefined) {
+      throw new ApiError(status, `The server had an error while processing your request (injected by the sandbox loseCreateResponses fault, after the batch was created).`, 'server_error');
+    }
+    res.destroy();
+    return true;
   }
 
   /** Whether one file download is cut off midway. */

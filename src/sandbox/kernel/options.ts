@@ -58,6 +58,8 @@ const FAULT_KEYS = new Set<string>([
   'failValidation',
   'expireAfterSeconds',
   'createResponseDelayMs',
+  'loseCreateResponses',
+  'lostCreateStatus',
   'downloadBytesPerSecond',
   'forceStatus',
   'models',
@@ -90,6 +92,8 @@ export function checkFaults(input: unknown): SandboxFaults {
   faults.slowMs = optional(raw, 'slowMs', nonNegative);
   faults.expireAfterSeconds = optional(raw, 'expireAfterSeconds', positive);
   faults.createResponseDelayMs = optional(raw, 'createResponseDelayMs', nonNegative);
+  faults.loseCreateResponses = optional(raw, 'loseCreateResponses', count);
+  faults.lostCreateStatus = optional(raw, 'lostCreateStatus', serverErrorStatus);
   faults.downloadBytesPerSecond = optional(raw, 'downloadBytesPerSecond', positive);
   faults.seed = optional(raw, 'seed', integer);
   faults.forceStatus = optional(raw, 'forceStatus', errorStatus);
@@ -129,6 +133,16 @@ function positiveInteger(name: string, value: number): number {
 
 function errorStatus(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 400 || value > 599) throw new SandboxSettingError(`Sandbox setting ${name} must be an HTTP error status (400..599), got ${value}`);
+  return value;
+}
+
+function count(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0) throw new SandboxSettingError(`Sandbox setting ${name} must be a whole number (0 or more), got ${value}`);
+  return value;
+}
+
+function serverErrorStatus(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 500 || value > 599) throw new SandboxSettingError(`Sandbox setting ${name} must be a server error status (500..599), got ${value}`);
   return value;
 }
 

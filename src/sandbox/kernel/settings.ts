@@ -17,6 +17,15 @@ export interface SandboxFaults {
   expireAfterSeconds?: number;
   /** Batch creation (`POST .../batches`, `POST .../messages/batches`) registers the batch at once but delays the HTTP response. */
   createResponseDelayMs?: number;
+  /**
+   * The next this-many batch creates (whatever the provider: `POST .../batches`, `.../messages/batches`, Mistral's
+   * `.../batch/jobs`, Gemini's `:batchGenerateContent`) are carried out, and then their answer is lost: the batch
+   * exists, is listed and runs, but the client sees its connection reset (or, with `lostCreateStatus`, that error
+   * status), as when a response is lost on the way back. Counts down with each lost answer; `setFaults` starts it again.
+   */
+  loseCreateResponses?: number;
+  /** What a client sees instead of a lost create answer: this 5xx status in the provider's error shape; unset: a reset connection. */
+  lostCreateStatus?: number;
   /** Throttle file content (`GET .../files/{id}/content`) and Message Batch results downloads. */
   downloadBytesPerSecond?: number;
   /** 0..1 probability that a file content or results download is cut off midway (socket destroyed after about half the bytes). */
@@ -127,7 +136,8 @@ export interface SandboxStats {
   messageBatchCancels: number;
   /** API requests served (incl. faulted ones). */
   requests: number;
-  faults: { rate429: number; rate500: number; drops: number; truncated: number };
+  /** Faults injected so far; `lostCreates`: create answers lost by `loseCreateResponses` (the batch made, the answer not sent). */
+  faults: { rate429: number; rate500: number; drops: number; truncated: number; lostCreates: number };
   /** File content responses currently streaming (every provider). */
   contentDownloadsInFlight: number;
   /** OpenAI batches by status; the other providers' keyed `<provider>:<status>` (`anthropic:ended`, `groq:completed`). */

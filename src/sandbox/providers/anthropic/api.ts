@@ -23,6 +23,7 @@ export async function createMessageBatch(ctx: AnthropicContext, { req, res, base
     ctx.counters.batchesCreated++;
     // The batch exists from here on; the delay only holds back the answer (a worker may die meanwhile).
     if (faults.createResponseDelayMs) await sleep(faults.createResponseDelayMs);
+    if (ctx.kernel.faults.losesCreateResponse(res)) return;
     sendJson(res, 200, absolute(batch, base));
   } finally {
     await fs.rm(bodyPath, { force: true });

@@ -131,6 +131,7 @@ async function createBatch(ctx: GeminiContext, input: RouteInput): Promise<void>
   );
   const delay = ctx.kernel.faults.current.createResponseDelayMs;
   if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
+  if (ctx.kernel.faults.losesCreateResponse(input.res)) return;
   sendJson(input.res, 200, await ctx.store.operation(record));
 }
 

@@ -124,6 +124,7 @@ export function createMistral(kernel: Kernel): SandboxProvider {
     const job = await store.create({ inputFiles, requests, endpoint, model, metadata: metadata as Record<string, string> | null, timeoutHours }, faults);
     counters.batchesCreated++;
     if (faults.createResponseDelayMs) await sleep(faults.createResponseDelayMs);
+    if (kernel.faults.losesCreateResponse(res)) return;
     sendJson(res, 200, job);
   };
 

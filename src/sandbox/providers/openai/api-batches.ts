@@ -38,6 +38,7 @@ export async function createBatch(ctx: OpenAIContext, { req, res }: RouteInput):
   ctx.counters.batchesCreated++;
   // The batch exists from here on; the delay only holds back the answer (a worker may die meanwhile).
   if (faults.createResponseDelayMs) await sleep(faults.createResponseDelayMs);
+  if (ctx.kernel.faults.losesCreateResponse(res)) return;
   sendJson(res, 200, batch);
 }
 

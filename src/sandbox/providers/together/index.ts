@@ -157,6 +157,7 @@ export function createTogether(kernel: Kernel): SandboxProvider {
     const record = await store.create({ inputFile, endpoint, modelId: modelId as string | null }, faults);
     counters.batchesCreated++;
     if (faults.createResponseDelayMs) await sleep(faults.createResponseDelayMs);
+    if (kernel.faults.losesCreateResponse(res)) return;
     const job = await store.jobJson(record);
     const model = job.model_id;
     const warning = model && !DISCOUNTED_MODELS.includes(model) ? `Model '${model}' is not discounted for batch inference; this batch runs at standard serverless rates.` : undefined;

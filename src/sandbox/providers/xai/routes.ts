@@ -82,6 +82,8 @@ async function createBatch(ctx: XaiContext, { req, res }: RouteInput): Promise<v
   }
   const batch = ctx.batches.create({ name, inputFileId, requests }, { ...faults, requestFault: ctx.kernel.faults.requestFault() });
   ctx.counters.batchesCreated++;
+  if (faults.createResponseDelayMs) await new Promise((resolve) => setTimeout(resolve, faults.createResponseDelayMs));
+  if (ctx.kernel.faults.losesCreateResponse(res)) return;
   sendJson(res, 200, ctx.batches.toJson(batch));
 }
 
