@@ -7,13 +7,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { WorkflowNotFoundError } from '@temporalio/client';
-import type { WorkflowExecutionDescription, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/client';
-import type { AnybatchBatch, LivePart, RetryingStep } from './contract/batch';
-import { defaultPayloadConverter } from '@temporalio/common';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { AnybatchBatch } from './contract/batch';
 import { isTerminal } from './contract/batch';
 import { clientStore, taskQueue } from './config';
-import { BatchFailedError, BatchNotCompleteError, BatchNotFoundError, UsageError } from './errors';
+import { BatchFailedError, BatchNotCompleteError, UsageError } from './errors';
 import { BlobNotFoundError, LocalBlobStore, StorageError, checkStore } from './storage';
 import type { BlobStore } from './storage';
 import { layout } from './storage/layout';
@@ -31,12 +29,16 @@ import { ENDPOINTS, isEndpoint, resultsEndpointCheck } from './results/types';
 import type { BatchResult, BatchResultItem, Endpoint, EndpointOf, EndpointResult } from './results/types';
 import { validateInputFile } from './validation';
 import { staticDetails, staticSummary } from './workflows/details';
-import { initialJobState, jobView, withLiveParts } from './workflows/job/view';
+import { initialJobState, jobView } from './workflows/job/view';
+import { fromMemo, loadBatch, retrieveBatch, withClosedStatus } from './batches/read';
 import { BATCH_WORKFLOW_TYPE, BATCH_WORKFLOW_TYPES, MEMO_BATCH, submittedUpdate } from './contract/messages';
 import type { BatchSpec } from './contract/spec';
 import type { BatchJobInput } from './contract/part';
 
 export type { ClientOptions, CreateBatchOptions } from './options';
+export { loadBatch, retrieveBatch } from './batches/read';
+export { recoverBatch } from './batches/recover';
+export type { RecoverBatchOptions } from './batches/recover';
 /** The dry run: what `createBatch` would send and what it would cost, with nothing started (src/cost/plan.ts). */
 export { planBatch } from './cost/plan';
 export type { BatchPlan, PlanBatchOptions, PlannedPart } from './cost/plan';
@@ -202,94 +204,6 @@ function workflowTypeToStart(): string {
   if (!chosen) return BATCH_WORKFLOW_TYPE;
   if (!BATCH_WORKFLOW_TYPES.includes(chosen)) throw new UsageError(`ANYBATCH_WORKFLOW_TYPE=${chosen} is not a batch workflow type (one of ${BATCH_WORKFLOW_TYPES.join(', ')}).`);
   return chosen;
-}
-
-/** The pending activity's name as the step users see. */
-const STEPS: Record<string, string> = {
-  planParts: 'plan',
-  uploadPart: 'upload',
-  createPartBatch: 'create',
-  retrieveProviderBatch: 'poll',
-  awaitPart: 'poll',
-  cancelProviderBatch: 'cancel',
-  downloadPartResults: 'download',
-  downloadPart: 'download',
-  mergeResults: 'merge',
-};
-
-/** What the running parts' waits saw since the last checkpoint: their heartbeat details (see src/activities/wait.ts). */
-function liveParts(description: WorkflowExecutionDescription): LivePart[] {
-  const live: LivePart[] = [];
-  for (const pending of description.raw.pendingActivities ?? []) {
-    if (pending.activityType?.name !== 'awaitPart') continue;
-    const payload = pending.heartbeatDetails?.payloads?.[0];
-    if (!payload) continue;
-    try {
-      const part = defaultPayloadConverter.fromPayload<LivePart>(payload);
-      if (part && typeof part.id === 'string' && typeof part.status === 'string') live.push(part);
-    } catch {
-      // not ours to read: the recorded batch stands
-    }
-  }
-  return live;
-}
-
-/** A step that failed and waits for its next attempt, from the workflow's pending activities (the first such). */
-function retryingStep(description: WorkflowExecutionDescription): RetryingStep | null {
-  for (const pending of description.raw.pendingActivities ?? []) {
-    const error = pending.lastFailure?.message;
-    if (!error) continue;
-    // A part's wait answers "not yet" at each poll: that is waiting, not a failing step.
-    if (pending.lastFailure?.applicationFailureInfo?.type === 'part_not_terminal') continue;
-    const next = pending.nextAttemptScheduleTime?.seconds;
-    return {
-      step: STEPS[pending.activityType?.name ?? ''] ?? pending.activityType?.name ?? 'step',
-      attempts: Math.max(1, (pending.attempt ?? 2) - 1),
-      error,
-      next_at: next !== undefined && next !== null ? Number(next) : null,
-    };
-  }
-  return null;
-}
-
-function fromMemo(memo: Record<string, unknown> | undefined): AnybatchBatch | null {
-  const batch = memo?.[MEMO_BATCH] as AnybatchBatch | undefined;
-  return batch && typeof batch === 'object' && batch.object === 'batch' ? batch : null;
-}
-
-/** A workflow that closed without finishing its batch (terminated, timed out) reports the batch failed. */
-function withClosedStatus(batch: AnybatchBatch, info: Pick<WorkflowExecutionInfo, 'status'>): AnybatchBatch {
-  const closed = ['TERMINATED', 'TIMED_OUT', 'FAILED', 'CANCELLED'].includes(info.status.name);
-  if (!closed || isTerminal(batch.status)) return batch;
-  const reason = `The batch workflow was ${info.status.name.toLowerCase().replace('_', ' ')} before the batch finished.`;
-  return { ...batch, status: 'failed', anybatch: { ...batch.anybatch, failure: reason } };
-}
-
-/** Reads a batch by id whatever its provider (used by the CLI, where the id alone names the batch). */
-export async function loadBatch(batchId: string, options: ClientOptions = {}): Promise<AnybatchBatch> {
-  const client = await temporalClient(options.temporal);
-  let description;
-  try {
-    description = await client.workflow.getHandle(batchId).describe();
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new BatchNotFoundError(batchId);
-    throw err;
-  }
-  const batch = fromMemo(description.memo);
-  if (!batch || !BATCH_WORKFLOW_TYPES.includes(description.type)) throw new BatchNotFoundError(batchId);
-  const closed = withClosedStatus(batch, description);
-  if (isTerminal(closed.status)) return closed;
-  const retrying = retryingStep(description) ?? closed.anybatch.retrying ?? null;
-  const live = withLiveParts(closed, liveParts(description));
-  return { ...live, anybatch: { ...live.anybatch, retrying } };
-}
-
-/** The batch as last recorded by its workflow; works for finished batches with no worker running. */
-export async function retrieveBatch(provider: ProviderName, batchId: string, options: ClientOptions = {}): Promise<AnybatchBatch> {
-  checkProvider(provider);
-  const batch = await loadBatch(batchId, options);
-  if (batch.anybatch.provider !== provider) throw new BatchNotFoundError(batchId, provider);
-  return batch;
 }
 
 export interface CancelBatchOptions extends ClientOptions {
@@ -562,8 +476,8 @@ export async function deleteBatchData(batch: AnybatchBatch): Promise<DeleteBatch
     const dir = info.results_dir;
     const files = info.results ? [info.results.output_path, info.results.errors_path] : ['output.jsonl', 'errors.jsonl'].map((f) => path.join(dir, f));
     for (const file of files) removed.push(...(await deleteFile(file)));
-    const parts = path.join(dir, '.parts');
-    removed.push(...(await deleteTree(parts)));
+    removed.push(...(await deleteFile(path.join(dir, 'recovery.json'))));
+    for (const tree of ['.parts', '.recover']) removed.push(...(await deleteTree(path.join(dir, tree))));
     await fs.promises.rmdir(dir).catch(() => undefined); // only if now empty
   }
   return { id, removed, bytes: removed.reduce((n, r) => n + r.bytes, 0) };

@@ -10,7 +10,10 @@ export {
   batchResultLines,
   deleteBatch,
   planBatch,
+  recoverBatch,
 } from './api';
+export type { RecoverBatchOptions } from './api';
+export type { RecoveredPart, RecoveryReport } from './contract/recovery';
 export type { BatchPlan, CancelBatchOptions, DeleteBatchResult, DeletedObject, ListBatchesOptions, PlanBatchOptions, PlannedPart, ResultsOptions } from './api';
 export type { BatchCost, KnownCost, PriceUsed, UnknownCost } from './contract/cost';
 export type { TokenEstimate } from './contract/tokens';

@@ -25,7 +25,10 @@ import { createJobActivities } from './wait';
 import { WorkerStaging } from './staging';
 import type { PartFiles, StagingOptions } from './staging';
 import { splitLimits, type SplitLimits } from '../results/split';
-import type { BatchActivities, JobActivities } from '../contract/activities';
+import type { BatchActivities, JobActivities, RecoveryActivities } from '../contract/activities';
+import type { RecoverablePart, RecoveryReport } from '../contract/recovery';
+import { recordRecoverable, resultsStore } from '../results/recovery';
+import { recoverResults } from './recover';
 
 /** Provider searches for an earlier upload/batch look this far before the batch's creation (clock skew). */
 const KEY_SEARCH_SLACK_SECONDS = 3600;
@@ -145,7 +148,7 @@ async function writeResults(staging: WorkerStaging, spec: BatchSpec, part: PartP
  * The activities, reading and writing the batch's staged data through the worker's staging (its blob store:
  * ANYBATCH_STORAGE, else the local folder ANYBATCH_HOME; `opts` gives another store, for tests and embedding).
  */
-export function createActivities(opts: StagingOptions = {}): BatchActivities & JobActivities {
+export function createActivities(opts: StagingOptions = {}): BatchActivities & JobActivities & RecoveryActivities {
   const staging = new WorkerStaging(opts);
   return {
     ...createOnlineActivities(opts),
@@ -225,14 +228,18 @@ export function createActivities(opts: StagingOptions = {}): BatchActivities & J
       spec.input.path);
     },
 
-    async mergeResults(spec: BatchSpec, parts: PartResults[], superseded?: number[]): Promise<BatchResultFiles> {
+    async mergeResults(spec: BatchSpec, parts: PartResults[], superseded?: number[], recoverable?: RecoverablePart[]): Promise<BatchResultFiles> {
       return boundedStep(spec, 'merge', RESULTS_RETRY_TIMEOUT_MS, () =>
         heartbeating(async () => {
           const staged = staging.forBatch(spec);
           const dropped = superseded && superseded.length > 0 && spec.retryFailed ? { codes: spec.retryFailed.codes, parts: superseded } : undefined;
+          // Given-up parts are recorded before the merge, so a recovery finds them whatever happens next.
+          const keep = recoverable !== undefined && recoverable.length > 0;
+          if (keep) await recordRecoverable(resultsStore(staged.results), spec.batchId, recoverable);
           const files = staged.withUris(await mergeResults(staged.results, parts, dropped));
+          if (keep) log.warn('parts were given up: the staged input is kept until `anybatch recover` or `anybatch delete`', { batchId: spec.batchId, parts: recoverable.length });
           // The merged files exist: the staged inputs and this worker's scratch can go (never before).
-          for (const problem of await staged.cleanUp()) log.warn(problem, { batchId: spec.batchId });
+          for (const problem of await staged.cleanUp(process.env, { keepInputs: keep })) log.warn(problem, { batchId: spec.batchId });
           // What the results cost, from the parts' usage at the provider's batch prices (src/cost).
           return withCost(files, spec.provider, parts);
         }),
@@ -243,6 +250,33 @@ export function createActivities(opts: StagingOptions = {}): BatchActivities & J
       retrieve: (spec, providerBatchId) => providerCall(spec, (conn) => getAdapter(spec.provider).retrieveBatch(conn, providerBatchId)),
       download: (spec, part, batch) => boundedStep(spec, 'download', RESULTS_RETRY_TIMEOUT_MS, () => writeResults(staging, spec, part, batch, null), spec.resultsDir),
     }),
+
+    async recoverResults(spec: BatchSpec): Promise<RecoveryReport> {
+      return heartbeating(() =>
+        recoverResults(spec, staging.forBatch(spec), {
+          retrieve: (providerBatchId) => providerCall(spec, (conn) => getAdapter(spec.provider).retrieveBatch(conn, providerBatchId)),
+          write: (part, batch, ids, target) => {
+            const staged = staging.forBatch(spec);
+            return providerCall(
+              spec,
+              (conn) =>
+                staged.withPart(part, {}, (files) =>
+                  writePartResults({
+                    batchId: spec.batchId,
+                    store: target,
+                    part,
+                    ids,
+                    lines: getAdapter(spec.provider).readResults(conn, batch, providerInput(spec, part, files)),
+                    outcome: missingOutcome(batch),
+                  }),
+                ),
+              staged.resultsPlace,
+            );
+          },
+          log,
+        }),
+      );
+    },
 
     async requestWorkflowCancellation(batchId: string): Promise<void> {
       await Context.current().client.workflow.getHandle(batchId).cancel();

@@ -467,14 +467,15 @@ export class BatchStaging {
   // ---- lifecycle ----------------------------------------------------------------------------------------------
 
   /**
-   * Once the merged results exist: deletes the staged inputs (unless ANYBATCH_KEEP_INPUTS) and this worker's
+   * Once the merged results exist: deletes the staged inputs (unless ANYBATCH_KEEP_INPUTS, or `keepInputs` while a
+   * given-up part may still be recovered from them) and this worker's
    * scratch. Idempotent; best effort (the results are written: a failure is returned for a warning, not thrown).
    */
-  async cleanUp(env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
+  async cleanUp(env: NodeJS.ProcessEnv = process.env, opts: { keepInputs?: boolean } = {}): Promise<string[]> {
     const problems: string[] = [];
     if (this.mode === 'legacy') return problems;
     const store = this.store!;
-    if (!keepInputs(env)) {
+    if (!keepInputs(env) && !opts.keepInputs) {
       for (const prefix of layout.inputPrefixes(this.id)) {
         try {
           const keys: string[] = [];

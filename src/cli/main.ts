@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Command, CommanderError, Option } from 'commander';
-import { cancelBatch, createBatch, batchResultLines, deleteBatch, listBatches, loadBatch, newBatchId, openResultFile, planBatch } from '../api';
+import { cancelBatch, createBatch, batchResultLines, deleteBatch, listBatches, loadBatch, newBatchId, openResultFile, planBatch, recoverBatch } from '../api';
 import type { ClientOptions } from '../api';
 import type { AnybatchBatch } from '../contract/batch';
 import { isTerminal } from '../contract/batch';
@@ -293,6 +293,28 @@ export function buildProgram(): Command {
       process.stderr.write(
         n === 0 ? `Nothing left to remove for batch ${id}.\n` : `Removed ${n} object${n === 1 ? '' : 's'} (${formatBytes(result.bytes)}) of batch ${id}.\n`,
       );
+    });
+
+  program
+    .command('recover')
+    .description("read what a finished batch's given-up parts produced since, and rewrite its result files (each request still in exactly one line)")
+    .argument('<id>', 'batch id')
+    .option('--api-key-file <path>', "a file holding the provider key to read them with (default: the batch's own, else the worker environment)")
+    .option('--api-base <url>', "the provider base URL to read them at (default: the batch's own)")
+    .option('--json', 'print the Batch object (with anybatch.recovery) as JSON')
+    .action(async (id: string, o, cmd: Command) => {
+      const apiKey = o.apiKeyFile !== undefined ? readKeyFile(o.apiKeyFile) : undefined;
+      const batch = await recoverBatch(id, { ...clientOptions(cmd), ...(apiKey !== undefined ? { apiKey } : {}), ...(o.apiBase !== undefined ? { apiBase: o.apiBase } : {}) });
+      if (o.json) return void process.stdout.write(JSON.stringify(batch, null, 2) + '\n');
+      const report = batch.anybatch.recovery;
+      if (!report) return void process.stderr.write(`Batch ${id} has no given-up parts: nothing to recover.\n`);
+      for (const p of report.parts) {
+        const counts = p.outcome === 'recovered' ? ` (${p.output} succeeded, ${p.errors} in errors.jsonl)` : '';
+        const why = p.error ? `: ${p.error}` : p.provider_status ? ` (provider status ${p.provider_status})` : '';
+        process.stdout.write(`part ${p.index} (${p.provider_batch_id}): ${p.outcome.replace('_', ' ')}${counts}${why}\n`);
+      }
+      process.stdout.write(`${id}: ${report.output_count} succeeded, ${report.errors_count} in errors.jsonl` + (report.remaining > 0 ? `; ${report.remaining} part(s) left to recover (run again later)\n` : '\n'));
+      if (report.remaining > 0) exitStatus = EXIT_FAILED;
     });
 
   program

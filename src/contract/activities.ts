@@ -2,6 +2,7 @@
 import type { Batch, BatchResultFiles } from './batch';
 import type { PreparedInput } from './prepared';
 import type { PartWaitResult } from './part';
+import type { RecoverablePart, RecoveryReport } from './recovery';
 import type { BatchSpec, PartPlan, PartResults } from './spec';
 
 /** What a part's failure may mean (the provider's table: src/providers/batch-failures.ts). */
@@ -59,8 +60,10 @@ export interface BatchActivities {
   /**
    * Merges the parts' files into the batch's `output.jsonl` and `errors.jsonl`. `superseded`: positions (in `parts`)
    * of parts a retry round followed, whose retryable error lines are left out (those requests were resubmitted).
+   * `recoverable`: the parts given up with a provider batch, recorded for `anybatch recover` (src/contract/recovery.ts);
+   * the batch's staged input is then kept.
    */
-  mergeResults(spec: BatchSpec, parts: PartResults[], superseded?: number[]): Promise<BatchResultFiles>;
+  mergeResults(spec: BatchSpec, parts: PartResults[], superseded?: number[], recoverable?: RecoverablePart[]): Promise<BatchResultFiles>;
   /** Asks Temporal to cancel this batch's workflow (a batch cancelled by signal then ends as a cancelled workflow). */
   requestWorkflowCancellation(batchId: string): Promise<void>;
 }
@@ -88,4 +91,9 @@ export interface JobActivities {
   awaitPart(spec: BatchSpec, request: AwaitPartRequest): Promise<PartWaitResult>;
   /** Writes one part's results from its provider batch (retried by the workflow for as long as the results are kept). */
   downloadPart(spec: BatchSpec, part: PartPlan, batch: Batch): Promise<PartResults>;
+}
+
+/** The recovery workflow's one step (src/activities/index.ts): read what given-up parts produced, rewrite the files. */
+export interface RecoveryActivities {
+  recoverResults(spec: BatchSpec): Promise<RecoveryReport>;
 }

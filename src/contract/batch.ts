@@ -3,6 +3,7 @@
  * No side effects and no Node imports: this module is bundled into workflow code.
  */
 import type { BatchCost } from './cost';
+import type { RecoveryReport } from './recovery';
 import type { Batch as OpenAIBatch, BatchError as OpenAIBatchError, BatchRequestCounts as OpenAIBatchRequestCounts, BatchUsage as OpenAIBatchUsage } from 'openai/resources/batches';
 
 /** OpenAI's `Batch` object: the shape anybatch returns for every provider. */
@@ -131,6 +132,13 @@ export interface AnybatchInfo {
    * reason when a model has no known price. Absent before the results, and in batches finished before it was computed.
    */
   cost?: BatchCost;
+  /**
+   * Parts given up (status or results unreadable, past their deadline) whose provider batches may still produce
+   * results: `anybatch recover ID` / `recoverBatch()` reads them and rewrites the result files.
+   */
+  recoverable?: number;
+  /** The last recovery of this batch's given-up parts (src/contract/recovery.ts), once one ran. */
+  recovery?: RecoveryReport;
 }
 
 export interface AnybatchBatch extends Batch {

@@ -9,7 +9,9 @@
  * - `inputs/<batch>.work/<i>/<name>`: what the provider adapter keeps for part `i` (translations, id maps, create
  *   markers);
  * - `results/<batch>/output.jsonl`, `results/<batch>/errors.jsonl`: the merged results;
- * - `results/<batch>/.parts/<i>.output.jsonl`, `.errors.jsonl`: one part's results before the merge.
+ * - `results/<batch>/.parts/<i>.output.jsonl`, `.errors.jsonl`: one part's results before the merge;
+ * - `results/<batch>/recovery.json`: the parts given up, kept for `anybatch recover` (src/contract/recovery.ts), and
+ *   `results/<batch>/.recover/`: a recovery's staged rewrite of the merged files.
  */
 
 import type { StorageRef } from '../contract/storage';
@@ -28,4 +30,6 @@ export const layout = {
   errors: (resultsPrefix: string): string => `${resultsPrefix}errors.jsonl`,
   partOutput: (resultsPrefix: string, index: number): string => `${resultsPrefix}.parts/${index}.output.jsonl`,
   partErrors: (resultsPrefix: string, index: number): string => `${resultsPrefix}.parts/${index}.errors.jsonl`,
+  recovery: (resultsPrefix: string): string => `${resultsPrefix}recovery.json`,
+  recoverScratch: (resultsPrefix: string): string => `${resultsPrefix}.recover/`,
 } as const;

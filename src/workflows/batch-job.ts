@@ -33,7 +33,7 @@ import { endLikeBatch } from './job/end';
 import { runPart, type Policies } from './job/lifecycle';
 import { admissionPolicy } from './job/policies/admission';
 import { nextRetryRound } from './job/policies/retry-rounds';
-import { backToPlanned, plannedPart, settled } from './job/part';
+import { backToPlanned, plannedPart, recoverableParts, settled } from './job/part';
 import { Job, describeFailure } from './job/runtime';
 import { initialJobState, lastRound } from './job/view';
 
@@ -132,7 +132,11 @@ async function merge(job: Job): Promise<void> {
   const results = parts.map((p) => (p.phase === 'done' ? p.results : null)).filter((r) => r !== null);
   const last = lastRound(parts);
   const superseded = parts.flatMap((p, i) => (p.round < last ? [i] : []));
-  state.results = superseded.length > 0 ? await job.steps.mergeResults(job.spec, results, superseded) : await job.steps.mergeResults(job.spec, results);
+  // Parts given up with a provider batch: recorded, so `anybatch recover` can read what they produce later.
+  const recoverable = recoverableParts(parts);
+  if (recoverable.length > 0) state.results = await job.steps.mergeResults(job.spec, results, superseded, recoverable);
+  else if (superseded.length > 0) state.results = await job.steps.mergeResults(job.spec, results, superseded);
+  else state.results = await job.steps.mergeResults(job.spec, results);
   state.finishedAt = Math.floor(Date.now() / 1000);
 }
 

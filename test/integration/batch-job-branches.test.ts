@@ -24,6 +24,7 @@ import type { AnybatchBatch, Batch, BatchResultFiles, BatchStatus } from '../../
 import { MEMO_BATCH, cancelSignal, statusQuery, submittedUpdate } from '../../src/contract/messages';
 import type { BatchJobInput, PartWaitResult } from '../../src/contract/part';
 import type { PreparedInput } from '../../src/contract/prepared';
+import type { RecoverablePart } from '../../src/contract/recovery';
 import type { BatchSpec, PartPlan, PartResults } from '../../src/contract/spec';
 import { findTool } from '../../src/temporal/tools';
 import { quietRuntime } from '../support/env';
@@ -370,13 +371,19 @@ function expectWrittenOnce(rec: Recorder, parts: number[]): void {
   expect(Object.fromEntries([...writes].sort(([a], [b]) => a - b))).toEqual(Object.fromEntries(parts.map((p) => [p, 1])));
 }
 
-/** The merge ran once and got the results of exactly `parts` (and `superseded`, when given). */
-function expectMerged(rec: Recorder, parts: number[], superseded?: number[]): void {
+/**
+ * The merge ran once and got the results of exactly `parts` (and `superseded`, when given), and the given-up parts to
+ * record for a recovery (`recoverable`: [part, provider batch id, code] each; none when not given).
+ */
+function expectMerged(rec: Recorder, parts: number[], superseded?: number[], recoverable?: [number, string, string][]): void {
   const merges = rec.ok('mergeResults');
   expect(merges).toHaveLength(1);
   const given = merges[0].args[1] as PartResults[];
   expect(given.map(partOfResults).sort((a, b) => a - b)).toEqual([...parts].sort((a, b) => a - b));
-  expect(merges[0].args[2]).toEqual(superseded);
+  const sup = merges[0].args[2] as number[] | undefined;
+  expect(sup !== undefined && sup.length > 0 ? sup : undefined).toEqual(superseded);
+  const kept = merges[0].args[3] as RecoverablePart[] | undefined;
+  expect(kept?.map((r) => [r.plan.index, r.providerBatchId, r.code])).toEqual(recoverable);
 }
 
 interface HistoryEvent {
@@ -578,7 +585,9 @@ test('3. a part whose status cannot be read is given up (cancel attempted); the 
     expect(rec.outcomes()).toEqual({ 0: 'status_unreadable' });
     expect(rec.parts('downloadPart')).toEqual([1]);
     expectWrittenOnce(rec, [0, 1]);
-    expectMerged(rec, [0, 1]);
+    // The given-up part is recorded for `anybatch recover`, and the batch says one part can be recovered.
+    expectMerged(rec, [0, 1], undefined, [[0, 'pb-0', 'status_unreadable']]);
+    expect(end.batch.anybatch.recoverable).toBe(1);
     expect(end.batch.errors?.data?.map((e) => e.code)).toContain('status_unreadable');
     // The unreadable part's provider batch is kept (its id stays in the batch).
     expect(end.batch.anybatch.provider_batches.map((b) => b.id)).toEqual(['pb-0', 'pb-1']);
@@ -636,7 +645,7 @@ test('4. past its deadline a part is cancelled, and at the second deadline given
     expect(rec.outcomes()).toEqual({ 0: 'batch_expired' });
     expect(rec.of('downloadPart')).toHaveLength(0);
     expectWrittenOnce(rec, [0]);
-    expectMerged(rec, [0]);
+    expectMerged(rec, [0], undefined, [[0, 'pb-0', 'batch_expired']]);
   });
 });
 
@@ -699,7 +708,7 @@ test('6. a download failing for good gives the part up as results_unavailable: i
     // The provider batch is handed over, its id stays in the batch.
     expect((rec.ok('downloadPartResults', 0)[0].args[2] as Batch).id).toBe('pb-0');
     expectWrittenOnce(rec, [0, 1]);
-    expectMerged(rec, [0, 1]);
+    expectMerged(rec, [0, 1], undefined, [[0, 'pb-0', 'results_unavailable']]);
     expect(end.batch.request_counts).toEqual({ total: 10, completed: 5, failed: 5 });
   });
 });

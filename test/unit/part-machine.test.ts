@@ -111,11 +111,11 @@ describe('transitions', () => {
     if (decision.action === 'give_up') expect(decision.outcome.code).toBe('batch_expired');
   });
 
-  test('unreadable: given up, keeping its provider batch, named in the outcome', () => {
+  test('unreadable: given up, keeping its provider batch, named in the outcome with the command that recovers it', () => {
     const part = unreadable(running(), 'provider_not_found', '404 no such batch', spec);
     expect(part).toMatchObject({ phase: 'downloading', gaveUp: true, batch: { id: 'batch_1' }, outcome: { code: 'status_unreadable' } });
     expect((part as { outcome: { message: string } }).outcome.message).toContain('batch_1');
-    expect((part as { outcome: { message: string } }).outcome.message).toContain('anybatch.provider_batches');
+    expect((part as { outcome: { message: string } }).outcome.message).toContain('`anybatch recover ab_test`');
   });
 });
 

@@ -270,7 +270,7 @@ async function download(job: Job, part: Phase<'downloading'>): Promise<void> {
           log.error('results of a part could not be read: its requests are accounted as errors', { batchId: spec.batchId, part: part.index, error: why });
           job.replace(job.current(part.index)!, givenUp(job.current(part.index)!, {
             code: 'results_unavailable',
-            message: `the results of provider batch ${part.batch.id} (part ${part.index}) could not be read after ${duration(elapsed)}: ${why}; its id stays in anybatch.provider_batches`,
+            message: `the results of provider batch ${part.batch.id} (part ${part.index}) could not be read after ${duration(elapsed)}: ${why}; \`anybatch recover ${spec.batchId}\` reads them later`,
           }));
           if (state.retrying?.part === part.index) state.retrying = null;
           return download(job, job.current(part.index) as Phase<'downloading'>);

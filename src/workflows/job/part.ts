@@ -7,6 +7,7 @@ import type { Batch } from '../../contract/batch';
 import { isTerminal } from '../../contract/batch';
 import type { PartFailure } from '../../contract/activities';
 import type { Part, PartOutcome, PartPhase, PhaseName } from '../../contract/part';
+import type { RecoverablePart } from '../../contract/recovery';
 import type { BatchSpec, PartPlan, PartResults } from '../../contract/spec';
 
 /** How long a provider batch may stay non-terminal past its completion window before it is cancelled. */
@@ -131,7 +132,7 @@ export function pastDeadline(part: Extract<Part, { phase: 'running' }>, spec: Ba
     action: 'give_up',
     outcome: {
       code: 'batch_expired',
-      message: `provider batch ${part.batch.id} was still ${status} long after its completion window (${spec.completionWindow}) and a cancel: given up (its id stays in anybatch.provider_batches)`,
+      message: `provider batch ${part.batch.id} was still ${status} long after its completion window (${spec.completionWindow}) and a cancel: given up (\`anybatch recover ${spec.batchId}\` reads what it produced later)`,
     },
   };
 }
@@ -140,7 +141,7 @@ export function pastDeadline(part: Extract<Part, { phase: 'running' }>, spec: Ba
 export function unreadable(part: Extract<Part, { phase: 'running' }>, code: string, error: string, spec: BatchSpec): Part {
   return givenUp(part, {
     code: 'status_unreadable',
-    message: `the status of provider batch ${part.batch.id} (part ${part.index}) cannot be read (${code}): ${error}; given up (its id stays in anybatch.provider_batches)`,
+    message: `the status of provider batch ${part.batch.id} (part ${part.index}) cannot be read (${code}): ${error}; given up (\`anybatch recover ${spec.batchId}\` reads what it produced later)`,
   });
 }
 
@@ -210,4 +211,11 @@ export function nextIndex(parts: readonly Part[]): number {
 
 export function duration(ms: number): string {
   return ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
+}
+
+/** The parts given up while their provider batch may still produce results: what a recovery reads later. */
+export function recoverableParts(parts: readonly Part[]): RecoverablePart[] {
+  return parts.flatMap((p) =>
+    p.phase === 'done' && p.gaveUp && p.batch !== null && p.outcome !== null ? [{ plan: planOf(p), providerBatchId: p.batch.id, code: p.outcome.code }] : [],
+  );
 }

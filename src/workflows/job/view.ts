@@ -16,7 +16,7 @@ import type { AnybatchBatch, Batch, BatchError, BatchStatus, BatchUsage, LivePar
 import { isTerminal } from '../../contract/batch';
 import type { JobState, Part } from '../../contract/part';
 import type { BatchSpec } from '../../contract/spec';
-import { batchOf, ended, windowMs } from './part';
+import { batchOf, ended, recoverableParts, windowMs } from './part';
 
 const RUNNING: readonly BatchStatus[] = ['in_progress', 'finalizing', 'cancelling'];
 
@@ -186,6 +186,8 @@ export function jobView(spec: BatchSpec, state: JobState): AnybatchBatch {
     batch.anybatch.retrying = { step: r.step, attempts: 1, error: parts.length > 1 ? `part ${r.part}: ${r.error}` : r.error, next_at: null };
   }
   if (results?.cost) batch.anybatch.cost = results.cost;
+  const recoverable = results ? recoverableParts(parts).length : 0;
+  if (recoverable > 0) batch.anybatch.recoverable = recoverable;
   const model = spec.input.model ?? parts.map(batchOf).find((b) => b?.model)?.model;
   if (model) batch.model = model;
   const inProgressAt = earliest(parts, (b) => b.in_progress_at);
