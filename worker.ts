@@ -44,10 +44,14 @@ function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath
   return { workflowsPath: require.resolve(path.join(__dirname, 'src', 'workflows')) };
 }
 
-/** ANYBATCH_WORKFLOW_CACHE: workflows kept in memory between their tasks (default 2,000). */
+/**
+ * ANYBATCH_WORKFLOW_CACHE: workflows kept in memory between their tasks (default 500). A waiting `batchJob` needs no
+ * place here between its checkpoints (about 0.45 MB each in the SDK's workflow context), so 500 bounds the worker
+ * near 400 MB whatever the batches in flight; batches still on `batchWorkflow` replay at each poll once evicted.
+ */
 function workflowCacheSize(): number {
   const raw = process.env.ANYBATCH_WORKFLOW_CACHE;
-  if (raw === undefined || raw === '') return 2_000;
+  if (raw === undefined || raw === '') return 500;
   const n = Number(raw);
   if (!Number.isSafeInteger(n) || n < 0) throw new Error(`ANYBATCH_WORKFLOW_CACHE=${raw} is not a whole number of workflows (0 or more).`);
   return n;
