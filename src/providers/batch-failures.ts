@@ -24,7 +24,7 @@ interface FailureCodes {
   tooLargeMessages: readonly string[];
 }
 
-/** OpenAI's batch error codes (also Azure OpenAI's and Groq's, whose batch APIs are OpenAI's). */
+/** OpenAI's batch error codes (also those of the providers whose batch APIs are OpenAI's: Azure, Groq, the batch clouds). */
 const OPENAI: FailureCodes = {
   queueLimit: ['token_limit_exceeded', 'request_limit_exceeded', 'batch_limit_exceeded'],
   tooLarge: ['too_many_tasks', 'file_too_large', 'max_requests_exceeded', 'max_file_size_exceeded'],
@@ -42,6 +42,10 @@ export const PART_FAILURE_CODES: { readonly [P in ProviderName]?: FailureCodes }
   gemini: CREATE_ONLY,
   mistral: CREATE_ONLY,
   together: CREATE_ONLY,
+  nebius: OPENAI,
+  dashscope: OPENAI,
+  moonshot: OPENAI,
+  cerebras: OPENAI,
 };
 
 /** Failure types of a create call (src/activities/failures.ts) that mean the provider's queue or rate limit. */

@@ -32,8 +32,12 @@ export interface ProviderCapabilities<N extends string = string> {
   metadata: { maxPairs: number; maxKeyLength: number; maxValueLength: number } | null;
   /** Endpoints whose input lines are the provider's own shape instead of OpenAI's (absent: none). */
   nativeLines?: Readonly<Record<string, LineShape>>;
-  /** Longest `custom_id` the provider takes, in characters (absent: no limit anybatch knows of). */
-  maxCustomIdLength?: number;
+  /**
+   * The custom_ids the provider takes (absent: any string, as far as anybatch knows). Its adapter remaps the ones it
+   * would refuse and maps them back in the results (src/providers/custom-ids.ts): a user's ids are never refused for
+   * this rule, and the splitter counts a remapped id at its longest (the adapter's `sentBytes`).
+   */
+  customIds?: CustomIdRule;
   /** The queue limits the provider publishes: admission control's defaults (absent: none published). */
   admission?: QueueLimits;
   /**
@@ -42,6 +46,17 @@ export interface ProviderCapabilities<N extends string = string> {
    * Absent: `DEFAULT_MAX_RESULT_LINE_BYTES` there.
    */
   maxResultLineBytes?: number;
+}
+
+/** What custom_ids a provider takes. */
+export interface CustomIdRule {
+  /** Longest id, in characters (code points). */
+  maxLength: number;
+  /**
+   * The characters an id may hold, as the body of a regex character class (`a-zA-Z0-9_-`); absent: any. Remapped ids
+   * (`h_` and base32, a `_<n>` suffix on a collision) must be among them.
+   */
+  characters?: string;
 }
 
 /**

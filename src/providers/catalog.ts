@@ -14,6 +14,10 @@ import type { LineShape, ProviderCapabilities } from './capabilities';
 import { OPENAI_LINE } from './capabilities';
 import { TOGETHER_LIMITS } from './together/limits';
 import { XAI_LIMITS } from './xai/limits';
+import { NEBIUS_LIMITS } from './nebius/limits';
+import { DASHSCOPE_LIMITS } from './dashscope/limits';
+import { MOONSHOT_LIMITS } from './moonshot/limits';
+import { CEREBRAS_LIMITS } from './cerebras/limits';
 
 export type { LineShape, ProviderCapabilities, QueueLimits } from './capabilities';
 export { OPENAI_LINE } from './capabilities';
@@ -29,6 +33,10 @@ export const PROVIDERS = {
   gemini: GEMINI_LIMITS,
   mistral: MISTRAL_LIMITS,
   together: TOGETHER_LIMITS,
+  nebius: NEBIUS_LIMITS,
+  dashscope: DASHSCOPE_LIMITS,
+  moonshot: MOONSHOT_LIMITS,
+  cerebras: CEREBRAS_LIMITS,
   'openai-compatible': OPENAI_COMPATIBLE_LIMITS,
 } as const satisfies { [P in string]: ProviderCapabilities<P> };
 

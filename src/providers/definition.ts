@@ -22,8 +22,9 @@ export interface ProviderDefinition<N extends string = string, O extends object 
   /** The provider's name in messages: "Azure OpenAI". */
   readonly label: string;
   /**
-   * Endpoints, limits, completion windows, metadata limits and native line shapes: the catalog's row, from the
-   * folder's pure `limits.ts`.
+   * Endpoints, limits, completion windows, metadata limits, the custom_ids it takes (`customIds`: validation does not
+   * refuse the others, the adapter remaps them through src/providers/custom-ids.ts) and native line shapes: the
+   * catalog's row, from the folder's pure `limits.ts`.
    */
   readonly capabilities: ProviderCapabilities<N>;
   /** The worker's environment variables of the API key and the base URL (and any more the provider reads). */

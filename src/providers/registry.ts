@@ -17,6 +17,10 @@ import { normalizeProviderBatch } from './normalize';
 import type { ProviderAdapter } from './types';
 import { together } from './together';
 import { xai } from './xai';
+import { nebius } from './nebius';
+import { dashscope } from './dashscope';
+import { moonshot } from './moonshot';
+import { cerebras } from './cerebras';
 
 export const REGISTRY = {
   openai,
@@ -27,6 +31,10 @@ export const REGISTRY = {
   gemini,
   mistral,
   together,
+  nebius,
+  dashscope,
+  moonshot,
+  cerebras,
   'openai-compatible': openaiCompatible,
 };
 

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors';
 import { SandboxSettingError, startSandbox, type Sandbox, type SandboxFaults, type SandboxOptions } from './index';
+import { PROVIDER_MODULES } from './providers';
 
 interface SandboxCliOptions {
   port: string;
@@ -35,7 +36,7 @@ interface SandboxCliOptions {
 export function registerSandboxCommand(program: Command): void {
   program
     .command('sandbox')
-    .description("run a local server emulating providers' batch APIs (openai, anthropic, groq, azureopenai), each under /<provider>; prints each provider's base URL")
+    .description(`run a local server emulating providers' batch APIs (${Object.keys(PROVIDER_MODULES).join(', ')}), each under /<provider>; prints each provider's base URL`)
     .option('--port <n>', 'port to listen on', '8089')
     .option('--host <h>', 'interface to bind (default 127.0.0.1)')
     .option('--rate <r>', 'requests processed per second per batch (default 50)')
@@ -60,7 +61,7 @@ export function registerSandboxCommand(program: Command): void {
     .option('--api-key <key>', "accept only this key, read each provider's way: bearer, x-api-key, api-key (default: any non-empty key)")
     .option(
       '--enqueued-token-limit <n>',
-      "per model, most prompt tokens enqueued in batches still validating, in_progress or finalizing (openai, groq, azureopenai); a new batch that would go over fails with OpenAI's token_limit_exceeded. Tokens as the stand-in model counts them: ceil(characters / 4) of the chat messages' text (each embedding input; other endpoints: the whole body)",
+      "per model, most prompt tokens enqueued in batches still validating, in_progress or finalizing (the providers speaking OpenAI's Files and Batches APIs: openai, groq, azureopenai, nebius, dashscope, moonshot, cerebras); a new batch that would go over fails with OpenAI's token_limit_exceeded. Tokens as the stand-in model counts them: ceil(characters / 4) of the chat messages' text (each embedding input; other endpoints: the whole body)",
     )
     .option('--seed <n>', 'seed of the fault PRNG')
     .option('--rpm <n>', 'requests per minute of the online endpoints (POST /v1/chat/completions, /v1/embeddings); 429 with retry-after beyond it')

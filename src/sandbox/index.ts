@@ -26,7 +26,8 @@ export type SandboxBaseUrls = Record<SandboxProviderName, string>;
 /**
  * One rule for every provider: `${url}/${name}` and then the provider's own base path. openai `${url}/openai/v1`,
  * anthropic `${url}/anthropic`, groq `${url}/groq/openai/v1`, azureopenai `${url}/azureopenai` (the `AzureOpenAI`
- * client's `endpoint`; it appends `/openai`; the v1 API is at `${url}/azureopenai/openai/v1`).
+ * client's `endpoint`; it appends `/openai`; the v1 API is at `${url}/azureopenai/openai/v1`), dashscope
+ * `${url}/dashscope/compatible-mode/v1`, nebius, moonshot and cerebras `${url}/<name>/v1`.
  */
 export function sandboxBaseUrls(url: string): SandboxBaseUrls {
   const entries = Object.entries(PROVIDER_MODULES).map(([name, module]) => [name, `${url}/${name}${module.basePath}`]);

@@ -81,10 +81,9 @@ export class InputScan implements LineSink {
       for (const problem of extra.problems) this.issues.add({ line, ...problem });
       for (const warning of extra.warnings) this.warnings.add(warning);
     }
-    if (checked.customId !== undefined) {
-      this.checkCustomIdLength(checked.customId, line);
-      this.checkUnique(checked.customId, line);
-    }
+    // A custom_id the provider would refuse (its `capabilities.customIds`) is not refused here: its adapter sends a
+    // stand-in and maps it back (src/providers/custom-ids.ts). The user's ids are theirs.
+    if (checked.customId !== undefined) this.checkUnique(checked.customId, line);
     if (checked.model !== undefined) this.checkModel(checked.model, line);
     // Once the file has an issue the staged copy will be thrown away, so it is no longer built.
     if (this.rules.stage && this.issues.total === 0) {
@@ -103,15 +102,6 @@ export class InputScan implements LineSink {
   private count(lineBytes: number): void {
     this.requestCount++;
     this.bytes += lineBytes + NEWLINE.length;
-  }
-
-  private checkCustomIdLength(customId: string, line: number): void {
-    const max = this.rules.capabilities.maxCustomIdLength;
-    const length = [...customId].length;
-    if (max !== undefined && length > max) {
-      const preview = length > 24 ? `${[...customId].slice(0, 24).join('')}...` : customId;
-      this.issues.add({ line, field: 'custom_id', message: `custom_id ${quote(preview)} is ${length} characters, more than the ${max} ${this.rules.capabilities.name} takes` });
-    }
   }
 
   private checkUnique(customId: string, line: number): void {

@@ -2,7 +2,8 @@
  * Together end to end: the Together adapter (src/providers/together: the `together-ai` client for JSON calls, its
  * own redirect upload) against the sandbox's together module at `/together/v1`, on the run's Temporal server: the
  * standard cases of test/support/provider-suite.ts (public API and CLI), and what is Together's own: no request
- * counts while running (only `progress`, exact counts once merged), the 64-character custom_id, the idempotency
+ * counts while running (only `progress`, exact counts once merged), custom_ids over its 64 characters (remapped and
+ * mapped back), the idempotency
  * key in the uploaded file's name (a retried upload or create finds the earlier file and job), the create
  * response's warning in the worker's log, and the redirect flow's failures (never the key, never the presigned
  * URL's query).
@@ -11,14 +12,14 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { InputValidationError, cancelBatch, createBatch, retrieveBatch } from '../../src';
-import type { AnybatchBatch, CreateBatchOptions } from '../../src';
+import { cancelBatch, createBatch, retrieveBatch } from '../../src';
+import type { AnybatchBatch, CreateBatchOptions, ResultLine } from '../../src';
 import { getAdapter } from '../../src/providers/registry';
 import { providerInfo } from '../../src/providers/definition';
 import { together } from '../../src/providers/together';
 import { TogetherAdapter } from '../../src/providers/together/adapter';
 import { ProviderError, type ProviderInput } from '../../src/providers/types';
-import { eventually, writeChatInput } from '../support/env';
+import { eventually, readJsonl, writeChatInput } from '../support/env';
 import type { TestEnv } from '../support/env';
 import { accountFor } from '../support/batches';
 import { providerSuite } from '../support/provider-suite';
@@ -91,20 +92,22 @@ describe("together's own: counts, custom_ids", () => {
     expect(errors[0]).toMatchObject({ custom_id: 'pr-7', response: { status_code: 429, body: { error: { message: expect.stringContaining('sandbox_error=429') } } } });
   });
 
-  test('a custom_id over 64 characters is refused at validation on its line, before anything starts', async () => {
+  test("custom_ids over Together's 64 characters are the user's: sent as stand-ins, every result back under its own id", async () => {
     const file = path.join(env.home, 'long-id.jsonl');
-    const long = `id-${'x'.repeat(70)}`;
-    const line = (id: string) => JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/chat/completions', body: { model: MODEL, messages: [{ role: 'user', content: 'hi' }] } });
-    fs.writeFileSync(file, [line('short'), line(long)].join('\n') + '\n');
-    const files = stats().filesCreated;
+    const ids = ['short', `id-${'x'.repeat(70)}`, 'é'.repeat(65), `id-${'x'.repeat(70)}-2`];
+    const line = (id: string, i: number) => JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/chat/completions', body: { model: MODEL, messages: [{ role: 'user', content: `Question number ${i}` }] } });
+    fs.writeFileSync(file, ids.map(line).join('\n') + '\n');
     const before = created();
-    const err = await createBatch('together', file, '/v1/chat/completions', opts()).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(InputValidationError);
-    expect((err as InputValidationError).issues).toEqual([
-      { line: 2, field: 'custom_id', message: 'custom_id "id-xxxxxxxxxxxxxxxxxxxxx..." is 73 characters, more than the 64 together takes' },
-    ]);
-    expect(stats().filesCreated).toBe(files);
-    expect(created()).toBe(before);
+    const done = await untilTerminal((await createBatch('together', file, '/v1/chat/completions', opts())).id);
+    expect(done.status).toBe('completed');
+    expect(created()).toBe(before + 1);
+    expect(done.request_counts).toEqual({ total: 4, completed: 4, failed: 0 });
+    const output = readJsonl<ResultLine>(done.anybatch.results!.output_path);
+    expect(readJsonl<ResultLine>(done.anybatch.results!.errors_path)).toEqual([]);
+    expect(output.map((l) => l.custom_id).sort()).toEqual([...ids].sort());
+    for (const [i, id] of ids.entries()) {
+      expect(output.find((l) => l.custom_id === id)!.response!.body).toMatchObject({ choices: [{ message: { content: `Sandbox reply to: Question number ${i}` } }] });
+    }
   });
 });
 

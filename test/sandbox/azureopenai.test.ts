@@ -4,7 +4,10 @@
  * results in no guaranteed order, cancel, deployments as models, `api-version` and `api-key`, Azure's errors.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import OpenAI, { AzureOpenAI } from 'openai';
+import { getAdapter } from '../../src/providers/registry';
+import type { ProviderInput } from '../../src/providers/types';
 import { startSandbox, type Sandbox } from '../../src/sandbox';
 import { chatLine, range, readLines, tempDir, upload, waitFor, writeJsonl } from './helpers';
 
@@ -175,4 +178,65 @@ test('responses carry apim-request-id and x-request-id, one uuid', async () => {
   const id = response.headers.get('apim-request-id');
   expect(id).toMatch(UUID);
   expect(response.headers.get('x-request-id')).toBe(id);
+});
+
+describe('endpoints as Azure documents them: with or without /v1, the input file deciding the API', () => {
+  const withUrl = (id: string, url: string, body: Record<string, unknown>) => ({ custom_id: id, method: 'POST', url, body: { model: DEPLOYMENT, ...body } });
+
+  test('a file of /v1/responses lines created with endpoint "/chat/completions" runs as responses', async () => {
+    const fileId = await upload(azure, writeJsonl(dir, 'azure-responses.jsonl', [withUrl('r1', '/v1/responses', { input: 'hi' }), withUrl('r2', '/responses', { input: 'yo' })]));
+    const batch = await azure.batches.create({ input_file_id: fileId, endpoint: '/chat/completions' as '/v1/chat/completions', completion_window: '24h' });
+    expect(batch.endpoint).toBe('/chat/completions');
+    const done = await waitFor(azure, batch.id, ['completed', 'failed']);
+    expect(done.status).toBe('completed');
+    const output = await readLines(azure, done.output_file_id);
+    // The stand-in model answers endpoints other than chat completions and embeddings with an echo naming the endpoint.
+    expect(output.map((l) => l.response?.body)).toEqual([expect.objectContaining({ endpoint: '/v1/responses' }), expect.objectContaining({ endpoint: '/v1/responses' })]);
+  });
+
+  test('lines naming two APIs fail the batch (url_mismatch); an endpoint Azure does not name is a 400', async () => {
+    const fileId = await upload(azure, writeJsonl(dir, 'azure-mixed-apis.jsonl', [withUrl('c1', '/chat/completions', { messages: [{ role: 'user', content: 'a' }] }), withUrl('r1', '/v1/responses', { input: 'b' })]));
+    const batch = await azure.batches.create({ input_file_id: fileId, endpoint: '/chat/completions' as '/v1/chat/completions', completion_window: '24h' });
+    const failed = await waitFor(azure, batch.id, ['completed', 'failed']);
+    expect(failed.errors?.data?.[0]).toMatchObject({ code: 'url_mismatch', line: 2 });
+    const refused = await azure.batches.create({ input_file_id: fileId, endpoint: '/deployments/x/chat/completions' as '/v1/chat/completions', completion_window: '24h' }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ status: 400 });
+    expect((refused as Error).message).toContain("Invalid value for 'endpoint': '/deployments/x/chat/completions'");
+  });
+});
+
+describe("anybatch's Azure adapter sends what Azure documents", () => {
+  /** A part of a chat batch as the activities stage it: OpenAI lines (`url: /v1/chat/completions`). */
+  function part(name: string, n: number): ProviderInput {
+    const file = writeJsonl(dir, `${name}.jsonl`, range(n, `${name}-`).map((id) => line(id)));
+    return {
+      path: file,
+      requestCount: n,
+      bytes: fs.statSync(file).size,
+      idempotencyKey: `ab_${name}_${Date.now()}/0`,
+      notBefore: Math.floor(Date.now() / 1000) - 5,
+      endpoint: '/v1/chat/completions',
+      options: {},
+      workDir: path.join(dir, `${name}-work`),
+    };
+  }
+
+  // Azure creates batches with `endpoint: "/chat/completions"` on the api-version API (Azure/azure-rest-api-specs
+  // authoring/stable/2024-10-21 examples/post_batch.json; the api-version Python guide) and on the v1 API (the
+  // current guide): the file decides the API. The sandbox echoes the create's endpoint, as Azure's example does.
+  test.each([
+    ['the api-version API (the resource endpoint)', (s: Sandbox) => s.baseUrls.azureopenai],
+    ['the v1 API (<endpoint>/openai/v1)', (s: Sandbox) => `${s.baseUrls.azureopenai}/openai/v1`],
+  ])('on %s a batch is created with endpoint "/chat/completions" and runs the lines as chat completions', async (_name, base) => {
+    const adapter = getAdapter('azureopenai');
+    const conn = { apiKey: 'az-key', apiBase: base(sandbox), options: { apiVersion: API_VERSION } };
+    const input = part(`adapter-${_name.includes('v1') ? 'v1' : 'classic'}`, 3);
+    const prepared = await adapter.prepareInput(conn, input);
+    const created = await adapter.createBatch(conn, { input, prepared, endpoint: '/v1/chat/completions', completionWindow: '24h', metadata: null });
+    expect(created.endpoint).toBe('/chat/completions');
+    const done = await waitFor(azure, created.id, ['completed', 'failed']);
+    expect(done).toMatchObject({ status: 'completed', request_counts: { total: 3, completed: 3, failed: 0 } });
+    const output = await readLines(azure, done.output_file_id);
+    expect(output.every((l) => (l.response?.body as { object?: string }).object === 'chat.completion')).toBe(true);
+  });
 });

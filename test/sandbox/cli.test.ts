@@ -39,6 +39,10 @@ test('the command prints its URL and one base URL per provider, serves the API a
     `  gemini       ${url}/gemini`,
     `  mistral      ${url}/mistral`,
     `  together     ${url}/together/v1`,
+    `  nebius       ${url}/nebius/v1`,
+    `  dashscope    ${url}/dashscope/compatible-mode/v1`,
+    `  moonshot     ${url}/moonshot/v1`,
+    `  cerebras     ${url}/cerebras/v1`,
     '',
   ]);
   for (const path of ['/v1/batches', '/openai/v1/batches', '/groq/openai/v1/batches']) {

@@ -36,6 +36,10 @@ test('base URLs follow one rule: <url>/<name> and the provider\'s own base path'
     gemini: 'http://127.0.0.1:8089/gemini',
     mistral: 'http://127.0.0.1:8089/mistral',
     together: 'http://127.0.0.1:8089/together/v1',
+    nebius: 'http://127.0.0.1:8089/nebius/v1',
+    dashscope: 'http://127.0.0.1:8089/dashscope/compatible-mode/v1',
+    moonshot: 'http://127.0.0.1:8089/moonshot/v1',
+    cerebras: 'http://127.0.0.1:8089/cerebras/v1',
   });
   expect(sandbox.baseUrls).toEqual(sandboxBaseUrls(sandbox.url));
 });

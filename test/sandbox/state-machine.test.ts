@@ -8,6 +8,7 @@ const timing: Timing = { validationMs: 1000, finalizingMs: 500, cancellingMs: 30
 function plan(): RequestPlan {
   const failed = [0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1];
   return {
+    endpoint: '/v1/chat/completions',
     total: 10,
     model: 'm',
     failed: Uint32Array.from(failed),
@@ -69,4 +70,31 @@ test('expiry mid-run keeps what ran and expires the rest', () => {
 
 test('a batch whose requests all ran before expiry completes', () => {
   expect(deriveState(facts({ expiresMs: 2100 }), 3000, timing).status).toBe('completed');
+});
+
+describe('a queued dialect (Cerebras): validated batches wait `queued` before they run', () => {
+  const queued: Timing = { ...timing, queuedMs: 400 };
+
+  test('validating, queued, in_progress (from the end of the wait), finalizing, completed', () => {
+    expect(deriveState(facts(), 999, queued).status).toBe('validating');
+    const waiting = deriveState(facts(), 1000, queued);
+    expect(waiting).toMatchObject({ status: 'queued', inProgressMs: null, processed: 0 });
+    expect(requestCounts(waiting)).toEqual({ total: 10, completed: 0, failed: 0 });
+    expect(deriveState(facts(), 1399, queued).status).toBe('queued');
+    expect(deriveState(facts(), 1400, queued)).toMatchObject({ status: 'in_progress', inProgressMs: 1400, processed: 0 });
+    expect(deriveState(facts(), 1900, queued)).toMatchObject({ status: 'in_progress', processed: 5 });
+    expect(deriveState(facts(), 2400, queued)).toMatchObject({ status: 'finalizing', finalizingMs: 2400 });
+    expect(deriveState(facts(), 2900, queued)).toMatchObject({ status: 'completed', completedMs: 2900 });
+  });
+
+  test('cancelled while queued: nothing ran, every request is batch_cancelled', () => {
+    const state = deriveState(facts({ cancelMs: 1200 }), 1500, queued);
+    expect(state).toMatchObject({ status: 'cancelled', inProgressMs: null, processed: 0, unrun: 'batch_cancelled' });
+    expect(requestCounts(state)).toEqual({ total: 10, completed: 0, failed: 10 });
+  });
+
+  test('expired while queued: it never ran', () => {
+    const state = deriveState(facts({ expiresMs: 1300 }), 1300, queued);
+    expect(state).toMatchObject({ status: 'expired', inProgressMs: null, processed: 0, unrun: 'batch_expired' });
+  });
 });

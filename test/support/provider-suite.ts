@@ -59,6 +59,11 @@ export interface ProviderProfile<P extends SuiteProvider> {
    * before anything is created.
    */
   refusedWindow: string;
+  /**
+   * The CLI's split case: `requests` requests split by `--max-requests-per-part perPart` into three parts (default 12
+   * by 5). A provider that takes no batch smaller than some size (Cerebras: 10) needs parts of at least that size.
+   */
+  cliSplit?: { requests: number; perPart: number };
   /** What the happy-path batch (20 requests, metadata `{team: 'qa'}`) adds at this provider. */
   happyPath?: {
     /** More options of its create (Mistral: a window other than 24h, sent as `timeout_hours`). */
@@ -202,17 +207,19 @@ export function providerSuite<P extends SuiteProvider>(provider: P, profile: Pro
       cli(['create', file, '--provider', provider, '--endpoint', CHAT, '--api-base', baseUrl(), '--api-key', 'k', '--poll-interval', '200ms', ...more]);
 
     test('create --wait --json splits by --max-requests-per-part and completes with every custom_id once; get and list show it', async () => {
-      const run = await create(input(12, 'cli'), '--max-requests-per-part', '5', '--wait', '--json');
+      const { requests: n, perPart } = profile.cliSplit ?? { requests: 12, perPart: 5 };
+      expect(Math.ceil(n / perPart)).toBe(3);
+      const run = await create(input(n, 'cli'), '--max-requests-per-part', String(perPart), '--wait', '--json');
       expect(run.stderr).not.toMatch(/\n\s+at /);
       expect(run.code).toBe(0);
       const batch = JSON.parse(run.stdout) as AnybatchBatch;
       expect(batch.status).toBe('completed');
       expect(batch.anybatch.provider).toBe(provider);
       expect(batch.anybatch.provider_batches).toHaveLength(3);
-      accountFor(batch, 12, 'cli');
+      accountFor(batch, n, 'cli');
       const got = await cli(['get', batch.id]);
       expect(got.code).toBe(0);
-      expect(got.stdout).toContain('12 total, 12 completed, 0 failed');
+      expect(got.stdout).toContain(`${n} total, ${n} completed, 0 failed`);
       const listed = await cli(['list', '--provider', provider, '--limit', '100', '--json']);
       expect(JSON.parse(listed.stdout).map((b: AnybatchBatch) => b.id)).toContain(batch.id);
     });

@@ -17,6 +17,10 @@ import {
   retrieveBatchResults,
   waitForBatch,
 } from '../../src';
+import type { CerebrasOptions } from '../../src/providers/cerebras';
+import type { DashScopeOptions } from '../../src/providers/dashscope';
+import type { MoonshotOptions } from '../../src/providers/moonshot';
+import type { NebiusOptions } from '../../src/providers/nebius';
 import type {
   AnybatchBatch,
   AzureOpenAIOptions,
@@ -69,7 +73,9 @@ export async function options(): Promise<void> {
 export async function registry(): Promise<void> {
   // The provider names are the registry's keys, and each provider's options type comes from its definition.
   assertType<Equal<ProviderName, keyof typeof REGISTRY>>();
-  assertType<Equal<ProviderName, 'openai' | 'anthropic' | 'azureopenai' | 'groq' | 'xai' | 'gemini' | 'mistral' | 'together' | 'openai-compatible'>>();
+  assertType<
+    Equal<ProviderName, 'openai' | 'anthropic' | 'azureopenai' | 'groq' | 'xai' | 'gemini' | 'mistral' | 'together' | 'nebius' | 'dashscope' | 'moonshot' | 'cerebras' | 'openai-compatible'>
+  >();
   assertType<
     Equal<
       ProviderOptions,
@@ -82,6 +88,10 @@ export async function registry(): Promise<void> {
         gemini: GeminiOptions;
         mistral: MistralOptions;
         together: TogetherOptions;
+        nebius: NebiusOptions;
+        dashscope: DashScopeOptions;
+        moonshot: MoonshotOptions;
+        cerebras: CerebrasOptions;
         'openai-compatible': OpenAICompatibleOptions;
       }
     >

@@ -13,6 +13,7 @@ import { COMMON_CREATE_OPTION_NAMES } from '../../src/options';
 import { ENDPOINTS } from '../../src/results/types';
 import { ProviderError, preparedFile, type ProviderConnection } from '../../src/providers/types';
 import { groqBaseURL } from '../../src/providers/groq';
+import { cerebrasBaseURL } from '../../src/providers/cerebras';
 import { azureApiVersion } from '../../src/providers/azureopenai/client';
 import { DEFAULT_AZURE_API_VERSION } from '../../src/providers/azureopenai/options';
 
@@ -62,7 +63,7 @@ describe('every provider in the registry has a complete definition', () => {
 describe('ProviderName and the supported providers derive from the registry', () => {
   test('supportedProviders is the registry, in order', () => {
     expect(supportedProviders()).toEqual(Object.keys(REGISTRY));
-    expect(supportedProviders()).toEqual(['openai', 'anthropic', 'azureopenai', 'groq', 'xai', 'gemini', 'mistral', 'together', 'openai-compatible']);
+    expect(supportedProviders()).toEqual(['openai', 'anthropic', 'azureopenai', 'groq', 'xai', 'gemini', 'mistral', 'together', 'nebius', 'dashscope', 'moonshot', 'cerebras', 'openai-compatible']);
   });
 
   test('names are checked against it', () => {
@@ -72,7 +73,9 @@ describe('ProviderName and the supported providers derive from the registry', ()
       expect(providerDefinition(name).name).toBe(name);
     }
     for (const bad of ['azure', 'Groq', 'toString', '', 1]) expect(isProviderName(bad)).toBe(false);
-    expect(() => providerDefinition('azure')).toThrow(new UsageError('Provider "azure" is not supported; supported: openai, anthropic, azureopenai, groq, xai, gemini, mistral, together, openai-compatible.'));
+    expect(() => providerDefinition('azure')).toThrow(
+      new UsageError('Provider "azure" is not supported; supported: openai, anthropic, azureopenai, groq, xai, gemini, mistral, together, nebius, dashscope, moonshot, cerebras, openai-compatible.'),
+    );
     expect(() => getAdapter('toString')).toThrow(UsageError);
   });
 });
@@ -90,15 +93,29 @@ describe('completion windows are validated per provider', () => {
   });
 
   test.each<[ProviderName, string]>([
+    ['dashscope', '48h'],
+    ['dashscope', '336h'],
+    ['moonshot', '12h'],
+    ['moonshot', '3d'],
+    ['moonshot', '168h'],
+  ])('%s takes %s', (provider, w) => {
+    expect(window(provider, w)).toBe(w);
+  });
+
+  test.each<[ProviderName, string]>([
     ['groq', '8d'],
     ['groq', '12h'],
     ['groq', '1w'],
     ['openai', '48h'],
     ['anthropic', '7d'],
     ['azureopenai', '48h'],
+    ['nebius', '48h'],
+    ['cerebras', '48h'],
+    ['dashscope', '360h'],
+    ['moonshot', '8d'],
   ])('%s refuses %s, listing its windows', (provider, w) => {
     expect(() => window(provider, w)).toThrow(UsageError);
-    const expected = provider === 'groq' ? /use one of 24h, 48h, .*7d\.$/ : /use 24h\.$/;
+    const expected = ['groq', 'dashscope', 'moonshot'].includes(provider) ? /use one of 24h, .*[dh]\.$/ : /use 24h\.$/;
     expect(() => window(provider, w)).toThrow(expected);
   });
 });
@@ -128,10 +145,10 @@ describe('native line shapes come from the provider', () => {
   });
 });
 
-/** A loopback stand-in that records each request and answers like OpenAI's Batches API. */
-async function recorder(): Promise<{ url: string; requests: { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }[]; close(): Promise<void> }> {
+/** A loopback stand-in that records each request and answers like OpenAI's Batches API (with a batch in `status`). */
+async function recorder(status = 'validating'): Promise<{ url: string; requests: { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }[]; close(): Promise<void> }> {
   const requests: { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }[] = [];
-  const batch = { id: 'batch_1', object: 'batch', endpoint: '/v1/chat/completions', status: 'validating', created_at: 2_000_000_000, input_file_id: 'file_1', completion_window: '24h' };
+  const batch = { id: 'batch_1', object: 'batch', endpoint: '/v1/chat/completions', status, created_at: 2_000_000_000, input_file_id: 'file_1', completion_window: '24h' };
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (d) => (body += d));
@@ -185,7 +202,8 @@ describe('OpenAI-compatible clients', () => {
     expect(post.headers.authorization).toBeUndefined();
     expect(post.headers['openai-organization']).toBeUndefined();
     const body = JSON.parse(post.body);
-    expect(body).toMatchObject({ input_file_id: 'file_1', endpoint: '/v1/chat/completions', completion_window: '24h', metadata: { anybatch_key: 'ab_1/0' } });
+    // Azure's create takes `endpoint: "/chat/completions"` (its REST spec's post_batch example and both its guides).
+    expect(body).toMatchObject({ input_file_id: 'file_1', endpoint: '/chat/completions', completion_window: '24h', metadata: { anybatch_key: 'ab_1/0' } });
     expect(body).not.toHaveProperty('model');
   });
 
@@ -238,5 +256,44 @@ describe('OpenAI-compatible clients', () => {
     const err = await fresh('groq').retrieveBatch({ apiBase: server.url }, 'batch_1').catch((e: unknown) => e);
     expect((err as ProviderError).kind).toBe('auth');
     expect((err as Error).message).toBe('No Groq API key: pass --api-key on the CLI or apiKey in the library, or set GROQ_API_KEY in the worker environment.');
+  });
+
+  test.each<[ProviderName, string, string, string]>([
+    ['nebius', 'https://api.tokenfactory.nebius.com/v1', 'NEBIUS_API_KEY', 'NEBIUS_BASE_URL'],
+    ['dashscope', 'https://dashscope.aliyuncs.com/compatible-mode/v1', 'DASHSCOPE_API_KEY', 'DASHSCOPE_BASE_URL'],
+    ['moonshot', 'https://api.moonshot.ai/v1', 'MOONSHOT_API_KEY', 'MOONSHOT_BASE_URL'],
+    ['cerebras', 'https://api.cerebras.ai/v1', 'CEREBRAS_API_KEY', 'CEREBRAS_BASE_URL'],
+  ])('%s: a configuration of the OpenAI adapter at %s, its key in %s, its base URL in %s', async (provider, base, keyEnv, baseEnv) => {
+    const d = REGISTRY[provider];
+    expect([d.defaultBaseURL, d.env.apiKey, d.env.baseURL]).toEqual([base, keyEnv, baseEnv]);
+    expect(d.reservedMetadata).toEqual(['anybatch_key']);
+    process.env[baseEnv] = `${server.url}/${provider}/v1`;
+    await create(provider, conn(undefined));
+    const [list, post] = server.requests;
+    expect(list.url).toBe(`/${provider}/v1/batches?limit=100`);
+    expect([post.method, post.url, post.headers.authorization]).toEqual(['POST', `/${provider}/v1/batches`, 'Bearer key-0123456789']);
+    expect(JSON.parse(post.body)).toMatchObject({ input_file_id: 'file_1', endpoint: '/v1/chat/completions', metadata: { anybatch_key: 'ab_1/0' } });
+    delete process.env[baseEnv];
+  });
+
+  test('Cerebras: a cancel is DELETE /v1/batches/{id}; its base URL with or without /v1', async () => {
+    await fresh('cerebras').cancelBatch(conn(`${server.url}/cerebras`), 'batch_1');
+    await fresh('cerebras').retrieveBatch(conn(`${server.url}/cerebras/v1/`), 'batch_1');
+    expect(server.requests.map((r) => `${r.method} ${r.url}`)).toEqual(['DELETE /cerebras/v1/batches/batch_1', 'GET /cerebras/v1/batches/batch_1']);
+    expect(cerebrasBaseURL('https://api.cerebras.ai')).toBe('https://api.cerebras.ai/v1');
+    // Every other OpenAI-format provider cancels with OpenAI's POST .../cancel.
+    await fresh('nebius').cancelBatch(conn(`${server.url}/nebius/v1`), 'batch_1');
+    expect(server.requests[2]).toMatchObject({ method: 'POST', url: '/nebius/v1/batches/batch_1/cancel' });
+  });
+
+  test("Cerebras: its queued status reads as in_progress (its definition's statusMap)", async () => {
+    const queued = await recorder('queued');
+    try {
+      const batch = await getAdapter('cerebras').retrieveBatch(conn(`${queued.url}/v1`), 'batch_1');
+      expect(batch.status).toBe('in_progress');
+      expect(REGISTRY.cerebras.statusMap).toMatchObject({ queued: 'in_progress' });
+    } finally {
+      await queued.close();
+    }
   });
 });

@@ -4,7 +4,8 @@
  * the filename-safe idempotency key.
  */
 import { together } from '../../src/providers/together';
-import { TOGETHER_LIMITS, TOGETHER_MAX_CUSTOM_ID_LENGTH } from '../../src/providers/together/limits';
+import { CustomIdMap } from '../../src/providers/custom-ids';
+import { TOGETHER_CUSTOM_IDS, TOGETHER_LIMITS } from '../../src/providers/together/limits';
 import {
   keyFileName,
   LineTranslationError,
@@ -159,23 +160,23 @@ describe('input lines -> Together lines', () => {
 
   test('{custom_id, method, url, body} -> {custom_id, body}, the model kept in the body and returned', () => {
     const out = toTogetherLine(openai('a'), '/v1/chat/completions');
-    expect(out).toEqual({ customId: 'a', model: 'm', text: JSON.stringify({ custom_id: 'a', body: { model: 'm', messages: [{ role: 'user', content: 'hi' }] } }) });
+    expect(out).toEqual({ customId: 'a', sentId: 'a', model: 'm', text: JSON.stringify({ custom_id: 'a', body: { model: 'm', messages: [{ role: 'user', content: 'hi' }] } }) });
   });
 
-  test('custom_ids up to 64 characters (code points) pass; longer ones are refused with the field', () => {
-    expect(TOGETHER_MAX_CUSTOM_ID_LENGTH).toBe(64);
-    expect(toTogetherLine(openai('x'.repeat(64)), '/v1/chat/completions').customId).toHaveLength(64);
-    expect(toTogetherLine(openai('é'.repeat(64)), '/v1/chat/completions').customId).toBe('é'.repeat(64));
-    expect(toTogetherLine(openai('😀'.repeat(64)), '/v1/chat/completions').customId).toBe('😀'.repeat(64));
-    let err: unknown;
-    try {
-      toTogetherLine(openai('x'.repeat(65)), '/v1/chat/completions');
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(LineTranslationError);
-    expect((err as LineTranslationError).field).toBe('custom_id');
-    expect((err as Error).message).toBe(`custom_id "${'x'.repeat(40)}…" is 65 characters; Together takes at most 64`);
+  test("custom_ids up to 64 characters (code points) are sent as they are; longer ones as the map's stand-ins, mapped back in results", () => {
+    expect(TOGETHER_CUSTOM_IDS).toEqual({ maxLength: 64 });
+    expect(TOGETHER_LIMITS.customIds).toBe(TOGETHER_CUSTOM_IDS);
+    const ids = new CustomIdMap(TOGETHER_CUSTOM_IDS);
+    const send = (id: string) => ids.add(id);
+    expect(toTogetherLine(openai('x'.repeat(64)), '/v1/chat/completions', send).sentId).toBe('x'.repeat(64));
+    expect(toTogetherLine(openai('é'.repeat(64)), '/v1/chat/completions', send).sentId).toBe('é'.repeat(64));
+    expect(toTogetherLine(openai('😀'.repeat(64)), '/v1/chat/completions', send).sentId).toBe('😀'.repeat(64));
+    const long = toTogetherLine(openai('x'.repeat(65)), '/v1/chat/completions', send);
+    expect(long.customId).toBe('x'.repeat(65));
+    expect(long.sentId).toMatch(/^h_[a-z2-7]{40}$/);
+    expect(JSON.parse(long.text).custom_id).toBe(long.sentId);
+    const back = toOpenAIResultLine({ custom_id: long.sentId, response: { status_code: 200, body: {} } }, 'job-1', (id) => ids.toOriginal(id) ?? id);
+    expect(back.custom_id).toBe('x'.repeat(65));
   });
 
   test('a url other than the endpoint, another method or a body that is not an object is refused', () => {

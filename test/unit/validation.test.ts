@@ -200,14 +200,14 @@ describe('validateInputFile', () => {
     });
   });
 
-  describe('custom_id length, where the provider limits it', () => {
-    test("a custom_id longer than the provider's limit is refused on its line, counting characters, not bytes", async () => {
+  describe("custom_ids the provider's rule would refuse: the user's ids are theirs", () => {
+    test("a custom_id longer than the provider's limit is not refused (its adapter remaps it: test/sandbox/custom-ids.test.ts)", async () => {
       const long = 'x'.repeat(65);
-      const wide = 'é'.repeat(64); // 128 bytes, 64 characters: fits
+      const wide = 'é'.repeat(64);
       const content = jsonl([request('ok', { model: 'm' }), request(long, { model: 'm' }), request(wide, { model: 'm' })]);
-      expect(await issuesOf(content, { capabilities: PROVIDERS.together })).toEqual([
-        { line: 2, field: 'custom_id', message: 'custom_id "xxxxxxxxxxxxxxxxxxxxxxxx..." is 65 characters, more than the 64 together takes' },
-      ]);
+      expect((await validateInputFile(await inputFile(content), target({ capabilities: PROVIDERS.together }))).requestCount).toBe(3);
+      const dotted = jsonl([request('a.b c', { model: 'm' }), request(`${long}.x`, { model: 'm' })]);
+      expect((await validateInputFile(await inputFile(dotted), target({ capabilities: PROVIDERS.anthropic }))).requestCount).toBe(2);
     });
 
     test('providers without a limit take long custom_ids', async () => {

@@ -40,6 +40,7 @@ import { MalformedLine, readFileChunks, readJsonLines, splitLines } from '../../
 import { malformedResultLine, maxResultLineBytes } from '../../results/malformed';
 import type { ProviderCapabilities } from '../capabilities';
 import { existingRunNonce, readJsonFile, runNonce, runTag, writeDurable } from '../run-nonce';
+import { renameDurably } from '../../storage/fsync';
 import { PREPARED_INLINE, ProviderError } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, RequestCheck, ResultLine } from '../types';
 import type { ProviderInfo } from '../http-errors';
@@ -48,6 +49,7 @@ import { SdkClients } from '../sdk-clients';
 import { ANTHROPIC_CUSTOM_ID, CustomIdMap, RequestMappingError, toAnthropicParams, toOpenAIBatch, toOpenAIResultLine } from './mapping';
 import type { AnthropicMappingOptions } from './mapping';
 import type { AnthropicResultLine } from './result-line';
+import { ANTHROPIC_CUSTOM_IDS } from './limits';
 
 const NATIVE_ENDPOINT = '/v1/messages';
 /** How far around a create's sending (our clock) the batch it made may say it was created (Anthropic's clock). */
@@ -101,10 +103,6 @@ function files(input: ProviderInput) {
   };
 }
 
-async function writeAtomic(file: string, data: string): Promise<void> {
-  await fs.promises.writeFile(file + '.tmp', data);
-  await fs.promises.rename(file + '.tmp', file);
-}
 
 /** The part's custom_id tag, or null for a part prepared before tags existed (its requests carry none). */
 async function partTag(input: ProviderInput): Promise<string | null> {
@@ -158,8 +156,9 @@ export class AnthropicAdapter implements ProviderAdapter {
     const params = endpoint === NATIVE_ENDPOINT ? parsed.params : toAnthropicParams(parsed.body ?? {}, mappingOptions(options)).params;
     // Every id gets the part's tag; one that is remapped becomes at most 64 characters: count that, so the estimate
     // never falls short.
-    const kept = ANTHROPIC_CUSTOM_ID.test(parsed.custom_id) && TAG_PREFIX_LENGTH + parsed.custom_id.length <= 64;
-    const customId = 'x'.repeat(kept ? TAG_PREFIX_LENGTH + parsed.custom_id.length : 64);
+    const max = ANTHROPIC_CUSTOM_IDS.maxLength;
+    const kept = ANTHROPIC_CUSTOM_ID.test(parsed.custom_id) && TAG_PREFIX_LENGTH + parsed.custom_id.length <= max;
+    const customId = 'x'.repeat(kept ? TAG_PREFIX_LENGTH + parsed.custom_id.length : max);
     return Buffer.byteLength(JSON.stringify({ custom_id: customId, params })) + 1;
   }
 
@@ -186,8 +185,9 @@ export class AnthropicAdapter implements ProviderAdapter {
       await fs.promises.rm(f.requests + '.tmp', { force: true });
       throw new ProviderError('invalid_request', `The translated requests are ${bytes} bytes, more than ${this.info.label}'s ${this.capabilities.maxBytesPerBatch} per batch.`);
     }
-    await writeAtomic(f.ids, JSON.stringify(Object.fromEntries(ids.entries())));
-    await fs.promises.rename(f.requests + '.tmp', f.requests);
+    // Both durable before the part counts as prepared: a create sends the requests, results are mapped back by the ids.
+    await writeDurable(f.ids, JSON.stringify(Object.fromEntries(ids.entries())));
+    await renameDurably(f.requests + '.tmp', f.requests);
     return PREPARED_INLINE;
   }
 

@@ -1,7 +1,10 @@
 /** Anthropic's Message Batches capabilities and limits (pure data: the catalog and the sandbox read it). */
-import type { ProviderCapabilities } from '../capabilities';
+import type { CustomIdRule, ProviderCapabilities } from '../capabilities';
 
 const MB = 1024 * 1024;
+
+/** Anthropic's custom_ids: `^[a-zA-Z0-9_-]{1,64}$`; others are remapped by the adapter (../custom-ids.ts). */
+export const ANTHROPIC_CUSTOM_IDS = { maxLength: 64, characters: 'a-zA-Z0-9_-' } as const satisfies CustomIdRule;
 
 export const ANTHROPIC_ENDPOINTS = ['/v1/chat/completions', '/v1/messages'] as const;
 
@@ -17,6 +20,7 @@ export const ANTHROPIC_LIMITS = {
   metadata: null,
   // `/v1/messages` input is Anthropic's own line, passed through.
   nativeLines: { '/v1/messages': { payload: 'params', envelope: false, shape: '{"custom_id", "params"}' } },
+  customIds: ANTHROPIC_CUSTOM_IDS,
   admission: { requests: 100_000, perModel: false, source: 'Message Batches queue limit of Tier 1 (docs.anthropic.com rate limits)' },
   // No documented longest result line: anybatch's default bound (64 MiB, DEFAULT_MAX_RESULT_LINE_BYTES in
   // src/results/malformed.ts), far above a chat completion at the largest output limits.

@@ -11,6 +11,17 @@ import { AZURE_OPENAI_OPTION_NAMES, parseAzureOpenAIOptions, type AzureOpenAIOpt
 
 export type { AzureOpenAIOptions } from './options';
 
+/**
+ * The `endpoint` an Azure batch is created with: `/chat/completions`, as Azure documents it on both its APIs, the
+ * api-version one (Azure/azure-rest-api-specs authoring/stable/2024-10-21 `examples/post_batch.json`) and the v1
+ * one ("While passing this parameter is required, the system will read your input file to determine if the chat
+ * completions or responses API is needed": MicrosoftDocs/azure-ai-docs `includes/batch/batch-python.md`, also for
+ * a file of `/v1/responses` lines). The lines keep their `/v1/...` urls, which the current guide writes.
+ */
+export function azureCreateEndpoint(_endpoint: string): string {
+  return '/chat/completions';
+}
+
 export const azureopenai = openAICompatible<'azureopenai', AzureOpenAIOptions>({
   name: 'azureopenai',
   label: 'Azure OpenAI',
@@ -23,4 +34,5 @@ export const azureopenai = openAICompatible<'azureopenai', AzureOpenAIOptions>({
   limits: AZURE_OPENAI_LIMITS,
   options: { names: AZURE_OPENAI_OPTION_NAMES, parse: parseAzureOpenAIOptions },
   client: azureClient,
+  createEndpoint: azureCreateEndpoint,
 });

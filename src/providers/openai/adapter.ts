@@ -44,6 +44,12 @@ export interface OpenAIAdapterConfig {
    * stops at the first one older than the batch. Otherwise the search skips older ones and goes on.
    */
   listsNewestFirst: boolean;
+  /** The `endpoint` a create sends for the batch's endpoint (Azure's `/chat/completions`); default: the same. */
+  createEndpoint?(endpoint: string): string;
+  /** `delete`: a batch is cancelled with `DELETE /batches/{id}` (Cerebras); default `post`, OpenAI's `POST /batches/{id}/cancel`. */
+  cancel?: 'post' | 'delete';
+  /** The provider's statuses beyond OpenAI's and what each reads as (Cerebras's `queued`: in_progress). */
+  statusMap?: Readonly<Record<string, Batch['status']>>;
 }
 
 export class OpenAIAdapter implements ProviderAdapter {
@@ -85,32 +91,45 @@ export class OpenAIAdapter implements ProviderAdapter {
     const earlier = await this.call('list batches', () =>
       this.findSince(client.batches.list({ limit: PAGE }), request.input.notBefore, (batch) => batch.metadata?.[KEY_METADATA] === key && batch.input_file_id === inputFileId),
     );
-    if (earlier) return earlier;
-    return this.call('create batch', () =>
+    if (earlier) return this.ownStatus(earlier);
+    const endpoint = this.config.createEndpoint?.(request.endpoint) ?? request.endpoint;
+    const created = await this.call('create batch', () =>
       client.batches.create(
         {
           input_file_id: inputFileId,
-          endpoint: request.endpoint as OpenAI.Batches.BatchCreateParams['endpoint'],
+          endpoint: endpoint as OpenAI.Batches.BatchCreateParams['endpoint'],
           completion_window: request.completionWindow as '24h',
           metadata: { ...request.metadata, [KEY_METADATA]: key },
         },
         { maxRetries: 0 },
       ),
     );
+    return this.ownStatus(created);
   }
 
-  retrieveBatch(conn: ProviderConnection, id: string): Promise<Batch> {
-    return this.call('retrieve batch', () => this.client(conn).batches.retrieve(id));
+  async retrieveBatch(conn: ProviderConnection, id: string): Promise<Batch> {
+    return this.ownStatus(await this.call('retrieve batch', () => this.client(conn).batches.retrieve(id)));
   }
 
   async cancelBatch(conn: ProviderConnection, id: string): Promise<Batch> {
+    const client = this.client(conn);
     try {
-      return await this.call('cancel batch', () => this.client(conn).batches.cancel(id));
+      // Cerebras: `DELETE /batches/{id}` answers with the batch, now cancelling.
+      const cancel = () => (this.config.cancel === 'delete' ? client.delete<Batch>(`/batches/${encodeURIComponent(id)}`) : client.batches.cancel(id));
+      return this.ownStatus(await this.call('cancel batch', cancel));
     } catch (err) {
       // A batch that ended meanwhile cannot be cancelled; its current state is the answer.
       if (err instanceof ProviderError && err.kind === 'invalid_request') return this.retrieveBatch(conn, id);
       throw err;
     }
+  }
+
+  /** A batch whose status is one of the provider's own (`statusMap`) with the OpenAI status it reads as. */
+  private ownStatus(batch: Batch): Batch {
+    const map = this.config.statusMap;
+    const status = batch.status as string;
+    if (!map || !Object.prototype.hasOwnProperty.call(map, status)) return batch;
+    return { ...batch, status: map[status] };
   }
 
   /** The first item created at or after `notBefore` that matches, searching as the provider's listing order allows. */

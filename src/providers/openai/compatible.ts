@@ -1,8 +1,10 @@
 /**
  * A provider that speaks OpenAI's Files and Batches APIs is a configuration of the OpenAI adapter, not a copy of
- * it: a name, a label, its env variables, its default base URL, its limits and, when it needs one, its own client.
+ * it: a name, a label, its env variables, its default base URL, its limits and, when it needs one, its own client,
+ * the `endpoint` its creates take, its way of cancelling and its own statuses.
  */
 import OpenAI from 'openai';
+import type { BatchStatus } from '../../contract/batch';
 import type { ProviderCapabilities } from '../capabilities';
 import { NO_OPTIONS, providerInfo, type NoOptions, type ProviderDefinition, type ProviderOptionsSpec } from '../definition';
 import type { SdkClientOptions } from '../sdk-clients';
@@ -29,6 +31,12 @@ export interface OpenAICompatibleConfig<N extends string, O extends object> {
   client?(options: SdkClientOptions, conn: ProviderConnection): OpenAI;
   /** Files and batches are listed newest first (default false: not known, so searches do not rely on it). */
   listsNewestFirst?: boolean;
+  /** The `endpoint` a create sends for the batch's endpoint, where the provider spells it otherwise (Azure); default: the same. */
+  createEndpoint?(endpoint: string): string;
+  /** How a batch is cancelled: `POST /batches/{id}/cancel` (OpenAI's, the default) or `DELETE /batches/{id}` (Cerebras). */
+  cancel?: 'post' | 'delete';
+  /** Statuses beyond OpenAI's and the OpenAI status each reads as (Cerebras's `queued`); OpenAI's own pass as they are. */
+  statusMap?: Readonly<Record<string, BatchStatus>>;
 }
 
 /**
@@ -48,6 +56,7 @@ export function openAICompatible<N extends string, O extends object = NoOptions>
     defaultBaseURL: config.defaultBaseURL,
     ...(config.baseHint ? { baseHint: config.baseHint } : {}),
     reservedMetadata: [KEY_METADATA],
+    ...(config.statusMap ? { statusMap: config.statusMap } : {}),
     options: config.options ?? (NO_OPTIONS as unknown as ProviderOptionsSpec<O>),
     createAdapter: () =>
       new OpenAIAdapter({
@@ -55,6 +64,9 @@ export function openAICompatible<N extends string, O extends object = NoOptions>
         info: providerInfo(definition),
         client: config.client ?? compatibleClient,
         listsNewestFirst: config.listsNewestFirst ?? false,
+        ...(config.createEndpoint ? { createEndpoint: config.createEndpoint } : {}),
+        ...(config.cancel ? { cancel: config.cancel } : {}),
+        ...(config.statusMap ? { statusMap: config.statusMap } : {}),
       }),
   };
   return definition;

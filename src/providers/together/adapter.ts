@@ -3,8 +3,10 @@
  * for every JSON call, with anybatch's streaming fetch, client cache and no SDK retries (the activities retry).
  *
  * - Translation: the part's OpenAI lines are written once to its work folder as Together's `{custom_id, body}`
- *   (./mapping.ts), in a file named after the idempotency key (`keyFileName`); a custom_id over Together's 64
- *   characters fails the part there, naming the line, before anything is sent.
+ *   (./mapping.ts), in a file named after the idempotency key (`keyFileName`). A custom_id Together would refuse
+ *   (over its 64 characters: `customIds` in ./limits.ts) is sent as a stand-in (../custom-ids.ts); the map of the
+ *   stand-ins is written beside the file before it, and the results are mapped back through it: the user's ids
+ *   are theirs, whatever Together takes.
  * - Upload: Together's documented redirect flow, done here because the SDK's `files.upload` helper ignores the
  *   client's base URL (it reads TOGETHER_API_BASE_URL once, at module load) and sends the local path as the file
  *   name: `POST {base}/files?file_name&file_type=jsonl&purpose=batch-api` (form-urlencoded, not following
@@ -32,10 +34,12 @@ import type { Batch } from '../../contract/batch';
 import { MalformedLine, readFileChunks, readJsonLines, splitLines } from '../../results/jsonl';
 import { malformedResultLine, maxResultLineBytes } from '../../results/malformed';
 import type { ProviderCapabilities } from '../capabilities';
+import { CustomIdMap, fitsRule, type CustomIdRule } from '../custom-ids';
 import { scrub, type ProviderInfo } from '../http-errors';
 import { SdkClients, type SdkClientOptions } from '../sdk-clients';
 import { safeUrl, type FetchFunction } from '../streaming-fetch';
-import { runNonce } from '../run-nonce';
+import { runNonce, writeDurable } from '../run-nonce';
+import { renameDurably } from '../../storage/fsync';
 import { ProviderError, preparedFile, requirePreparedFile } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, RequestCheck, ResultLine } from '../types';
 import { httpError, togetherCalls } from './errors';
@@ -67,9 +71,9 @@ function connectionWarn(conn: ProviderConnection): WarnFunction {
   };
 }
 
-function work(input: ProviderInput): { requests: string; model: string } {
+function work(input: ProviderInput): { requests: string; model: string; ids: string } {
   const requests = path.join(input.workDir, keyFileName(input.idempotencyKey));
-  return { requests, model: `${requests}.model.json` };
+  return { requests, model: `${requests}.model.json`, ids: `${requests}.custom-ids.json` };
 }
 
 export class TogetherAdapter implements ProviderAdapter {
@@ -103,18 +107,36 @@ export class TogetherAdapter implements ProviderAdapter {
     return { problems: [], warnings: [] };
   }
 
-  /** A line's size once sent: Together's `{custom_id, body}`. */
+  /** Together's rule for custom_ids (its limits.ts), which the map of each part follows. */
+  private get idRule(): CustomIdRule {
+    return this.capabilities.customIds ?? { maxLength: Number.MAX_SAFE_INTEGER };
+  }
+
+  /** A line's size once sent: Together's `{custom_id, body}`, a remapped id counted at its longest. */
   sentBytes(line: Buffer, endpoint: string): number {
+    const rule = this.idRule;
     try {
-      return Buffer.byteLength(toTogetherLine(JSON.parse(line.toString('utf8')) as Record<string, unknown>, endpoint).text) + 1;
+      const parsed = JSON.parse(line.toString('utf8')) as Record<string, unknown>;
+      return Buffer.byteLength(toTogetherLine(parsed, endpoint, (id) => (fitsRule(id, rule) ? id : 'x'.repeat(rule.maxLength))).text) + 1;
     } catch {
       return line.length + 1;
     }
   }
 
+  /** The part's map of stand-in custom_ids (empty: every id was sent as it is, or a part translated before maps). */
+  private async readIds(input: ProviderInput): Promise<CustomIdMap> {
+    let entries: Record<string, string> = {};
+    try {
+      entries = JSON.parse(await fs.promises.readFile(work(input).ids, 'utf8')) as Record<string, string>;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    return CustomIdMap.restore(new CustomIdMap(this.idRule, null, `a custom_id ${this.info.label} takes`), Object.entries(entries));
+  }
+
   /** Writes the part's Together lines to its work folder (once) and returns the file, its size and the model. */
   private async translate(input: ProviderInput): Promise<{ file: string; bytes: number; model: string | null }> {
-    const { requests: file, model: modelFile } = work(input);
+    const { requests: file, model: modelFile, ids: idsFile } = work(input);
     if (fs.existsSync(file) && fs.existsSync(modelFile)) {
       const { model } = JSON.parse(await fs.promises.readFile(modelFile, 'utf8')) as { model: string | null };
       return { file, bytes: (await fs.promises.stat(file)).size, model };
@@ -122,6 +144,7 @@ export class TogetherAdapter implements ProviderAdapter {
     await fs.promises.mkdir(input.workDir, { recursive: true });
     const tmp = `${file}.tmp`;
     const out = fs.createWriteStream(tmp);
+    const ids = new CustomIdMap(this.idRule, null, `a custom_id ${this.info.label} takes`);
     let model: string | null = null;
     let lineNo = 0;
     try {
@@ -134,7 +157,7 @@ export class TogetherAdapter implements ProviderAdapter {
         } catch {
           throw new LineTranslationError('not valid JSON', 'line');
         }
-        const line = toTogetherLine(parsed as Record<string, unknown>, input.endpoint);
+        const line = toTogetherLine(parsed as Record<string, unknown>, input.endpoint, (id) => ids.add(id));
         model ??= line.model;
         if (!out.write(line.text + '\n')) await once(out, 'drain');
       }
@@ -147,8 +170,10 @@ export class TogetherAdapter implements ProviderAdapter {
       }
       throw err;
     }
-    await fs.promises.writeFile(modelFile, JSON.stringify({ model }));
-    await fs.promises.rename(tmp, file);
+    // The map first: a translated file is never without the map of its stand-ins.
+    await writeDurable(idsFile, JSON.stringify(Object.fromEntries(ids.entries())));
+    await writeDurable(modelFile, JSON.stringify({ model }));
+    await renameDurably(tmp, file);
     return { file, bytes: (await fs.promises.stat(file)).size, model };
   }
 
@@ -300,8 +325,10 @@ export class TogetherAdapter implements ProviderAdapter {
     }
   }
 
-  async *readResults(conn: ProviderConnection, batch: Batch, _input: ProviderInput): AsyncIterable<ResultLine> {
+  async *readResults(conn: ProviderConnection, batch: Batch, input: ProviderInput): AsyncIterable<ResultLine> {
     const { client } = this.handle(conn);
+    const ids = await this.readIds(input);
+    const originalId = (sent: string) => ids.toOriginal(sent) ?? sent;
     for (const fileId of [batch.output_file_id, batch.error_file_id]) {
       if (!fileId) continue;
       const response = await this.call('download results', () => client.files.content(fileId));
@@ -318,7 +345,10 @@ export class TogetherAdapter implements ProviderAdapter {
         });
         for await (const line of lines) {
           // An unreadable line costs its own request only (with no custom_id to be found, the writer accounts for it).
-          const out = line instanceof MalformedLine ? malformedResultLine(line, { provider: this.info.label, maxLineBytes }) : toOpenAIResultLine(line, batch.id);
+          const out =
+            line instanceof MalformedLine
+              ? malformedResultLine(line, { provider: this.info.label, maxLineBytes, originalId: (id) => ids.toOriginal(id) })
+              : toOpenAIResultLine(line, batch.id, originalId);
           if (out) yield out;
         }
       } catch (err) {

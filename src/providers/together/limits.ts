@@ -6,7 +6,7 @@
  * model, a `custom_id` of at most 64 characters, and a completion window that "defaults to 24h and cannot be
  * changed" (a best-effort target, not a deadline anybatch can choose).
  */
-import type { ProviderCapabilities } from '../capabilities';
+import type { CustomIdRule, ProviderCapabilities } from '../capabilities';
 
 const MB = 1024 * 1024;
 
@@ -18,10 +18,11 @@ const MB = 1024 * 1024;
 export const TOGETHER_ENDPOINTS = ['/v1/chat/completions'] as const;
 
 /**
- * Together's limit on `custom_id`, in characters: validation refuses a longer one on its line before anything
- * starts (`maxCustomIdLength`), and the adapter checks it again line by line before anything is uploaded.
+ * Together's limit on `custom_id`: 64 characters (docs.together.ai batch limits; any characters). A longer id is
+ * the user's all the same: the adapter sends a stand-in (src/providers/custom-ids.ts) and maps it back in the
+ * results.
  */
-export const TOGETHER_MAX_CUSTOM_ID_LENGTH = 64;
+export const TOGETHER_CUSTOM_IDS = { maxLength: 64 } as const satisfies CustomIdRule;
 
 export const TOGETHER_LIMITS = {
   name: 'together',
@@ -34,7 +35,7 @@ export const TOGETHER_LIMITS = {
   completionWindows: ['24h'],
   // Together batch jobs carry no metadata: the idempotency key travels in the input file's name.
   metadata: null,
-  maxCustomIdLength: TOGETHER_MAX_CUSTOM_ID_LENGTH,
+  customIds: TOGETHER_CUSTOM_IDS,
   admission: { enqueuedTokens: 30_000_000_000, perModel: true, source: 'tokens enqueued per model (docs.together.ai batch limits)' },
   // No documented longest result line: anybatch's default bound (64 MiB, DEFAULT_MAX_RESULT_LINE_BYTES in
   // src/results/malformed.ts), far above a chat completion at the largest output limits.

@@ -7,7 +7,6 @@
 import { createHash } from 'node:crypto';
 import type { Batch, BatchStatus } from '../../contract/batch';
 import type { ResultLine } from '../types';
-import { TOGETHER_MAX_CUSTOM_ID_LENGTH } from './limits';
 
 /** Together's job statuses and the OpenAI status each maps to; any other (new) status reads as `in_progress`. */
 export const TOGETHER_STATUS_MAP = {
@@ -140,21 +139,23 @@ export function previewId(id: string): string {
 /**
  * One OpenAI batch line (already validated: `custom_id`, `method: POST`, `url` = the endpoint, `body` with a
  * model) as Together's `{custom_id, body}`. The body keeps its model (Together reads it per line; the adapter also
- * sends it as the job's `model_id`). A custom_id longer than Together's 64 characters is refused here.
+ * sends it as the job's `model_id`). The id sent is `sendId(custom_id)`: the adapter's map (../custom-ids.ts), which
+ * gives an id over Together's 64 characters a stand-in that the results are mapped back from.
  */
-export function toTogetherLine(line: Record<string, unknown>, endpoint: string): { customId: string; model: string | null; text: string } {
+export function toTogetherLine(
+  line: Record<string, unknown>,
+  endpoint: string,
+  sendId: (customId: string) => string = (id) => id,
+): { customId: string; sentId: string; model: string | null; text: string } {
   if (typeof line.custom_id !== 'string' || line.custom_id === '') throw new LineTranslationError('custom_id must be a non-empty string', 'custom_id');
   const customId = line.custom_id;
-  const length = characters(customId);
-  if (length > TOGETHER_MAX_CUSTOM_ID_LENGTH) {
-    throw new LineTranslationError(`custom_id ${previewId(customId)} is ${length} characters; Together takes at most ${TOGETHER_MAX_CUSTOM_ID_LENGTH}`, 'custom_id');
-  }
   if (line.url !== undefined && line.url !== endpoint) throw new LineTranslationError(`url must be the batch endpoint "${endpoint}", got ${JSON.stringify(line.url)}`, 'url');
   if (line.method !== undefined && line.method !== 'POST') throw new LineTranslationError(`method must be "POST", got ${JSON.stringify(line.method)}`, 'method');
   const body = line.body;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new LineTranslationError('body must be an object', 'body');
   const model = (body as { model?: unknown }).model;
-  return { customId, model: typeof model === 'string' ? model : null, text: JSON.stringify({ custom_id: customId, body }) };
+  const sentId = sendId(customId);
+  return { customId, sentId, model: typeof model === 'string' ? model : null, text: JSON.stringify({ custom_id: sentId, body }) };
 }
 
 // ---- the idempotency key in the file name ----
@@ -186,11 +187,12 @@ function lineId(batchId: string, customId: string): string {
 
 /**
  * A line of a job's output or error file (`{custom_id, response: {status_code, body}, error}`) as OpenAI's, under
- * the caller's custom_id. `error` may be an object (`{message, type, code}`) or a string; a line with neither a
- * response nor an error is a failure Together did not explain.
+ * the caller's custom_id (`originalId` maps a stand-in the adapter sent back to it). `error` may be an object
+ * (`{message, type, code}`) or a string; a line with neither a response nor an error is a failure Together did not
+ * explain.
  */
-export function toOpenAIResultLine(line: Record<string, unknown>, batchId: string): ResultLine {
-  const customId = typeof line.custom_id === 'string' ? line.custom_id : String(line.custom_id ?? '');
+export function toOpenAIResultLine(line: Record<string, unknown>, batchId: string, originalId: (sentId: string) => string = (id) => id): ResultLine {
+  const customId = originalId(typeof line.custom_id === 'string' ? line.custom_id : String(line.custom_id ?? ''));
   const id = typeof line.id === 'string' && line.id !== '' ? line.id : lineId(batchId, customId);
   let error: ResultLine['error'] = null;
   if (isObject(line.error)) {

@@ -8,7 +8,11 @@ import { mistral } from './mistral';
 import { openai } from './openai';
 import { together } from './together';
 import { xai } from './xai';
+import { nebius } from './nebius';
+import { dashscope } from './dashscope';
+import { moonshot } from './moonshot';
+import { cerebras } from './cerebras';
 
-export const PROVIDER_MODULES = { openai, anthropic, groq, azureopenai, xai, gemini, mistral, together } satisfies Record<string, ProviderModule>;
+export const PROVIDER_MODULES = { openai, anthropic, groq, azureopenai, xai, gemini, mistral, together, nebius, dashscope, moonshot, cerebras } satisfies Record<string, ProviderModule>;
 
 export type SandboxProviderName = keyof typeof PROVIDER_MODULES;

@@ -17,6 +17,7 @@ import type { BatchJobJson, JobStatus, MistralFileJson, SampleType } from './wir
 
 const STATUS: Record<BatchStatus, JobStatus> = {
   validating: 'QUEUED',
+  queued: 'QUEUED',
   in_progress: 'RUNNING',
   finalizing: 'RUNNING',
   completed: 'SUCCESS',

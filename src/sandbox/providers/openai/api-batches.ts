@@ -15,15 +15,18 @@ export async function createBatch(ctx: OpenAIContext, { req, res }: RouteInput):
   if (!isPlainObject(body)) throw badRequest('The request body must be a JSON object.');
   const inputFileId = requiredString(body, 'input_file_id');
   const endpoint = requiredString(body, 'endpoint');
-  if (!BATCH_ENDPOINTS.includes(endpoint)) {
-    throw badRequest(`Invalid value for 'endpoint': '${endpoint}'. Supported values are: ${BATCH_ENDPOINTS.join(', ')}.`, 'endpoint', 'invalid_value');
+  const spelling = ctx.dialect.endpoints;
+  const runEndpoint = spelling ? spelling.canonical(endpoint) : BATCH_ENDPOINTS.includes(endpoint) ? endpoint : null;
+  if (runEndpoint === null) {
+    const accepted = spelling ? spelling.accepted : BATCH_ENDPOINTS.join(', ');
+    throw badRequest(`Invalid value for 'endpoint': '${endpoint}'. Supported values are: ${accepted}.`, 'endpoint', 'invalid_value');
   }
   const completionWindow = requiredString(body, 'completion_window');
   const windowSeconds = ctx.dialect.completionWindow.seconds(completionWindow);
   if (windowSeconds === null) {
     throw badRequest(`Invalid value for 'completion_window': '${completionWindow}'. ${ctx.dialect.completionWindow.accepted}`, 'completion_window', 'invalid_value');
   }
-  const metadata = checkMetadata(body.metadata, ctx.limits.metadata ?? DEFAULT_METADATA_LIMITS);
+  const metadata = checkMetadata(body.metadata, ctx.limits.metadata ?? DEFAULT_METADATA_LIMITS, ctx.dialect.metadataLists ?? false);
   const outputExpiresAfterSeconds = checkOutputExpiry(body.output_expires_after);
   const inputFile = ctx.files.require(inputFileId, 'input_file_id');
   if (inputFile.purpose !== 'batch') {
@@ -34,7 +37,7 @@ export async function createBatch(ctx: OpenAIContext, { req, res }: RouteInput):
     );
   }
   const faults = ctx.kernel.faults.current;
-  const batch = await ctx.batches.create({ inputFile, endpoint, completionWindow, windowSeconds, metadata, outputExpiresAfterSeconds }, faults);
+  const batch = await ctx.batches.create({ inputFile, endpoint, runEndpoint, completionWindow, windowSeconds, metadata, outputExpiresAfterSeconds }, faults);
   ctx.counters.batchesCreated++;
   // The batch exists from here on; the delay only holds back the answer (a worker may die meanwhile).
   if (faults.createResponseDelayMs) await sleep(faults.createResponseDelayMs);
@@ -49,23 +52,31 @@ function requiredString(body: Record<string, unknown>, key: string): string {
   return value;
 }
 
-function checkMetadata(value: unknown, limits: NonNullable<ProviderLimits['metadata']>): Record<string, string> | null {
+/** A metadata value's length as its limit counts it: a list's longest item (where lists are allowed). */
+function valueLength(item: string | string[]): number {
+  return typeof item === 'string' ? item.length : Math.max(0, ...item.map((v) => v.length));
+}
+
+function checkMetadata(value: unknown, limits: NonNullable<ProviderLimits['metadata']>, lists: boolean): Record<string, string | string[]> | null {
   if (value === undefined || value === null) return null;
   if (!isPlainObject(value)) throw badRequest("Invalid type for 'metadata': expected an object.", 'metadata', 'invalid_type');
   const entries = Object.entries(value);
   if (entries.length > limits.maxPairs) {
     throw badRequest(`Invalid 'metadata': too many properties. Expected at most ${limits.maxPairs}, got ${entries.length}.`, 'metadata', 'object_above_max_properties');
   }
-  const metadata: Record<string, string> = {};
+  const metadata: Record<string, string | string[]> = {};
   for (const [key, item] of entries) {
     if (key.length > limits.maxKeyLength) {
       throw badRequest(`Invalid 'metadata': key '${key}' is longer than ${limits.maxKeyLength} characters.`, 'metadata', 'invalid_value');
     }
-    if (typeof item !== 'string') throw badRequest(`Invalid type for 'metadata.${key}': expected a string.`, `metadata.${key}`, 'invalid_type');
-    if (item.length > limits.maxValueLength) {
+    const isList = lists && Array.isArray(item) && item.every((v) => typeof v === 'string');
+    if (typeof item !== 'string' && !isList) {
+      throw badRequest(`Invalid type for 'metadata.${key}': expected a string${lists ? ' or a list of strings' : ''}.`, `metadata.${key}`, 'invalid_type');
+    }
+    if (valueLength(item as string | string[]) > limits.maxValueLength) {
       throw badRequest(`Invalid 'metadata.${key}': string too long. Expected at most ${limits.maxValueLength} characters.`, `metadata.${key}`, 'string_above_max_length');
     }
-    metadata[key] = item;
+    metadata[key] = item as string | string[];
   }
   return metadata;
 }

@@ -13,8 +13,8 @@ import { advance, finishOnce, RecordBook, type Latched } from '../../kernel/stor
 import type { FileStore, StoredFile } from './files';
 import { admitTokens, ENQUEUED_STATUSES } from './enqueued';
 import { newBatchId } from './ids';
-import { checkInput, type InputCheck } from './input-check';
-import { deriveState, needsCheck, requestCounts, usage, type BatchState, type LifecycleFacts, type Timing } from './lifecycle';
+import { checkInput, type InputCheck, type LineRules } from './input-check';
+import { deriveState, needsCheck, requestCounts, runStartMs, usage, type BatchState, type LifecycleFacts, type Timing } from './lifecycle';
 import { paginate } from './list';
 import { checkModels, FORCED_VALIDATION_ERROR } from './models';
 import { writeOutputs } from './outputs';
@@ -22,11 +22,14 @@ import { TERMINAL_STATUSES, type BatchErrorJson, type BatchJson, type ListJson, 
 
 export interface NewBatch {
   inputFile: StoredFile;
+  /** The endpoint as the create named it (the batch object shows it so). */
   endpoint: string;
+  /** The endpoint it names, when the provider spells it otherwise (Azure's `/chat/completions`); absent: `endpoint`. */
+  runEndpoint?: string;
   completionWindow: string;
   /** The completion window in seconds: when the batch expires unless the expireAfterSeconds fault says otherwise. */
   windowSeconds: number;
-  metadata: Record<string, string> | null;
+  metadata: Record<string, string | string[]> | null;
   /** Lifetime of the output and error files, from their creation; null for the default. */
   outputExpiresAfterSeconds: number | null;
 }
@@ -50,6 +53,8 @@ export interface BatchStoreDeps {
   enqueuedTokenLimit?: number | null;
   /** The request fault of a batch being created (the kernel's `FaultInjector.requestFault`); absent: none. */
   requestFault?: () => RequestFault | null;
+  /** How lines name their endpoint and the fewest requests a batch holds (see `LineRules`); absent: OpenAI's rules. */
+  lines?: LineRules;
 }
 
 /** Everything a batch response shows, fixed once the batch is terminal. */
@@ -68,7 +73,7 @@ interface BatchRecord extends LifecycleFacts, Latched<BatchView> {
   inputFileId: string;
   inputPath: string;
   completionWindow: string;
-  metadata: Record<string, string> | null;
+  metadata: Record<string, string | string[]> | null;
   outputExpiresAfterSeconds: number | null;
   checking: Promise<void>;
   /** Which of its requests the request fault fails (drawn at creation). */
@@ -117,7 +122,7 @@ export class BatchStore {
     };
     const checked: Promise<InputCheck> = faults.failValidation
       ? Promise.resolve({ ok: false, errors: [FORCED_VALIDATION_ERROR] })
-      : checkModels(inputPath, faults.models, () => checkInput(inputPath, input.endpoint, this.deps.maxRequests, this.deps.singleModel, record.requestFault)).catch((err: unknown) => ({
+      : checkModels(inputPath, faults.models, () => checkInput(inputPath, input.runEndpoint ?? input.endpoint, this.deps.maxRequests, this.deps.singleModel, record.requestFault, this.deps.lines)).catch((err: unknown) => ({
           ok: false,
           errors: [unreadable(err)],
         }));
@@ -249,11 +254,11 @@ export class BatchStore {
     if (state.plan) {
       const written = await writeOutputs({
         batchId: record.id,
-        endpoint: record.endpoint,
+        endpoint: state.plan.endpoint,
         inputPath: record.inputPath,
         processed: state.processed,
         unrun: state.unrun,
-        runStartMs: record.createdMs + this.deps.timing.validationMs,
+        runStartMs: runStartMs(record.createdMs + this.deps.timing.validationMs, this.deps.timing),
         rate: this.deps.timing.rate,
         tmpDir: this.deps.tmpDir,
         shuffleSeed: this.deps.shuffleResults ? record.id : null,

@@ -1,6 +1,7 @@
 /**
- * How an OpenAI-compatible provider differs from OpenAI: the settings the OpenAI emulation takes. OpenAI, Groq
- * and Azure OpenAI are each one of these (`index.ts`, `../groq`, `../azureopenai`), not copies of the emulation.
+ * How an OpenAI-compatible provider differs from OpenAI: the settings the OpenAI emulation takes. OpenAI, Groq,
+ * Azure OpenAI and the batch clouds (Nebius, DashScope, Moonshot, Cerebras) are each one of these (`index.ts`,
+ * `../groq`, `../azureopenai`, ...), not copies of the emulation.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiError } from '../../kernel/http';
@@ -27,6 +28,28 @@ export interface OpenAIDialect {
   requestIds: { headers: readonly string[]; next(): string };
   /** Routes beyond the Files and Batches API, served by the same handlers (Azure's deployment path). */
   extraRoutes?(handlers: OpenAIHandlers): Route[];
+  /**
+   * How the provider spells endpoints (absent: OpenAI's, `/v1/...`, which every line's `url` must equal): Azure's
+   * `endpoint` and lines' `url` may leave out `/v1`, and its input file decides which API the batch runs.
+   */
+  endpoints?: EndpointSpelling;
+  /** How a batch is cancelled: `POST /batches/{id}/cancel` (OpenAI's, the default) or `DELETE /batches/{id}` (Cerebras's). */
+  cancel?: 'post' | 'delete';
+  /** A validated batch waits in a `queued` status (as long as its validation took) before it runs (Cerebras). */
+  queued?: boolean;
+  /** Metadata values may be lists of strings as well as strings (Cerebras's `custom_tags`); default: strings only. */
+  metadataLists?: boolean;
+  /** Fewest requests a batch may hold; fewer fail it at validation (Cerebras: 10). Absent: one. */
+  minRequestsPerBatch?: number;
+}
+
+export interface EndpointSpelling {
+  /** The OpenAI endpoint (`/v1/...`) that `value` names at this provider, or null when it names none. */
+  canonical(value: string): string | null;
+  /** The values accepted, for the 400 of another one. */
+  accepted: string;
+  /** The input file decides the endpoint the batch runs on, whatever the create named (see `LineRules.fileDecides`). */
+  fileDecides: boolean;
 }
 
 export interface OpenAIHandlers {

@@ -8,7 +8,7 @@ import type { InputCheck } from './input-check';
 import type { BatchErrorJson, BatchStatus } from './wire';
 
 /** The statuses whose batches hold their tokens. */
-export const ENQUEUED_STATUSES: readonly BatchStatus[] = ['validating', 'in_progress', 'finalizing'];
+export const ENQUEUED_STATUSES: readonly BatchStatus[] = ['validating', 'queued', 'in_progress', 'finalizing'];
 
 /** The organization the sandbox names in its messages. */
 export const SANDBOX_ORGANIZATION = 'org-sandbox';

@@ -17,6 +17,8 @@ const MAX_ERRORS_LISTED = 100;
  * usage after any number of processed requests are O(1) reads: `failed[k]` is how many of the first k fail.
  */
 export interface RequestPlan {
+  /** The endpoint the requests run on: the batch's, or (where the input file decides it, Azure) its lines'. */
+  endpoint: string;
   total: number;
   model: string | null;
   failed: Uint32Array;
@@ -28,11 +30,40 @@ export interface RequestPlan {
 
 export type InputCheck = { ok: true; plan: RequestPlan } | { ok: false; errors: BatchErrorJson[] };
 
+/** How a provider reads a line's `url` against the batch's endpoint, and its least requests per batch. */
+export interface LineRules {
+  /**
+   * The endpoint a line's `url` names, or null when it names none the provider takes. Default: the url itself,
+   * which must then equal the batch's endpoint. Azure's also takes `/chat/completions` for `/v1/chat/completions`.
+   */
+  lineEndpoint?(url: unknown): string | null;
+  /**
+   * The input file decides the endpoint, whatever the create named (Azure: "While passing this parameter is
+   * required, the system will read your input file to determine if the chat completions or responses API is
+   * needed"): the first line's, which every other line must name too.
+   */
+  fileDecides?: boolean;
+  /** Fewest requests a batch may hold (Cerebras: 10); fewer fail the batch. */
+  minRequests?: number;
+  /** The provider's name in the message of too few requests. */
+  label?: string;
+}
+
 /**
  * `singleModel`: a line naming another model than the first line's fails the batch (`model_mismatch`).
  * `requestFault`: the batch's request fault, so that the plan counts the requests it fails.
  */
-export async function checkInput(path: string, endpoint: string, maxRequests: number, singleModel = true, requestFault: RequestFault | null = null): Promise<InputCheck> {
+export async function checkInput(
+  path: string,
+  batchEndpoint: string,
+  maxRequests: number,
+  singleModel = true,
+  requestFault: RequestFault | null = null,
+  rules: LineRules = {},
+): Promise<InputCheck> {
+  const lineEndpoint = rules.lineEndpoint ?? ((url: unknown) => (typeof url === 'string' ? url : null));
+  let endpoint = batchEndpoint;
+  let decided = !rules.fileDecides;
   const errors: BatchErrorJson[] = [];
   const fail = (line: number, code: string, message: string, param: string | null): void => {
     if (errors.length < MAX_ERRORS_LISTED) errors.push({ code, message, param, line });
@@ -72,7 +103,12 @@ export async function checkInput(path: string, endpoint: string, maxRequests: nu
       fail(line, 'invalid_method', `Only POST requests are supported in a batch; got ${JSON.stringify(method)}.`, 'method');
       continue;
     }
-    if (url !== endpoint) {
+    const named = lineEndpoint(url);
+    if (named !== null && !decided) {
+      endpoint = named;
+      decided = true;
+    }
+    if (named !== endpoint) {
       fail(line, 'url_mismatch', `The URL provided for this request does not match the batch endpoint (${JSON.stringify(url)} vs '${endpoint}').`, 'url');
       continue;
     }
@@ -101,6 +137,15 @@ export async function checkInput(path: string, endpoint: string, maxRequests: nu
   }
 
   if (count === 0) errors.push({ code: 'empty_file', message: 'The batch input file is empty.', param: null, line: null });
+  else if (rules.minRequests !== undefined && count < rules.minRequests) {
+    // The bound is documented (Cerebras: "Minimum 10 requests"); the error's code and words are the sandbox's own.
+    errors.push({
+      code: 'too_few_requests',
+      message: `The batch input file has ${count} requests, fewer than the minimum of ${rules.minRequests} per batch${rules.label ? ` at ${rules.label}` : ''}.`,
+      param: null,
+      line: null,
+    });
+  }
   if (count > maxRequests) {
     errors.push({
       code: 'too_many_tasks',
@@ -113,6 +158,7 @@ export async function checkInput(path: string, endpoint: string, maxRequests: nu
   return {
     ok: true,
     plan: {
+      endpoint,
       total: count,
       model,
       failed: Uint32Array.from(failed),

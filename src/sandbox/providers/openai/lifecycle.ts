@@ -11,6 +11,13 @@ export interface Timing {
   cancellingMs: number;
   /** Requests run per second once in progress. */
   rate: number;
+  /** How long a validated batch waits `queued` before it runs (a dialect with `queued`: Cerebras); absent: 0. */
+  queuedMs?: number;
+}
+
+/** When a batch validated at `validatedMs` starts running its requests. */
+export function runStartMs(validatedMs: number, timing: Timing): number {
+  return validatedMs + (timing.queuedMs ?? 0);
 }
 
 /** The facts a batch's history follows from. */
@@ -86,11 +93,14 @@ export function deriveState(facts: LifecycleFacts, t: number, timing: Timing): B
   if (t < validatedMs || facts.check === null) return validating;
   if (!facts.check.ok) return { ...BLANK, status: 'failed', failedMs: validatedMs, errors: facts.check.errors };
 
-  const run = schedule(facts.check.plan, validatedMs, timing.rate);
-  const running = { ...BLANK, inProgressMs: validatedMs, plan };
+  const startMs = runStartMs(validatedMs, timing);
+  const run = schedule(facts.check.plan, startMs, timing.rate);
+  const running = { ...BLANK, inProgressMs: startMs, plan };
   if (facts.expiresMs < run.doneMs && t >= facts.expiresMs) {
-    return { ...running, status: 'expired', expiredMs: facts.expiresMs, processed: run.processedAt(facts.expiresMs), unrun: 'batch_expired' };
+    const started = facts.expiresMs >= startMs;
+    return { ...running, inProgressMs: started ? startMs : null, status: 'expired', expiredMs: facts.expiresMs, processed: run.processedAt(facts.expiresMs), unrun: 'batch_expired' };
   }
+  if (t < startMs) return { ...BLANK, status: 'queued', plan };
   if (t < run.doneMs) return { ...running, status: 'in_progress', processed: run.processedAt(t) };
   const total = facts.check.plan.total;
   if (t < run.doneMs + timing.finalizingMs) return { ...running, status: 'finalizing', finalizingMs: run.doneMs, processed: total };
@@ -101,12 +111,14 @@ export function deriveState(facts: LifecycleFacts, t: number, timing: Timing): B
 function cancelState(facts: LifecycleFacts, t: number, timing: Timing, plan: RequestPlan | null): BatchState {
   const cancelMs = facts.cancelMs as number;
   const validatedMs = facts.createdMs + timing.validationMs;
+  const startMs = runStartMs(validatedMs, timing);
   const wasRunning = plan !== null && cancelMs >= validatedMs;
-  const run = plan && wasRunning ? schedule(plan, validatedMs, timing.rate) : null;
+  const started = wasRunning && cancelMs >= startMs;
+  const run = plan && started ? schedule(plan, startMs, timing.rate) : null;
   const frozen: BatchState = {
     ...BLANK,
     status: 'cancelling',
-    inProgressMs: wasRunning ? validatedMs : null,
+    inProgressMs: started ? startMs : null,
     finalizingMs: run && cancelMs >= run.doneMs ? run.doneMs : null,
     cancellingMs: cancelMs,
     plan: wasRunning ? plan : null,

@@ -1,6 +1,6 @@
 /**
  * The OpenAI Files and Batches emulation, built for one dialect: its stores, its route table and its way of
- * admitting requests and rendering errors. OpenAI, Groq and Azure OpenAI are each one call of this.
+ * admitting requests and rendering errors. OpenAI, Groq, Azure OpenAI and the batch clouds are each one call of this.
  */
 import path from 'node:path';
 import { limitsOf } from '../../kernel/limits';
@@ -27,12 +27,23 @@ export function openAICompatible(kernel: Kernel, dialect: OpenAIDialect): Sandbo
     dir: path.join(dir, 'batches'),
     tmpDir: kernel.tmpDir,
     now: kernel.now,
-    timing: { validationMs: options.validationMs, finalizingMs: options.finalizingMs, cancellingMs: options.cancellingMs, rate: options.rate },
+    timing: {
+      validationMs: options.validationMs,
+      finalizingMs: options.finalizingMs,
+      cancellingMs: options.cancellingMs,
+      rate: options.rate,
+      // A `queued` dialect's batches wait as long again as their validation took.
+      queuedMs: dialect.queued ? options.validationMs : 0,
+    },
     maxRequests: limits.maxRequestsPerBatch,
     singleModel: limits.requiresSingleModel,
     shuffleResults: dialect.shuffleResults,
     enqueuedTokenLimit: options.enqueuedTokenLimit,
     requestFault: () => kernel.faults.requestFault(),
+    lines: {
+      ...(dialect.endpoints ? { lineEndpoint: (url: unknown) => (typeof url === 'string' ? dialect.endpoints!.canonical(url) : null), fileDecides: dialect.endpoints.fileDecides } : {}),
+      ...(dialect.minRequestsPerBatch !== undefined ? { minRequests: dialect.minRequestsPerBatch, label: dialect.name } : {}),
+    },
   });
   const ctx: OpenAIContext = { kernel, dialect, files, batches, limits, counters: { filesCreated: 0, batchesCreated: 0, batchCancels: 0 } };
   return {

@@ -34,7 +34,10 @@ export function openAIRoutes(ctx: OpenAIContext): Route[] {
       { method: 'POST', pattern: at('/batches'), handler: h.createBatch },
       { method: 'GET', pattern: at('/batches'), handler: h.listBatches },
       { method: 'GET', pattern: at(`/batches/${ID}`), handler: h.retrieveBatch },
-      { method: 'POST', pattern: at(`/batches/${ID}/cancel`), handler: h.cancelBatch },
+      // Cerebras cancels with `DELETE /v1/batches/{id}`, and has no `POST .../cancel`.
+      ctx.dialect.cancel === 'delete'
+        ? { method: 'DELETE', pattern: at(`/batches/${ID}`), handler: h.cancelBatch }
+        : { method: 'POST', pattern: at(`/batches/${ID}/cancel`), handler: h.cancelBatch },
     ];
   });
   return [...api, ...(ctx.dialect.extraRoutes?.(h) ?? [])];

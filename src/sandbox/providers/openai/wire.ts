@@ -5,6 +5,8 @@
 
 export type BatchStatus =
   | 'validating'
+  /** Cerebras's: validated, waiting to run (a dialect with `queued`; OpenAI has no such status). */
+  | 'queued'
   | 'failed'
   | 'in_progress'
   | 'finalizing'
@@ -58,7 +60,7 @@ export interface BatchJson {
   cancelled_at: number | null;
   request_counts: RequestCountsJson;
   usage: UsageJson | null;
-  metadata: Record<string, string> | null;
+  metadata: Record<string, string | string[]> | null;
 }
 
 export type FilePurpose =

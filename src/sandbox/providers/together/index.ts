@@ -3,10 +3,14 @@
  * as `together-ai` calls them with `baseURL: <sandbox>/together/v1`, its `files.upload` helper included (with
  * TOGETHER_API_BASE_URL set to the same URL):
  *
- * - `POST /v1/files?file_name&file_type&purpose` (form-urlencoded) answers 302 with `Location`, a presigned upload
- *   URL below the same prefix (`/v1/_uploads/<file id>?signature=...`), and `x-together-file-id`; the `PUT` to
- *   that URL (no Bearer key: the signature admits it) streams the file to the store and answers 200. A multipart
- *   `POST /v1/files` (`file`, `purpose`) is stored at once. A `file_name` that is a path is stored by its basename.
+ * - `POST /v1/files` with the upload's fields (`file_name`, `file_type`, `purpose`) and no file answers 302 with
+ *   `Location`, a presigned upload URL below the same prefix (`/v1/_uploads/<file id>?signature=...`), and
+ *   `x-together-file-id`; the `PUT` to that URL (no Bearer key: the signature admits it) streams the file to the
+ *   store and answers 200. The fields come as the Node SDK sends them (query string and a form-urlencoded body) or
+ *   as the Python SDK does (a multipart body of fields only, `checksum` among them: together 3.1.1
+ *   `lib/resources/files.py` `UploadManager.get_upload_url`), which then calls `POST /v1/files/{id}/preprocess`
+ *   (answered with the file). A multipart `POST /v1/files` WITH a `file` part is stored at once. A `file_name`
+ *   that is a path is stored by its basename.
  * - `GET /v1/files`, `GET|DELETE /v1/files/{id}`, `GET /v1/files/{id}/content`.
  * - `POST /v1/batches` answers `{job, warning?}` (201); `GET /v1/batches` a plain array; `GET /v1/batches/{id}`;
  *   `POST /v1/batches/{id}/cancel`. Uppercase statuses, `progress` 0-100, no request counts, ISO times.
@@ -24,7 +28,7 @@ import { limitsOf } from '../../kernel/limits';
 import type { Kernel, ProviderModule, Route, RouteInput, SandboxProvider } from '../../kernel/provider';
 import { BatchStore } from '../openai/batches';
 import { FileStore } from '../openai/files';
-import { receiveUpload } from '../openai/upload';
+import { receiveUpload, type ReceivedUpload } from '../openai/upload';
 import { authenticateTogether, sendTogetherError, sendUploadError, TOGETHER_REQUEST_IDS, togetherError, UPLOAD_PATH } from './errors';
 import { TogetherStore } from './store';
 import { receiveBody } from './upload';
@@ -81,9 +85,21 @@ export function createTogether(kernel: Kernel): SandboxProvider {
   const counters = { filesCreated: 0, batchesCreated: 0, batchCancels: 0 };
 
   const createFile = async (input: RouteInput): Promise<void> => {
-    const { req, res } = input;
-    if (/multipart\/form-data/i.test(req.headers['content-type'] ?? '')) return uploadMultipart(input);
-    const params = await uploadParams(input);
+    const { req } = input;
+    if (/multipart\/form-data/i.test(req.headers['content-type'] ?? '')) {
+      const upload = await receiveUpload(req, kernel.tmpDir, maxBytes);
+      if (upload.file) return storeMultipart(input, upload.fields, upload.file);
+      // The Python SDK's redirect upload: the fields in a multipart body, the file to follow by PUT.
+      const params = new URLSearchParams(input.url.searchParams);
+      for (const [key, value] of upload.fields) if (!params.has(key)) params.set(key, value);
+      return redirectUpload(input, params);
+    }
+    return redirectUpload(input, await uploadParams(input));
+  };
+
+  /** Reserves the file the fields describe and answers with the redirect to its presigned upload URL. */
+  const redirectUpload = async (input: RouteInput, params: URLSearchParams): Promise<void> => {
+    const { res } = input;
     const fileName = params.get('file_name') ?? '';
     const purpose = params.get('purpose') ?? '';
     const fileType = params.get('file_type') ?? 'jsonl';
@@ -98,18 +114,17 @@ export function createTogether(kernel: Kernel): SandboxProvider {
     res.end();
   };
 
-  const uploadMultipart = async ({ req, res }: RouteInput): Promise<void> => {
-    const upload = await receiveUpload(req, kernel.tmpDir, maxBytes);
+  /** A multipart upload that holds the file: stored at once. */
+  const storeMultipart = async ({ res }: RouteInput, fields: ReceivedUpload['fields'], upload: NonNullable<ReceivedUpload['file']>): Promise<void> => {
     try {
-      const purpose = upload.fields.get('purpose') ?? '';
+      const purpose = fields.get('purpose') ?? '';
       if (purpose !== 'batch-api') throw togetherError(400, `The sandbox keeps only batch files (purpose 'batch-api'), not '${purpose}'.`, 'invalid_parameter', 'purpose');
-      if (!upload.file) throw togetherError(400, "Missing required field 'file'.", 'missing_parameter', 'file');
-      const file = store.reserve(baseName(upload.fields.get('file_name') || upload.file.filename || 'upload.jsonl'), purpose, 'jsonl');
-      await store.fill(file, upload.file.tmpPath, upload.file.bytes);
+      const file = store.reserve(baseName(fields.get('file_name') || upload.filename || 'upload.jsonl'), purpose, 'jsonl');
+      await store.fill(file, upload.tmpPath, upload.bytes);
       counters.filesCreated++;
       sendJson(res, 200, store.fileJson(file));
     } catch (err) {
-      if (upload.file) await fs.rm(upload.file.tmpPath, { force: true });
+      await fs.rm(upload.tmpPath, { force: true });
       throw err;
     }
   };
@@ -169,6 +184,15 @@ export function createTogether(kernel: Kernel): SandboxProvider {
     { method: 'PUT', pattern: UPLOAD_PATH, handler: putUpload },
     { method: 'GET', pattern: /^\/v1\/files$/, handler: async ({ res }) => sendJson(res, 200, { object: 'list', data: store.listFiles() }) },
     { method: 'GET', pattern: new RegExp(`^/v1/files/${ID}$`), handler: async ({ res, params }) => sendJson(res, 200, store.fileJson(store.requireFile(params[0]))) },
+    {
+      // The Python SDK's last step of an upload (`UploadManager.callback`): the uploaded file, as a FileResponse.
+      method: 'POST',
+      pattern: new RegExp(`^/v1/files/${ID}/preprocess$`),
+      handler: async ({ req, res, params }) => {
+        req.resume();
+        sendJson(res, 200, store.fileJson(store.requireFile(params[0])));
+      },
+    },
     {
       method: 'DELETE',
       pattern: new RegExp(`^/v1/files/${ID}$`),

@@ -26,6 +26,7 @@ const ERRORS_NAMED = 5;
 
 const STATUS: Record<BatchStatus, JobStatus> = {
   validating: 'VALIDATING',
+  queued: 'IN_PROGRESS',
   in_progress: 'IN_PROGRESS',
   finalizing: 'IN_PROGRESS',
   // Together has no cancelling status: the job runs on until it is CANCELLED.
