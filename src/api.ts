@@ -7,15 +7,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { AnybatchBatch } from './contract/batch';
 import { isTerminal } from './contract/batch';
-import { clientStore, taskQueue } from './config';
+import { anybatchHome, clientStore, taskQueue } from './config';
 import { BatchFailedError, BatchNotCompleteError, UsageError } from './errors';
 import { BlobNotFoundError, LocalBlobStore, StorageError, checkStore } from './storage';
 import type { BlobStore } from './storage';
-import { layout } from './storage/layout';
+import { deleteStaged } from './storage/batch-data';
+import { batchIdProblem } from './storage/keys';
+import { layout, namesFlatInput, newStagedKeys, resultsDirProblem } from './storage/layout';
 import type { StorageRef } from './storage/layout';
+import { checkIdFree } from './batches/reuse';
 import { getAdapter } from './providers';
 import type { ResultLine } from './providers/types';
 import { readJsonLines } from './results/jsonl';
@@ -71,9 +76,12 @@ function ensureStoreUsable(store: BlobStore): Promise<void> {
  * accepted the batch. Invalid input throws `InputValidationError` before anything starts.
  *
  * The input is staged in the blob store (`ANYBATCH_STORAGE`; unset: the local folder ANYBATCH_HOME) while it is
- * validated: `inputs/<id>.jsonl` and its ids. The store is checked before the first batch of the process, so an
- * unusable one (bad ANYBATCH_STORAGE, unreachable endpoint, missing bucket, refused credentials) throws a
- * `StorageError` saying what is wrong. `resultsDir` works with a local folder store only (`UsageError` otherwise).
+ * validated: `inputs/<id>/<run>/input.jsonl` and its ids, in a run folder of its own (src/storage/layout.ts). The store
+ * is checked before the first batch of the process, so an unusable one (bad ANYBATCH_STORAGE, unreachable endpoint,
+ * missing bucket, refused credentials) throws a `StorageError` saying what is wrong. `resultsDir` works with a local
+ * folder store only, and must be outside the store and ANYBATCH_HOME (`UsageError` otherwise). A chosen `batchId` is
+ * checked (src/storage/keys.ts) and must be free: an earlier batch with that id must be deleted first
+ * (src/batches/reuse.ts).
  */
 export async function createBatch<P extends ProviderName>(
   provider: P,
@@ -101,13 +109,21 @@ export async function createBatch<P extends ProviderName>(
         'Read them with retrieveBatchResults / iterateBatchResults, or `anybatch results ID` (--out DIR copies the files into a folder).',
     );
   }
-  await ensureStoreUsable(store);
-  const ref: StorageRef = { uri: store.rootUri(), inputKey: layout.input(batchId), resultsPrefix: options.resultsDir !== undefined ? null : layout.results(batchId) };
-  // A chosen id of a batch whose input is still staged: staging again would overwrite (then delete) that input.
-  if (options.batchId !== undefined && (await store.head(ref.inputKey))) {
-    throw new UsageError(`batchId "${batchId}" is taken: a batch with that id has its input staged at ${store.uri(ref.inputKey)}. Use another id.`);
+  // A caller's own results folder: absolute, outside the store and ANYBATCH_HOME (the worker checks it again).
+  const resultsDir = local ? path.resolve(options.resultsDir ?? path.join(local.root, 'results', batchId)) : `${store.rootUri()}${layout.results(batchId)}`;
+  if (local && options.resultsDir !== undefined) {
+    const problem = resultsDirProblem(resultsDir, batchId, { storeRoot: local.root, home: anybatchHome() });
+    if (problem) throw new UsageError(`resultsDir cannot be used: ${problem}.`);
   }
+  await ensureStoreUsable(store);
+  // A chosen id must be free: its earlier batch, if any, deleted (src/batches/reuse.ts). A generated one is new.
+  const reusePolicy = options.batchId !== undefined ? await checkIdFree(await temporalClient(options.temporal), store, batchId) : WorkflowIdReusePolicy.REJECT_DUPLICATE;
+  // A run folder of its own: nothing an earlier run of the id left is ever read for this one.
+  const keys = newStagedKeys(batchId);
+  const ref: StorageRef = { uri: store.rootUri(), inputKey: keys.input, resultsPrefix: options.resultsDir !== undefined ? null : layout.results(batchId) };
   const checkRequest = adapter.checkRequest?.bind(adapter);
+  // Only this run's folder: a concurrent createBatch of the same id has its own.
+  const unstage = () => deleteStaged(store, batchId, keys).catch(() => undefined);
   const input = await validateInputFile(
     inputFilePath,
     {
@@ -119,10 +135,12 @@ export async function createBatch<P extends ProviderName>(
       maxBytes: maxBytesPerPart ?? undefined,
       checkPayload: checkRequest && ((payload) => checkRequest(payload, endpoint, providerOptions)),
     },
-    { stageInto: { store, inputKey: ref.inputKey, idsKey: layout.inputIds(batchId) } },
-  );
+    { stageInto: { store, inputKey: keys.input, idsKey: keys.ids } },
+  ).catch(async (err: unknown) => {
+    await unstage(); // the run folder the staging made (its files are removed by the validation itself)
+    throw err;
+  });
   const staged = input.stagedPath!;
-  const unstage = () => Promise.all([ref.inputKey, layout.inputIds(batchId)].map((key) => store.delete(key).catch(() => undefined)));
   // Sealed for this batch only: its id, provider and base URL are the associated data (src/secrets.ts).
   const credentials =
     options.apiKey !== undefined || options.clientArgs !== undefined
@@ -138,7 +156,7 @@ export async function createBatch<P extends ProviderName>(
     createdAt,
     input: { path: staged, requestCount: input.requestCount, bytes: input.bytes, model: input.models.length === 1 ? input.models[0] : null },
     // Local: the results folder, as before. Another store: the results' prefix URI, for display only (the worker writes by key).
-    resultsDir: local ? path.resolve(options.resultsDir ?? path.join(local.root, 'results', batchId)) : `${ref.uri}${ref.resultsPrefix}`,
+    resultsDir,
     storage: ref,
     pollIntervalMs,
     connection: { apiBase: options.apiBase ?? null, sealed: credentials },
@@ -161,6 +179,9 @@ export async function createBatch<P extends ProviderName>(
     const client = await temporalClient(options.temporal);
     handle = await client.workflow.start(workflowTypeToStart(), {
       workflowId: batchId,
+      // Never joins or replaces another batch's workflow: see src/batches/reuse.ts.
+      workflowIdReusePolicy: reusePolicy,
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
       taskQueue: options.taskQueue ?? taskQueue(),
       args: [{ spec } satisfies BatchJobInput],
       memo: { [MEMO_BATCH]: initial },
@@ -178,6 +199,9 @@ export async function createBatch<P extends ProviderName>(
     });
   } catch (err) {
     await unstage();
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      throw new UsageError(`batchId "${batchId}" is taken: a workflow with that id started meanwhile (another createBatch of the same id?). Choose another id, or delete that batch first (anybatch delete ${batchId}).`);
+    }
     throw err;
   }
   if (options.noWait) return initial;
@@ -437,11 +461,13 @@ export interface DeleteBatchResult {
 }
 
 /**
- * Removes a finished batch's data: its staged inputs (with split parts and adapter state) and its results, from
- * the store (`inputs/<id>.*` and `results/<id>/`), or the files of a batch finished before the blob store. The
- * batch's record in Temporal stays (until the namespace's retention), and its results can no longer be read. A
- * batch that is not finished is refused with a `UsageError` (cancel it first). `provider` null: the id alone names
- * the batch. To expire results without deleting batches one by one, give the bucket a lifecycle rule instead.
+ * Removes a finished batch's data from this client's store: its staged inputs (with split parts and adapter state, of
+ * every run of its id: `inputs/<id>/`, and `inputs/<id>.jsonl`, `.ids.jsonl`, `.part-<i>.jsonl`, `.work/<i>/` for a
+ * batch staged before run folders, matched exactly) and its results (`results/<id>/`, or in a caller's own results
+ * folder only the files anybatch writes there). The batch's record in Temporal stays (until the namespace's
+ * retention), and its results can no longer be read; its id can be used again (src/batches/reuse.ts). A batch that is
+ * not finished is refused with a `UsageError` (cancel it first). `provider` null: the id alone names the batch. To
+ * expire results without deleting batches one by one, give the bucket a lifecycle rule instead.
  */
 export async function deleteBatch(provider: ProviderName | null, batchId: string, options: ClientOptions = {}): Promise<DeleteBatchResult> {
   const batch = provider === null ? await loadBatch(batchId, options) : await retrieveBatch(provider, batchId, options);
@@ -453,55 +479,71 @@ export async function deleteBatch(provider: ProviderName | null, batchId: string
   return deleteBatchData(batch);
 }
 
-/** Removes the data of `batch` (which the caller found finished); see `deleteBatch`. */
+/**
+ * Removes the data of `batch` (which the caller found finished); see `deleteBatch`. Deletes only inside this client's
+ * store, by the batch's id (checked: src/storage/keys.ts), never at a path its record names: a record whose input or
+ * results are elsewhere (another store, another folder, another batch's folder) is refused before anything is deleted
+ * (`StorageError` naming the place), except a caller's own results folder (absolute, outside the store and
+ * ANYBATCH_HOME), where only `output.jsonl`, `errors.jsonl`, `recovery.json`, `.parts/` and `.recover/` are removed.
+ */
 export async function deleteBatchData(batch: AnybatchBatch): Promise<DeleteBatchResult> {
   const id = batch.id;
-  const removed: DeletedObject[] = [];
+  const idProblem = batchIdProblem(id);
+  if (idProblem) throw new UsageError(`${idProblem}.`);
+  const store = clientStore();
   const info = batch.anybatch;
-  const inputs = place(id, info.input_path, layout.input(id), 'staged input');
-  if (inputs) {
-    for (const prefix of layout.inputPrefixes(id)) removed.push(...(await deletePrefix(inputs, prefix)));
-    if (inputs instanceof LocalBlobStore) await fs.promises.rm(path.join(inputs.root, 'inputs', `${id}.work`), { recursive: true, force: true });
+  // Where the record says the data is, checked before anything is deleted.
+  if (!inStore(store, info.input_path)) throw foreignStore(id, 'staged input', info.input_path, store, storeGuess(info.input_path, layout.input(id)));
+  const results = resultsPlace(store, id, info.results_dir);
+  const where = (key: string) => (store instanceof LocalBlobStore ? store.pathOf(key) : store.uri(key));
+  // Every run folder of the id; the flat layout's keys only for a batch staged so (see src/storage/layout.ts).
+  const staged = await deleteStaged(store, id, { every: true, flat: namesFlatInput(id, info.input_path) });
+  const removed: DeletedObject[] = staged.map((e) => ({ location: where(e.key), bytes: e.size }));
+  if (results === 'store') {
+    removed.push(...(await deletePrefix(store, layout.results(id))));
+    if (store instanceof LocalBlobStore) await fs.promises.rm(store.pathOf(`results/${id}`), { recursive: true, force: true });
   } else {
-    // Not in anybatch's layout: the staged file and its ids, where they are.
-    const ids = info.input_path.replace(/\.jsonl$/, '') + '.ids.jsonl';
-    for (const file of [info.input_path, ids]) removed.push(...(await deleteFile(file)));
-  }
-  const results = place(id, info.results_dir, layout.results(id), 'results');
-  if (results) {
-    removed.push(...(await deletePrefix(results, layout.results(id))));
-    if (results instanceof LocalBlobStore) await fs.promises.rm(path.join(results.root, 'results', id), { recursive: true, force: true });
-  } else {
-    // The caller's own results folder: only what anybatch wrote in it.
-    const dir = info.results_dir;
-    const files = info.results ? [info.results.output_path, info.results.errors_path] : ['output.jsonl', 'errors.jsonl'].map((f) => path.join(dir, f));
-    for (const file of files) removed.push(...(await deleteFile(file)));
-    removed.push(...(await deleteFile(path.join(dir, 'recovery.json'))));
+    // The caller's own results folder: only what anybatch writes in it.
+    const dir = results;
+    for (const name of ['output.jsonl', 'errors.jsonl', 'recovery.json']) removed.push(...(await deleteFile(path.join(dir, name))));
     for (const tree of ['.parts', '.recover']) removed.push(...(await deleteTree(path.join(dir, tree))));
     await fs.promises.rmdir(dir).catch(() => undefined); // only if now empty
   }
   return { id, removed, bytes: removed.reduce((n, r) => n + r.bytes, 0) };
 }
 
-/**
- * The store holding `location` (a batch's `input_path` or `results_dir`: a path or a URI) when it is in
- * anybatch's layout (`<root>/<key>`): this client's store, or for a path of another local folder, that folder.
- * Null for a local path outside the layout (a caller's own results folder). A URI in another store is a
- * `StorageError` naming both.
- */
-function place(batchId: string, location: string, key: string, what: string): BlobStore | null {
-  const store = clientStore();
-  const bare = key.replace(/\/$/, '');
+/** Whether `location` (a path or a URI, as a batch record names it) is inside this client's store. */
+function inStore(store: BlobStore, location: string): boolean {
+  if (typeof location !== 'string') return false;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) {
-    if (location.startsWith(store.rootUri())) return store;
-    if (!/^file:/i.test(location)) throw foreignStore(batchId, what, location, store, storeGuess(location, key, bare));
+    if (location.startsWith(store.rootUri()) && location.length > store.rootUri().length) return true;
+    if (!/^file:/i.test(location)) return false;
     location = fileURLToPath(location);
   }
-  const file = path.resolve(location);
-  const tail = path.join(...bare.split('/'));
-  if (!file.endsWith(path.sep + tail)) return null;
-  const root = file.slice(0, -tail.length - 1);
-  return store instanceof LocalBlobStore && path.resolve(store.root) === root ? store : new LocalBlobStore({ root });
+  return store instanceof LocalBlobStore && path.resolve(location).startsWith(store.root + path.sep);
+}
+
+/**
+ * Where a batch's results are, from the `results_dir` its record names: `store` for its own `results/<id>/` of this
+ * client's store, or a caller's own results folder (absolute, outside the store and ANYBATCH_HOME). Anything else
+ * (another batch's folder in the store, a relative path, another store) is refused.
+ */
+function resultsPlace(store: BlobStore, id: string, location: string): 'store' | string {
+  const own = layout.results(id);
+  if (typeof location === 'string' && /^[a-z][a-z0-9+.-]*:\/\//i.test(location)) {
+    if (location.startsWith(store.rootUri())) {
+      const key = location.slice(store.rootUri().length);
+      if (key === own || key === own.slice(0, -1)) return 'store';
+      throw new StorageError('storage_config', `${location} (the results of batch ${id}) is not its own results folder of this client's store (${store.rootUri()}${own}): nothing was deleted.`);
+    }
+    if (!/^file:/i.test(location)) throw foreignStore(id, 'results', location, store, storeGuess(location, own, own.slice(0, -1)));
+    location = fileURLToPath(location);
+  }
+  if (store instanceof LocalBlobStore && typeof location === 'string' && path.resolve(location) === store.pathOf(own.slice(0, -1))) return 'store';
+  const storeRoot = store instanceof LocalBlobStore ? store.root : anybatchHome();
+  const problem = resultsDirProblem(location, id, { storeRoot, home: anybatchHome() });
+  if (problem) throw new StorageError('storage_config', `The results of batch ${id} cannot be deleted: ${problem}. Nothing was deleted.`);
+  return location;
 }
 
 async function deletePrefix(store: BlobStore, prefix: string): Promise<DeletedObject[]> {

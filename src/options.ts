@@ -6,6 +6,7 @@
  */
 import { msToNumber } from '@temporalio/common/lib/time';
 import { UsageError } from './errors';
+import { batchIdProblem } from './storage/keys';
 import { REGISTRY, isProviderName, providerDefinition, unknownProvider } from './providers/registry';
 import { DEFAULT_RETRY_CODES, MAX_RETRY_ROUNDS, retryCodeProblem } from './results/retryable';
 import { budgetProblem, type BudgetOverrides } from './admission/budget';
@@ -446,8 +447,10 @@ export function parseCreateOptions(provider: ProviderName, options: unknown): Pa
   const o = checkOptionNames(options, [...COMMON_CREATE_OPTION_NAMES, ...spec.names], `createBatch (${provider})`, { elsewhere });
 
   const completionWindow = checkCompletionWindow(provider, stringOption(o.completionWindow, 'completionWindow'));
-  const batchId = stringOption(o.batchId, 'batchId');
-  if (batchId !== undefined && !/^[A-Za-z0-9_.-]{1,200}$/.test(batchId)) throw new UsageError(`batchId "${batchId}" may only hold letters, digits, "_", "-" and ".".`);
+  const batchId = typeof o.batchId === 'string' ? o.batchId : stringOption(o.batchId, 'batchId');
+  // The one check of batch ids (src/storage/keys.ts), shared with the worker and `anybatch delete`.
+  const idProblem = batchId !== undefined ? batchIdProblem(batchId) : null;
+  if (idProblem) throw new UsageError(`${idProblem}.`);
   const providerOptions = Object.fromEntries(Object.entries(spec.parse(o)).filter(([, v]) => v !== undefined));
   const parsed: ParsedCreateOptions = {
     ...parseClientOptions(o, `createBatch (${provider})`),

@@ -23,7 +23,6 @@ import { objectChunks } from '../results/blob-writer';
 import { bindingOf, unseal, type Credentials } from '../secrets';
 import { apiBaseRefusal } from '../providers/allowed-bases';
 import type { BlobStore } from '../storage';
-import { layout } from '../storage/layout';
 import { estimateRequest, tokenCounter } from '../tokens';
 import { classifyFailure } from './failures';
 import { WorkerStaging, type StagingOptions } from './staging';
@@ -104,10 +103,11 @@ export function createOnlineActivities(opts: StagingOptions = {}): OnlineActivit
   /** The batch's store and the part's keys (online batches exist only for batches staged in a store). */
   const placeOf = (input: OnlineBatchInput): { store: BlobStore; workPrefix: string; inputKey: string } => {
     const staged = staging.forBatch(input.spec);
-    if (!staged.store || !input.spec.storage) {
+    if (staged.mode === 'legacy') {
       throw ApplicationFailure.nonRetryable(`batch ${input.spec.batchId} has no blob store staging, which online batches need`, 'online_unsupported');
     }
-    return { store: staged.store, workPrefix: layout.work(input.spec.batchId, input.part.index), inputKey: staged.partKey(input.part) };
+    const inputKey = staged.partKey(input.part);
+    return { store: staged.store, workPrefix: staged.keys.work(input.part.index), inputKey };
   };
 
   return {

@@ -4,27 +4,28 @@
  * work folder (the failed provider batch is never found again by a create's lookup):
  * - after a queue limit, one new part holding the same requests (a copy of the part's input);
  * - after a size failure, the part's requests cut into parts of at most `maxRequests` (and the provider's bytes).
- * Streams (flat memory); the keys are deterministic (`layout.part`), so an activity retry rewrites the same objects.
+ * Streams (flat memory); the keys are deterministic (the batch's part keys), so an activity retry rewrites the same objects.
  */
 import { AnybatchError } from '../errors';
 import { BlobWriter, objectChunks } from '../results/blob-writer';
 import { splitStaged } from '../results/split';
 import type { PartSink, SplitLimits } from '../results/split';
 import { displayPath } from '../results/writer';
-import { layout } from '../storage/layout';
 import type { PartPlan } from '../contract/spec';
+import { checkPartIndex } from './staging';
 import type { BatchStaging } from './staging';
 
 /** The new parts of `part`: a copy at `firstIndex` (`maxRequests` null), or its requests cut by `maxRequests`. */
 export async function repartition(staged: BatchStaging, part: PartPlan, firstIndex: number, maxRequests: number | null, limits: SplitLimits): Promise<PartPlan[]> {
-  const { spec, store } = staged;
-  if (!spec.storage || !store) {
+  const { spec, store, keys } = staged;
+  if (staged.mode === 'legacy') {
     throw new AnybatchError('storage_config', `batch ${spec.batchId} was staged before the blob store: its part ${part.index} cannot be submitted again.`);
   }
   const id = spec.batchId;
+  checkPartIndex(id, firstIndex);
   const source = staged.partKey(part);
   if (maxRequests === null) {
-    const key = layout.part(id, firstIndex);
+    const key = keys.part(firstIndex);
     const out = new BlobWriter(store, key);
     try {
       for await (const chunk of objectChunks(store, source)) await out.write(chunk);
@@ -36,9 +37,9 @@ export async function repartition(staged: BatchStaging, part: PartPlan, firstInd
     return [{ index: firstIndex, path: displayPath(store, key), requestCount: part.requestCount, bytes: part.bytes }];
   }
   const sink: PartSink = {
-    pathOf: (i) => displayPath(store, layout.part(id, firstIndex + i)),
+    pathOf: (i) => displayPath(store, keys.part(firstIndex + i)),
     async open(i) {
-      const out = new BlobWriter(store, layout.part(id, firstIndex + i));
+      const out = new BlobWriter(store, keys.part(firstIndex + i));
       return { write: (bytes) => out.write(bytes), commit: async () => void (await out.close()), discard: () => out.discard() };
     },
   };

@@ -5,7 +5,7 @@
  *
  * Streams both ways: the last round's error files are read line by line (only the retryable custom_ids are kept:
  * memory grows with the number of requests retried, never with the input), then the staged input is read once and
- * the retried lines are written to the store. Keys are deterministic (`layout.part` at the indexes the workflow
+ * the retried lines are written to the store. Keys are deterministic (the batch's part keys at the indexes the workflow
  * gives), so an activity retry rewrites the same objects:
  * - the round's requests are written as part `firstIndex`; when they fit one provider batch, that is the part;
  * - otherwise they are cut into parts `firstIndex + 1`, `firstIndex + 2`, ... (part `firstIndex` then only holds
@@ -19,24 +19,29 @@ import { isRetryable } from '../results/retryable';
 import type { RetryableLine } from '../results/retryable';
 import { splitStaged } from '../results/split';
 import type { PartSink, SplitLimits } from '../results/split';
-import { displayPath, partIndexOf } from '../results/writer';
+import { displayPath, partIndexOf, partPaths } from '../results/writer';
 import { layout } from '../storage/layout';
 import type { BlobStore } from '../storage/types';
 import type { PartPlan, PartResults } from '../contract/spec';
+import { checkPartIndex } from './staging';
 import type { BatchStaging } from './staging';
 import type { RetryRound } from '../contract/activities';
 
 const NEWLINE = Buffer.from('\n');
 
-/** The custom_ids of the retryable error lines in `from`'s error files. */
+/**
+ * The custom_ids of the retryable error lines in `from`'s error files: read at the batch's own part result files (by
+ * the part index their names carry), never at a path the workflow names.
+ */
 async function retryableIds(staged: BatchStaging, from: PartResults[], codes: readonly string[]): Promise<Set<string>> {
   const target = staged.results;
   const ids = new Set<string>();
   for (const [i, part] of from.entries()) {
+    const index = partIndexOf(String(part.errorsPath), i);
     const chunks =
       typeof target === 'string'
-        ? (fs.createReadStream(part.errorsPath, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>)
-        : objectChunks(target.store, layout.partErrors(target.prefix, partIndexOf(part.errorsPath, i)));
+        ? (fs.createReadStream(partPaths(target, index).errors, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>)
+        : objectChunks(target.store, layout.partErrors(target.prefix, index));
     for await (const line of splitLines(chunks)) {
       if (line.length === 0) continue;
       const parsed = JSON.parse(line.toString('utf8')) as RetryableLine & { custom_id: string };
@@ -71,24 +76,24 @@ async function copyRequests(store: BlobStore, inputKey: string, ids: Set<string>
 
 /** Plans the parts of one retry round (none when no request of the last round is retryable). */
 export async function planRetryRound(staged: BatchStaging, round: RetryRound, codes: readonly string[], limits: SplitLimits): Promise<PartPlan[]> {
-  const { spec, store } = staged;
-  if (!spec.storage || !store) {
+  const { spec, store, keys } = staged;
+  if (staged.mode === 'legacy') {
     throw new AnybatchError('storage_config', `batch ${spec.batchId} was staged before the blob store: its failed requests cannot be retried (retryFailed).`);
   }
+  const firstIndex = checkPartIndex(spec.batchId, round.firstIndex);
   const ids = await retryableIds(staged, round.from, codes);
   if (ids.size === 0) return [];
-  const id = spec.batchId;
-  const roundKey = layout.part(id, round.firstIndex);
+  const roundKey = keys.part(firstIndex);
   const cost = limits.sentBytes ?? ((line: Buffer) => line.length + 1);
-  const written = await copyRequests(store, spec.storage.inputKey, ids, roundKey, cost);
+  const written = await copyRequests(store, keys.input, ids, roundKey, cost);
   if (written.count <= limits.maxRequests && written.sent <= limits.maxBytes) {
-    return [{ index: round.firstIndex, path: displayPath(store, roundKey), requestCount: written.count, bytes: written.bytes }];
+    return [{ index: firstIndex, path: displayPath(store, roundKey), requestCount: written.count, bytes: written.bytes }];
   }
-  const indexOf = (i: number) => round.firstIndex + 1 + i;
+  const indexOf = (i: number) => firstIndex + 1 + i;
   const sink: PartSink = {
-    pathOf: (i) => displayPath(store, layout.part(id, indexOf(i))),
+    pathOf: (i) => displayPath(store, keys.part(indexOf(i))),
     async open(i) {
-      const out = new BlobWriter(store, layout.part(id, indexOf(i)));
+      const out = new BlobWriter(store, keys.part(indexOf(i)));
       return { write: (bytes) => out.write(bytes), commit: async () => void (await out.close()), discard: () => out.discard() };
     },
   };

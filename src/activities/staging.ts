@@ -3,8 +3,6 @@
  * adapter state (the work folder: translations, id maps, create markers), its results, and the clean-up once
  * the results are written. Everything else in the worker (activities, adapters) sees local paths.
  *
- * - A batch staged before the blob store (its spec has no `storage`): local paths, exactly as before
- *   (`spec.input.path`, parts beside it, `<input folder>/<batch>.work/<part>`, `spec.resultsDir`).
  * - A batch in a local folder store: the store's keys are today's ANYBATCH_HOME paths (`LocalBlobStore.pathOf`),
  *   used directly: no copies, the same files and the same speed as before.
  * - A batch in an S3-compatible store: the worker keeps a scratch cache under its own ANYBATCH_HOME
@@ -14,13 +12,23 @@
  *   uploaded back while it runs (on each change) and once more when it returns, so that another worker host,
  *   after a crash, finds the id maps, translations and create markers. The scratch is only a cache: deleting
  *   it loses nothing; it is deleted once the batch's results are written.
+ * - A batch staged before the blob store (its spec has no `storage`): read and written as a batch of the local
+ *   folder store at this worker's own ANYBATCH_HOME, in the flat layout it was staged in; only there.
+ *
+ * The worker reads and writes only inside its store. Before anything is read, `forBatch` checks what the spec names
+ * (a workflow can be started on the task queue with any input) and refuses, with a permanent `storage_refused` naming
+ * the batch and the key or path, a batch id that is not a safe key segment (src/storage/keys.ts), an input key that is
+ * not the batch's own (src/storage/layout.ts: its run folder, or the flat layout), results under another prefix than
+ * the batch's own, a results folder of the caller's (`resultsDir`, local store only) that is relative or inside the
+ * store or ANYBATCH_HOME, and a spec without a store whose input is not this worker's ANYBATCH_HOME layout. Parts and
+ * result files named by the workflow are mapped to the batch's own keys (by part index) or refused.
  *
  * The store is the worker's own (ANYBATCH_STORAGE, or ANYBATCH_HOME by default), opened once per process; a
  * batch staged in another store fails at once with a permanent `storage_mismatch` error naming both.
  *
- * Lifecycle: once a batch's results are written, its staged inputs (every key under `layout.inputPrefixes`:
- * input, request ids, parts, work folders) are deleted, unless ANYBATCH_KEEP_INPUTS=1 (worker env). Results
- * stay until deleted (`anybatch delete`).
+ * Lifecycle: once a batch's results are written, its staged inputs (exactly its own keys, `StagedKeys.owns`: input,
+ * request ids, parts, work folders) are deleted, unless ANYBATCH_KEEP_INPUTS=1 (worker env). Results stay until
+ * deleted (`anybatch delete`).
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -36,12 +44,13 @@ import { splitInput, splitStaged } from '../results/split';
 import type { PartSink, SplitLimits } from '../results/split';
 import { idsOfInput, idsOfInputChunks, idsOfList, idsOfListChunks } from '../results/writer';
 import type { StoreResults } from '../results/writer';
-import { BlobNotFoundError, StorageError, checkStore, openStore, storageConfigFromEnv } from '../storage';
-import type { BlobStore, LocalBlobStore, StorageConfig } from '../storage';
-import { layout } from '../storage/layout';
-import type { StorageRef } from '../storage/layout';
+import { BlobNotFoundError, LocalBlobStore, StorageError, checkStore, openStore, storageConfigFromEnv } from '../storage';
+import type { BlobStore, StorageConfig } from '../storage';
+import { deleteStaged } from '../storage/batch-data';
+import { batchIdProblem } from '../storage/keys';
+import { layout, resultsDirProblem, stagedKeys } from '../storage/layout';
+import type { StagedKeys, StorageRef } from '../storage/layout';
 import { LineEstimator, estimateParts } from '../tokens';
-import { requestIdsPath } from '../validation';
 import type { BatchSpec, PartPlan } from '../contract/spec';
 
 /** Worker env: keep a batch's staged inputs after its results are written (`1`/`true`). */
@@ -60,6 +69,24 @@ export class StorageMismatchError extends AnybatchError {
         (staged.startsWith('file:') && mine.startsWith('file:') ? ' (or, for the local folder, ANYBATCH_HOME)' : ''),
     );
   }
+}
+
+/**
+ * A batch whose spec names what is not its own (a key, a path, an id that is not a safe key segment): permanent. The
+ * worker reads and writes only inside its store, and only the batch's own keys there.
+ */
+export class StorageRefusedError extends AnybatchError {
+  constructor(batchId: string, why: string) {
+    super('storage_refused', `batch ${batchId} is refused by this worker: ${why}.`);
+  }
+}
+
+/** A part index as the workflow gives it: a non-negative integer, or the batch is refused (it names a key and a file). */
+export function checkPartIndex(batchId: string, index: unknown): number {
+  if (typeof index !== 'number' || !Number.isSafeInteger(index) || index < 0) {
+    throw new StorageRefusedError(batchId, `part index ${JSON.stringify(index) ?? String(index)} is not a non-negative integer`);
+  }
+  return index;
 }
 
 export function keepInputs(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -182,12 +209,51 @@ export class WorkerStaging {
     return storeFor(this.config!);
   }
 
-  /** The staging of one batch; a batch staged in another store than this worker's throws `StorageMismatchError`. */
+  /**
+   * The staging of one batch, once what its spec names is checked (see the header): a batch staged in another store
+   * than this worker's throws `StorageMismatchError`, one naming what is not its own `StorageRefusedError`.
+   */
   forBatch(spec: BatchSpec): BatchStaging {
-    if (!spec.storage) return new BatchStaging(spec, null, this.home);
+    const id = spec?.batchId;
+    const idProblem = batchIdProblem(id);
+    if (idProblem) throw new StorageRefusedError(JSON.stringify(id) ?? String(id), idProblem);
+    if (!spec.storage) return this.beforeTheStore(spec);
     const store = this.store;
-    if (store.rootUri() !== spec.storage.uri) throw new StorageMismatchError(spec.batchId, spec.storage.uri, store.rootUri());
+    if (store.rootUri() !== spec.storage.uri) throw new StorageMismatchError(id, spec.storage.uri, store.rootUri());
+    const ref = spec.storage;
+    if (typeof ref.inputKey !== 'string' || stagedKeys(id, ref.inputKey) === null) {
+      throw new StorageRefusedError(id, `its input key ${JSON.stringify(ref.inputKey)} is not its own (inputs/${id}/<run>/input.jsonl, or inputs/${id}.jsonl for a batch staged before run folders)`);
+    }
+    if (ref.resultsPrefix !== null && ref.resultsPrefix !== layout.results(id)) {
+      throw new StorageRefusedError(id, `its results prefix ${JSON.stringify(ref.resultsPrefix)} is not its own (${layout.results(id)})`);
+    }
+    if (ref.resultsPrefix === null) {
+      if (!(store instanceof LocalBlobStore)) throw new StorageRefusedError(id, `it names a results folder of its own (${spec.resultsDir}), which only a local folder store allows`);
+      const problem = resultsDirProblem(spec.resultsDir, id, { storeRoot: store.root, home: this.home });
+      if (problem) throw new StorageRefusedError(id, problem);
+    }
     return new BatchStaging(spec, store, this.home);
+  }
+
+  /**
+   * A batch staged before the blob store: only in the flat layout of this worker's ANYBATCH_HOME (as every such
+   * batch was), read and written as a batch of the local folder store there.
+   */
+  private beforeTheStore(spec: BatchSpec): BatchStaging {
+    const id = spec.batchId;
+    const home = new LocalBlobStore(this.home);
+    const expected = home.pathOf(layout.input(id));
+    const named = spec.input?.path;
+    if (typeof named !== 'string' || path.resolve(named) !== expected) {
+      throw new StorageRefusedError(id, `it has no store and names the input ${JSON.stringify(named)}: a batch staged before the blob store is read only at this worker's ANYBATCH_HOME (${expected})`);
+    }
+    const own = spec.resultsDir === path.join(this.home, 'results', id);
+    if (!own) {
+      const problem = resultsDirProblem(spec.resultsDir, id, { storeRoot: this.home, home: this.home });
+      if (problem) throw new StorageRefusedError(id, problem);
+    }
+    const ref: StorageRef = { uri: home.rootUri(), inputKey: layout.input(id), resultsPrefix: own ? layout.results(id) : null };
+    return new BatchStaging(spec, home, this.home, { ref, beforeTheStore: true });
   }
 }
 
@@ -257,22 +323,39 @@ async function walkFiles(dir: string, rel = ''): Promise<string[]> {
   return out;
 }
 
-/** One batch's staged data, as the worker sees it. */
+/** One batch's staged data, as the worker sees it (its spec checked by `WorkerStaging.forBatch`). */
 export class BatchStaging {
   readonly mode: Mode;
-  private readonly ref: StorageRef | null;
+  private readonly ref: StorageRef;
+  /** The batch's staged keys, in the layout its spec names (its run folder, or the flat layout). */
+  readonly keys: StagedKeys;
+  /** A batch staged before the blob store (its spec has no `storage`). */
+  private readonly beforeTheStore: boolean;
 
   constructor(
     readonly spec: BatchSpec,
-    readonly store: BlobStore | null,
+    readonly store: BlobStore,
     private readonly home: string,
+    opts: { ref?: StorageRef; beforeTheStore?: boolean } = {},
   ) {
-    this.ref = spec.storage ?? null;
-    this.mode = !this.ref || !store ? 'legacy' : store.kind === 'local' && typeof (store as LocalBlobStore).pathOf === 'function' ? 'local' : 'remote';
+    const ref = opts.ref ?? spec.storage;
+    if (!ref) throw new StorageRefusedError(spec.batchId, 'it has no store');
+    this.ref = ref;
+    const keys = stagedKeys(spec.batchId, ref.inputKey);
+    if (!keys) throw new StorageRefusedError(spec.batchId, `its input key ${JSON.stringify(ref.inputKey)} is not its own`);
+    this.keys = keys;
+    this.beforeTheStore = opts.beforeTheStore ?? false;
+    const local = store.kind === 'local' && typeof (store as LocalBlobStore).pathOf === 'function';
+    this.mode = this.beforeTheStore ? 'legacy' : local ? 'local' : 'remote';
   }
 
   private get id(): string {
     return this.spec.batchId;
+  }
+
+  /** The store is a local folder: its keys are files, used in place. */
+  private get inPlace(): boolean {
+    return this.mode !== 'remote';
   }
 
   private local(key: string): string {
@@ -290,19 +373,19 @@ export class BatchStaging {
 
   /** How plans and messages name a key: the file for a local store, the URI otherwise. */
   private display(key: string): string {
-    return this.mode === 'local' ? this.local(key) : this.store!.uri(key);
+    return this.inPlace ? this.local(key) : this.store.uri(key);
   }
 
   /** The staged input, for messages. */
   get inputPlace(): string {
-    return this.ref ? this.display(this.ref.inputKey) : this.spec.input.path;
+    return this.display(this.ref.inputKey);
   }
 
   // ---- planning -------------------------------------------------------------------------------------------
 
   /**
-   * Splits the staged input into parts (written beside it, or as objects at `layout.part`), each with its token
-   * estimate unless `estimateTokens` is false (src/tokens: one more streaming pass over the input); idempotent.
+   * Splits the staged input into parts (written beside it, or as objects at the batch's part keys), each with its
+   * token estimate unless `estimateTokens` is false (src/tokens: one more streaming pass over the input); idempotent.
    */
   async plan(limits: SplitLimits, estimateTokens = true): Promise<PartPlan[]> {
     const parts = await this.split(limits);
@@ -312,61 +395,61 @@ export class BatchStaging {
 
   /** The staged input's bytes, read afresh. */
   private inputChunks(): AsyncIterable<Buffer> {
-    if (this.mode === 'legacy') return readFileChunks(this.spec.input.path);
-    const inputKey = this.ref!.inputKey;
-    return this.mode === 'local' ? readFileChunks(this.local(inputKey)) : objectChunks(this.store!, inputKey);
+    const inputKey = this.ref.inputKey;
+    return this.inPlace ? readFileChunks(this.local(inputKey)) : objectChunks(this.store, inputKey);
   }
 
   private async split(limits: SplitLimits): Promise<PartPlan[]> {
-    if (this.mode === 'legacy') {
-      await checkReadable(this.spec.input.path);
-      return splitInput(this.spec.input.path, limits);
-    }
-    const inputKey = this.ref!.inputKey;
-    if (this.mode === 'local') {
+    const inputKey = this.ref.inputKey;
+    const keys = this.keys;
+    if (this.inPlace) {
       const file = this.local(inputKey);
       await checkReadable(file);
-      return splitInput(file, limits, { partPath: (i) => this.local(layout.part(this.id, i)) });
+      return splitInput(file, limits, { partPath: (i) => this.local(keys.part(i)) });
     }
-    const store = this.store!;
+    const store = this.store;
     const info = await store.head(inputKey);
     if (!info) throw new BlobNotFoundError(inputKey, store.uri(inputKey));
-    const id = this.id;
     const sink: PartSink = {
-      pathOf: (i) => store.uri(layout.part(id, i)),
+      pathOf: (i) => store.uri(keys.part(i)),
       async open(i) {
-        const out = new BlobWriter(store, layout.part(id, i));
+        const out = new BlobWriter(store, keys.part(i));
         return { write: (bytes) => out.write(bytes), commit: async () => void (await out.close()), discard: () => out.discard() };
       },
     };
     return splitStaged({ size: info.size, read: () => objectChunks(store, inputKey), path: store.uri(inputKey) }, limits, sink);
   }
 
-  /** The key of a part's input: the staged input itself (a single part) or `layout.part`. */
+  /**
+   * The key of a part's input: the staged input itself (a single part) or the batch's part key. A part naming
+   * anything else (another batch's key, a file outside the store) is refused.
+   */
   partKey(part: PartPlan): string {
-    const ref = this.ref!;
-    const candidates = [ref.inputKey, layout.part(this.id, part.index)];
+    const index = checkPartIndex(this.id, part?.index);
+    const candidates = [this.ref.inputKey, this.keys.part(index)];
     for (const key of candidates) {
-      if (part.path === key || part.path === this.display(key) || part.path === this.store!.uri(key)) return key;
+      if (part.path === key || part.path === this.display(key) || part.path === this.store.uri(key)) return key;
     }
     // The whole input as one part (a batch whose planning failed carries the spec's input).
-    if (part.path === this.spec.input.path) return ref.inputKey;
-    throw new AnybatchError('storage_config', `part ${part.index} of batch ${this.id} names ${part.path}, which is not one of the batch's staged objects in ${this.store!.rootUri()}`);
-  }
-
-  private legacyWorkDir(part: PartPlan): string {
-    return path.join(path.dirname(this.spec.input.path), `${this.id}.work`, String(part.index));
+    if (part.path === this.spec.input.path) return this.ref.inputKey;
+    throw new StorageRefusedError(this.id, `its part ${index} names ${JSON.stringify(part.path)}, which is not one of the batch's staged objects in ${this.store.rootUri()}`);
   }
 
   /** The local paths an adapter is given for a part (the input file may not be there: see `withPart`). */
   partFiles(part: PartPlan): PartFiles {
-    if (this.mode === 'legacy') return { path: part.path, workDir: this.legacyWorkDir(part), persist: nothingToPersist };
     const key = this.partKey(part);
-    const work = layout.work(this.id, part.index);
-    if (this.mode === 'local') return { path: this.local(key), workDir: this.local(work), persist: nothingToPersist };
+    const work = this.keys.work(part.index);
+    if (this.inPlace) return { path: this.local(key), workDir: this.local(work), persist: nothingToPersist };
     // Outside `withPart` nothing syncs the folder: persisting there is refused rather than silently skipped.
     const outside = () => Promise.reject(new Error(`part ${part.index}'s work folder is only kept in the store during an adapter call (withPart)`));
     return { path: this.scratchOf(key), workDir: this.scratchOf(work), persist: outside };
+  }
+
+  /** The scratch manifest of a part's work folder (one per run folder: a later run of the id never reads an earlier one's). */
+  private syncManifest(index: number): string {
+    const folder = this.keys.folder;
+    const run = folder === null ? '' : `${folder.split('/').filter(Boolean).pop()}.`;
+    return path.join(this.scratchRoot, '.sync', `${run}${index}.json`);
   }
 
   // ---- adapter calls ----------------------------------------------------------------------------------------
@@ -378,17 +461,17 @@ export class BatchStaging {
    */
   async withPart<T>(part: PartPlan, opts: WithPartOptions, fn: (files: PartFiles) => Promise<T>): Promise<T> {
     const files = this.partFiles(part);
-    if (this.mode !== 'remote') {
+    if (this.inPlace) {
       if (opts.input) await checkReadable(files.path);
       return fn(files);
     }
-    const store = this.store!;
+    const store = this.store;
     const key = this.partKey(part);
     await fs.promises.mkdir(this.scratchRoot, { recursive: true });
     const now = new Date();
     await fs.promises.utimes(this.scratchRoot, now, now).catch(() => undefined); // in use: not swept
     if (opts.input) await this.fetch(key, files.path);
-    const sync = new WorkSync(store, layout.work(this.id, part.index), files.workDir, path.join(this.scratchRoot, '.sync', `${part.index}.json`));
+    const sync = new WorkSync(store, this.keys.work(part.index), files.workDir, this.syncManifest(part.index));
     await sync.restore();
     const stop = sync.watch();
     let result: T;
@@ -407,7 +490,7 @@ export class BatchStaging {
 
   /** Downloads `key` to `file` unless a complete copy is there (streamed, size checked, temp + rename). */
   private async fetch(key: string, file: string): Promise<void> {
-    const store = this.store!;
+    const store = this.store;
     const info = await store.head(key);
     if (!info) throw new BlobNotFoundError(key, store.uri(key));
     const st = await statOrNull(file);
@@ -420,20 +503,14 @@ export class BatchStaging {
   /** The custom_ids of a part: from its input, else from the ids recorded at validation; null when neither is there. */
   async partIds(part: PartPlan): Promise<AsyncIterable<string> | null> {
     const first = part.firstRequest ?? (part.requestCount === this.spec.input.requestCount ? 0 : undefined);
-    if (this.mode === 'legacy') {
-      if (readableFile(part.path)) return idsOfInput(part.path);
-      const list = requestIdsPath(this.spec.input.path);
-      if (first !== undefined && readableFile(list)) return idsOfList(list, first, part.requestCount);
-      return null;
-    }
     const key = this.partKey(part);
-    const idsKey = layout.inputIds(this.id);
-    if (this.mode === 'local') {
+    const idsKey = this.keys.ids;
+    if (this.inPlace) {
       if (readableFile(this.local(key))) return idsOfInput(this.local(key));
       if (first !== undefined && readableFile(this.local(idsKey))) return idsOfList(this.local(idsKey), first, part.requestCount);
       return null;
     }
-    const store = this.store!;
+    const store = this.store;
     if (await store.head(key)) return idsOfInputChunks(objectChunks(store, key));
     if (first !== undefined && (await store.head(idsKey))) return idsOfListChunks(objectChunks(store, idsKey), first, part.requestCount);
     return null;
@@ -441,15 +518,15 @@ export class BatchStaging {
 
   /** The request ids recorded at validation, for messages. */
   get idsPlace(): string {
-    return this.ref ? this.display(layout.inputIds(this.id)) : requestIdsPath(this.spec.input.path);
+    return this.display(this.keys.ids);
   }
 
-  /** Where results are written: `resultsDir` (before the store, or a caller's own folder), the store's folder, or keys. */
+  /** Where results are written: the store's folder or keys, or a caller's own folder (`resultsDir`, checked by `forBatch`). */
   get results(): ResultsTarget {
-    const prefix = this.ref?.resultsPrefix;
-    if (this.mode === 'legacy' || !prefix) return this.spec.resultsDir;
-    if (this.mode === 'local') return this.local(prefix);
-    return { store: this.store!, prefix };
+    const prefix = this.ref.resultsPrefix;
+    if (!prefix) return this.spec.resultsDir;
+    if (this.inPlace) return this.local(prefix);
+    return { store: this.store, prefix };
   }
 
   /** The results folder or prefix, for messages. */
@@ -460,35 +537,27 @@ export class BatchStaging {
 
   /** The merged files as a batch reports them: with their URIs, for a batch with a store. */
   withUris(files: BatchResultFiles): BatchResultFiles {
-    if (!this.ref || (files.output_uri && files.errors_uri)) return files;
+    if (this.beforeTheStore || (files.output_uri && files.errors_uri)) return files;
     return { ...files, output_uri: pathToFileURL(files.output_path).href, errors_uri: pathToFileURL(files.errors_path).href };
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------------------------
 
   /**
-   * Once the merged results exist: deletes the staged inputs (unless ANYBATCH_KEEP_INPUTS, or `keepInputs` while a
-   * given-up part may still be recovered from them) and this worker's
-   * scratch. Idempotent; best effort (the results are written: a failure is returned for a warning, not thrown).
+   * Once the merged results exist: deletes the staged inputs (exactly the batch's own keys; unless
+   * ANYBATCH_KEEP_INPUTS, or `keepInputs` while a given-up part may still be recovered from them) and this worker's
+   * scratch. A batch staged before the blob store keeps its inputs, as it always did. Idempotent; best effort (the
+   * results are written: a failure is returned for a warning, not thrown).
    */
   async cleanUp(env: NodeJS.ProcessEnv = process.env, opts: { keepInputs?: boolean } = {}): Promise<string[]> {
     const problems: string[] = [];
-    if (this.mode === 'legacy') return problems;
-    const store = this.store!;
+    if (this.beforeTheStore) return problems;
+    const store = this.store;
     if (!keepInputs(env) && !opts.keepInputs) {
-      for (const prefix of layout.inputPrefixes(this.id)) {
-        try {
-          const keys: string[] = [];
-          for await (const entry of store.list(prefix)) keys.push(entry.key);
-          for (const key of keys) await store.delete(key);
-        } catch (err) {
-          problems.push(`could not delete the staged inputs under ${store.uri(prefix)}: ${(err as Error).message}`);
-        }
-      }
-      if (this.mode === 'local') {
-        // The work folders' own (now empty) folders.
-        const workRoot = path.dirname(this.local(layout.work(this.id, 0)));
-        await fs.promises.rm(workRoot, { recursive: true, force: true }).catch((err: Error) => problems.push(`could not remove ${workRoot}: ${err.message}`));
+      try {
+        await deleteStaged(store, this.id, this.keys);
+      } catch (err) {
+        problems.push(`could not delete the staged inputs of batch ${this.id} under ${store.uri(this.keys.listPrefix.replace(/\/$/, ''))}: ${(err as Error).message}`);
       }
     }
     if (this.mode === 'remote') {

@@ -4,7 +4,7 @@
 export interface StorageRef {
   /** The store's root, as `BlobStore.uri('')` gives it: `file:///abs/home/` or `s3://bucket/prefix/`. */
   uri: string;
-  /** The staged input's key (`inputs/<batch>.jsonl`). */
+  /** The staged input's key: `inputs/<batch>/<run>/input.jsonl`, or `inputs/<batch>.jsonl` for a batch staged before run folders (src/storage/layout.ts). */
   inputKey: string;
   /**
    * The key prefix the results are written under (`results/<batch>/`), or null when the caller chose a results

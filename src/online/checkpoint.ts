@@ -10,7 +10,7 @@ export const CHUNK_DIR = 'online/';
 const CHUNK_PREFIX = 'results-';
 const CHUNK_SUFFIX = '.jsonl';
 
-/** The key of chunk `seq` under a part's work prefix (`inputs/<batch>.work/<i>/`). */
+/** The key of chunk `seq` under a part's work prefix (`inputs/<batch>/<run>/work/<i>/`, see src/storage/layout.ts). */
 export function chunkKey(workPrefix: string, seq: number): string {
   return `${workPrefix}${CHUNK_DIR}${CHUNK_PREFIX}${String(seq).padStart(6, '0')}${CHUNK_SUFFIX}`;
 }

@@ -7,7 +7,9 @@
  * (the worker's blob store: src/activities/staging.ts).
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import type { PartPlan } from '../contract/spec';
+import { syncDir } from '../storage/fsync';
 import { readFileChunks, splitLines } from './jsonl';
 
 const NEWLINE = Buffer.from('\n');
@@ -98,7 +100,7 @@ export function fileSource(file: string, size: number): SplitSource {
   return { size, read: () => readFileChunks(file), path: file };
 }
 
-/** Parts as files, each written to `<path>.tmp` and renamed into place. */
+/** Parts as files, each written to `<path>.tmp`, fsynced and renamed into place (the folder fsynced). */
 export function fileSink(pathOf: (index: number) => string): PartSink {
   return {
     pathOf,
@@ -110,8 +112,11 @@ export function fileSink(pathOf: (index: number) => string): PartSink {
           for (let at = 0; at < bytes.length; ) at += (await out.write(bytes, at, bytes.length - at)).bytesWritten;
         },
         async commit() {
+          // A part is the batch's staged data: durable before it gets its name, and its name durable too.
+          await out.sync();
           await out.close();
           await fs.promises.rename(target + '.tmp', target);
+          await syncDir(path.dirname(target));
         },
         async discard() {
           await out.close().catch(() => undefined);

@@ -11,6 +11,7 @@ import type { Batch, BatchResultFiles } from '../contract/batch';
 import { UsageTally } from '../cost/usage';
 import type { ResultLine } from '../providers/types';
 import type { PartPlan, PartResults } from '../contract/spec';
+import { syncDir, syncFile } from '../storage/fsync';
 import { layout } from '../storage/layout';
 import type { BlobStore } from '../storage/types';
 import { BlobJsonlWriter, BlobWriter, countObjectLines, objectChunks } from './blob-writer';
@@ -125,7 +126,7 @@ interface LineSink {
   discard(reason: unknown): Promise<void>;
 }
 
-/** A local file, written to `<file>.tmp` and renamed into place. */
+/** A local file, written to `<file>.tmp` (fsynced on close) and renamed into place (its folder fsynced). */
 function fileSink(file: string): LineSink {
   const out = new JsonlWriter(file + '.tmp');
   return {
@@ -135,7 +136,10 @@ function fileSink(file: string): LineSink {
     },
     write: (v) => out.write(v),
     close: () => out.close(),
-    publish: () => fs.promises.rename(out.path, file),
+    publish: async () => {
+      await fs.promises.rename(out.path, file);
+      await syncDir(path.dirname(file));
+    },
     discard: () => out.discard(),
   };
 }
@@ -274,6 +278,8 @@ async function concat(sources: Source[], target: string): Promise<void> {
     }
   }
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  // Durable before it gets its name (the folder is fsynced once both merged files have theirs).
+  await syncFile(tmp);
   await fs.promises.rename(tmp, target);
 }
 
@@ -281,18 +287,23 @@ async function concat(sources: Source[], target: string): Promise<void> {
  * Merges the parts' files into output.jsonl and errors.jsonl, in a local folder or under a prefix of the blob
  * store, leaving out the `superseded` error lines (requests retried in a later round). Safe to repeat after a
  * crash: the merged files are written whole (temp + rename, or an upload visible only once complete) before the
- * part files are removed, and a repeat that finds only the merged files counts their lines.
+ * part files are removed, and a repeat that finds only the merged files counts their lines. In a local folder the
+ * merged files and the folder are fsynced before the part files are removed and before this returns (the batch's
+ * staged inputs are deleted next). The part files read are the folder's own (`.parts/<i>.*`, by the part index their
+ * names carry), never other paths a `PartResults` names.
  */
 export async function mergeResults(target: string | StoreResults, parts: PartResults[], superseded?: Superseded): Promise<BatchResultFiles> {
   if (typeof target !== 'string') return mergeInStore(target, parts, superseded);
   const resultsDir = target;
   const output = path.join(resultsDir, OUTPUT_FILE);
   const errors = path.join(resultsDir, ERRORS_FILE);
-  const partsLeft = parts.every((p) => fs.existsSync(p.outputPath) && fs.existsSync(p.errorsPath));
+  const files = parts.map((p, i) => partPaths(resultsDir, partIndexOf(String(p.outputPath), i)));
+  const partsLeft = files.every((f) => fs.existsSync(f.output) && fs.existsSync(f.errors));
   const counter = errorsCounter(parts, superseded);
   if (partsLeft) {
-    await concat(parts.map((p) => () => fileChunks(p.outputPath)), output);
-    await concat(parts.map((p, i) => () => mergedChunks(fileChunks(p.errorsPath), counter.dropFor(i), counter.kept)), errors);
+    await concat(files.map((f) => () => fileChunks(f.output)), output);
+    await concat(files.map((f, i) => () => mergedChunks(fileChunks(f.errors), counter.dropFor(i), counter.kept)), errors);
+    await syncDir(resultsDir);
     await fs.promises.rm(path.join(resultsDir, PARTS_DIR), { recursive: true, force: true });
   } else if (!fs.existsSync(output) || !fs.existsSync(errors)) {
     throw new Error(`results of ${resultsDir} are incomplete: part files and merged files are both missing`);

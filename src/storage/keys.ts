@@ -49,3 +49,25 @@ export function validatePrefix(prefix: string): string {
   if (last.startsWith(TEMP_PREFIX)) throw new InvalidKeyError(prefix, `segments starting with "${TEMP_PREFIX}" are reserved`);
   return prefix;
 }
+
+/** The longest batch id (it is a key segment, and a Temporal workflow id). */
+export const MAX_BATCH_ID_LENGTH = 200;
+
+/** What a batch id may be, as messages say it. */
+export const BATCH_ID_RULE =
+  `a batch id is 1 to ${MAX_BATCH_ID_LENGTH} letters, digits, "_", "-" and "." and does not start with "." (so neither "." nor ".."): ` +
+  'it names the batch\'s own folder of the store';
+
+const BATCH_ID = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
+
+/**
+ * Why `id` cannot be a batch id, or null when it can. The one check of batch ids: `createBatch` (a `UsageError`),
+ * the worker's staging (a permanent `storage_refused`) and `anybatch delete` all ask it. A batch id is a single safe
+ * key segment: no `/`, no `.`/`..`, no leading `.` (hidden files, the store's temp names), nothing a folder and S3
+ * would read differently.
+ */
+export function batchIdProblem(id: unknown): string | null {
+  if (typeof id !== 'string') return `batchId must be a string (got ${typeof id})`;
+  if (id.length === 0 || id.length > MAX_BATCH_ID_LENGTH || !BATCH_ID.test(id)) return `batchId ${JSON.stringify(id)} is refused: ${BATCH_ID_RULE}`;
+  return null;
+}

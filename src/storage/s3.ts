@@ -5,7 +5,9 @@
  * - Puts stream through lib-storage's `Upload`: a body of at most one part becomes one PutObject; a larger
  *   one a multipart upload of `partSize` parts, `queueSize` at a time (memory ~ partSize x queueSize,
  *   whatever the size). A multipart object is visible only once completed; a body that fails (or an
- *   aborted signal) aborts the upload, so nothing partial is ever left as an object.
+ *   aborted signal) aborts the upload, so nothing partial is ever left as an object, and a put that fails or is
+ *   given up for any reason aborts its multipart upload (`abortUpload`), so no parts are left either (a bucket
+ *   lifecycle rule for incomplete multipart uploads is the backstop when even that abort cannot reach the store).
  * - Conditional create sends `If-None-Match: *` on PutObject and CompleteMultipartUpload (412 ->
  *   `BlobExistsError`). Backends that do not honour it (GCS conditions writes on generations instead)
  *   use `conditionalCreate: 'head-check'`: a HeadObject before the write. That is not atomic against a
@@ -16,6 +18,7 @@
  */
 import { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
   CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -307,9 +310,11 @@ export class S3BlobStore implements BlobStore {
       if (body instanceof Readable && !body.destroyed) body.destroy();
       if (Body instanceof Readable && !Body.destroyed) Body.destroy();
     };
+    let upload: Upload | undefined;
+    let completed = false;
     try {
       if (opts.ifNoneMatch && this.conditional === 'head-check' && (await this.head(key))) throw new BlobExistsError(key, this.uri(key));
-      const upload = new Upload({
+      upload = new Upload({
         client: this.client,
         partSize: this.partSize,
         queueSize: this.queueSize,
@@ -324,15 +329,17 @@ export class S3BlobStore implements BlobStore {
       // On abort, fail the body: the upload then aborts its multipart upload before `done()` settles. Should
       // a part upload hang, the Upload itself is aborted after a grace period.
       let graceTimer: NodeJS.Timeout | undefined;
+      const started = upload;
       const onAbort = () => {
-        if (!(body instanceof Readable)) return void upload.abort();
+        if (!(body instanceof Readable)) return void started.abort();
         body.destroy(opts.signal!.reason);
-        graceTimer = setTimeout(() => void upload.abort(), 5000);
+        graceTimer = setTimeout(() => void started.abort(), 5000);
         graceTimer.unref();
       };
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       try {
         const out = await upload.done();
+        completed = true;
         return { size, etag: out.ETag };
       } finally {
         clearTimeout(graceTimer);
@@ -341,10 +348,28 @@ export class S3BlobStore implements BlobStore {
     } catch (err) {
       const sourceError = bodyError; // before destroying the body, which fails its iteration too
       destroyBody();
+      if (upload && !completed) await this.abortUpload(Key, upload);
       if (opts.signal?.aborted) throw opts.signal.reason;
       if (sourceError !== undefined) throw sourceError; // the body's own failure (the upload was aborted)
       if (status(err) === 412 || sdkErr(err).name === 'PreconditionFailed') throw new BlobExistsError(key, this.uri(key), { cause: err });
       throw this.recast(err, 'write', key);
+    }
+  }
+
+  /**
+   * Aborts the multipart upload a failed put started, whatever its state: lib-storage aborts it itself when a part or
+   * the completion fails, but not when the put is given up while a part upload hangs (it waits for that part first),
+   * so its parts would stay, billed and invisible, until a lifecycle rule removes them. An upload already aborted or
+   * completed is gone (NoSuchUpload): fine. Best effort: the put's own error is the one reported; the bucket's
+   * lifecycle rule for incomplete multipart uploads (README, Storage) is the backstop.
+   */
+  private async abortUpload(Key: string, upload: Upload): Promise<void> {
+    const UploadId = upload.uploadId;
+    if (!UploadId) return;
+    try {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId }));
+    } catch {
+      // NoSuchUpload (aborted meanwhile), or the store unreachable: the lifecycle rule removes what is left
     }
   }
 

@@ -3,7 +3,7 @@
  * state. Two implementations: a local folder (`local.ts`, the ANYBATCH_HOME layout) and S3-compatible object
  * storage (`s3.ts`). Workflows carry keys, never paths or contents.
  *
- * Keys are `/`-separated relative names (`inputs/<batch>.jsonl`, `results/<batch>/output.jsonl`): no leading
+ * Keys are `/`-separated relative names (`inputs/<batch>/<run>/input.jsonl`, `results/<batch>/output.jsonl`): no leading
  * `/`, no empty, `.` or `..` segment, no backslash or control character, at most 1024 bytes (see `keys.ts`).
  *
  * No partial object is ever visible as complete: a local write goes to a temp file in the same folder that

@@ -159,30 +159,55 @@ describe('createBatch stages into the S3 store', () => {
     const batch = await createBatch('openai', input, '/v1/chat/completions', { ...options(), noWait: true, apiBase: 'http://127.0.0.1:9/v1', apiKey: 'k' });
     started.push(batch.id);
     const id = batch.id;
-    expect(batch.anybatch.input_path).toBe(`${ROOT()}inputs/${id}.jsonl`);
+    // In a run folder of its own (src/storage/layout.ts): input.jsonl and ids.jsonl.
+    const run = new RegExp(`^inputs/${id}/r[0-9a-f]{12}/input\\.jsonl$`);
+    expect(batch.anybatch.input_path.slice(ROOT().length)).toMatch(run);
+    const inputKey = batch.anybatch.input_path.slice(ROOT().length);
+    const idsKey = inputKey.replace(/input\.jsonl$/, 'ids.jsonl');
     expect(batch.anybatch.results_dir).toBe(`${ROOT()}results/${id}/`);
-    expect(await readAll(await store.get(layout.input(id)))).toBe(fs.readFileSync(input, 'utf8'));
-    expect(await readAll(await store.get(layout.inputIds(id)))).toBe(Array.from({ length: 5 }, (_, i) => `"req-${i}"\n`).join(''));
+    expect(await readAll(await store.get(inputKey))).toBe(fs.readFileSync(input, 'utf8'));
+    expect(await readAll(await store.get(idsKey))).toBe(Array.from({ length: 5 }, (_, i) => `"req-${i}"\n`).join(''));
+    expect(await keys(`inputs/${id}`)).toEqual([idsKey, inputKey]);
     expect(fs.existsSync(path.join(home, 'inputs'))).toBe(false);
     // The workflow carries the store and the keys, for the worker.
     const history = await client.workflow.getHandle(id).fetchHistory();
     const payload = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
     const { spec } = JSON.parse(Buffer.from(payload.data!).toString('utf8')) as BatchWorkflowInput;
-    expect(spec.storage).toEqual({ uri: ROOT(), inputKey: `inputs/${id}.jsonl`, resultsPrefix: `results/${id}/` });
-    expect(spec.input.path).toBe(`${ROOT()}inputs/${id}.jsonl`);
-    // A chosen id whose input is still staged is refused before anything is overwritten.
-    await expect(createBatch('openai', input, '/v1/chat/completions', { ...options(), noWait: true, batchId: id })).rejects.toThrow(`batchId "${id}" is taken`);
-    expect(await readAll(await store.get(layout.input(id)))).toBe(fs.readFileSync(input, 'utf8'));
+    expect(spec.storage).toEqual({ uri: ROOT(), inputKey, resultsPrefix: `results/${id}/` });
+    expect(spec.input.path).toBe(`${ROOT()}${inputKey}`);
+    // A chosen id of a batch that is running is refused before anything is staged (src/batches/reuse.ts).
+    await expect(createBatch('openai', input, '/v1/chat/completions', { ...options(), noWait: true, batchId: id })).rejects.toThrow(`batchId "${id}" is in use`);
+    expect(await keys(`inputs/${id}`)).toEqual([idsKey, inputKey]);
+    expect(await readAll(await store.get(inputKey))).toBe(fs.readFileSync(input, 'utf8'));
   });
 
-  test('when the workflow cannot start, the staged objects are deleted', async () => {
+  test('a chosen id whose workflow exists (running, not a batch\'s) is refused, and nothing is staged', async () => {
     const input = writeChatInput(home, 2);
     const batchId = newId();
-    // A workflow of that id exists already (not a batch's): starting another fails after staging.
     await client.workflow.start(BATCH_WORKFLOW_TYPE, { workflowId: batchId, taskQueue, args: [{}] });
     started.push(batchId);
-    await expect(createBatch('openai', input, '/v1/chat/completions', { ...options(), noWait: true, batchId })).rejects.toThrow();
-    expect(await keys(`inputs/${batchId}.`)).toEqual([]);
+    await expect(createBatch('openai', input, '/v1/chat/completions', { ...options(), noWait: true, batchId })).rejects.toThrow(UsageError);
+    expect(await keys(`inputs/${batchId}`)).toEqual([]);
+  });
+
+  test.each([
+    ['a generated id', undefined],
+    ['a chosen id', 'chosen'],
+  ])('when the workflow cannot start, the staged objects are deleted (%s)', async (_, chosen) => {
+    const input = writeChatInput(home, 2);
+    // Temporal refuses the start, after the input was staged.
+    const refusing = {
+      workflow: {
+        getHandle: (id: string) => client.workflow.getHandle(id),
+        start: async () => {
+          throw new Error('start refused by the test');
+        },
+      },
+    } as unknown as Client;
+    const before = await keys('inputs/');
+    const batchId = chosen ? newId() : undefined;
+    await expect(createBatch('openai', input, '/v1/chat/completions', { temporal: { client: refusing }, taskQueue, noWait: true, ...(batchId ? { batchId } : {}) })).rejects.toThrow('start refused by the test');
+    expect(await keys('inputs/')).toEqual(before);
   });
 
   test('resultsDir is a UsageError that says where results live and how to read them', async () => {
@@ -349,7 +374,7 @@ describe('delete removes a finished batch’s data', () => {
     expect(run.stderr).toContain('Cancel it first');
   });
 
-  test('a batch finished before the blob store: its local files and folders are removed', async () => {
+  test('a batch finished before the blob store, in another folder than this client\'s store: refused; with that folder as the store, removed', async () => {
     const id = newId();
     const oldHome = fs.mkdtempSync(path.join(home, 'old-home-'));
     const local = new LocalBlobStore({ root: oldHome });
@@ -360,25 +385,41 @@ describe('delete removes a finished batch’s data', () => {
     const resultsDir = path.join(oldHome, 'results', id);
     const files = { output_path: path.join(resultsDir, 'output.jsonl'), errors_path: path.join(resultsDir, 'errors.jsonl'), output_count: 1, errors_count: 0 };
     await recordBatch(batchObject(id, 'completed', { input_path: path.join(oldHome, 'inputs', `${id}.jsonl`), results_dir: resultsDir, results: files }));
-    const result = await deleteBatch(null, id, options());
-    expect(result.removed).toHaveLength(7);
-    expect(result.removed.map((r) => r.location)).toContain(path.join(oldHome, 'inputs', `${id}.work`, '0', 'map.json'));
+    // This client's store is the bucket: it deletes nothing a record names elsewhere.
+    const refused = await deleteBatch(null, id, options()).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(StorageError);
+    expect((refused as Error).message).toContain(`${path.join(oldHome, 'inputs', `${id}.jsonl`)} (the staged input of batch ${id}) is not in this client's store`);
+    expect((refused as Error).message).toContain(`ANYBATCH_STORAGE=${oldHome}`);
+    expect(fs.readdirSync(path.join(oldHome, 'inputs')).sort()).toEqual([`${id}.ids.jsonl`, `${id}.jsonl`, `${id}.part-0.jsonl`, `${id}.work`, `${id}x.jsonl`]);
+    // A client whose store is that folder removes them.
+    setEnv({ ANYBATCH_STORAGE: oldHome });
+    try {
+      const result = await deleteBatch(null, id, options());
+      expect(result.removed).toHaveLength(7);
+      expect(result.removed.map((r) => r.location)).toContain(path.join(oldHome, 'inputs', `${id}.work`, '0', 'map.json'));
+    } finally {
+      setEnv(s3ClientEnv());
+    }
     expect(fs.readdirSync(path.join(oldHome, 'inputs'))).toEqual([`${id}x.jsonl`]);
     expect(fs.readdirSync(path.join(oldHome, 'results'))).toEqual([]);
   });
 
   test('a caller’s own results folder: only the files anybatch wrote there are removed', async () => {
     const id = newId();
-    const mine = fs.mkdtempSync(path.join(home, 'mine-'));
-    fs.writeFileSync(path.join(mine, 'keep.txt'), 'mine');
-    fs.writeFileSync(path.join(mine, 'output.jsonl'), 'x\n');
-    fs.writeFileSync(path.join(mine, 'errors.jsonl'), '');
-    fs.mkdirSync(path.join(mine, '.parts'));
-    fs.writeFileSync(path.join(mine, '.parts', '0.output.jsonl'), 'x\n');
-    const files = { output_path: path.join(mine, 'output.jsonl'), errors_path: path.join(mine, 'errors.jsonl'), output_count: 1, errors_count: 0 };
-    await recordBatch(batchObject(id, 'completed', { input_path: path.join(home, 'inputs', `${id}.jsonl`), results_dir: mine, results: files }));
-    const result = await deleteBatch(null, id, options());
-    expect(result.removed.map((r) => path.basename(r.location)).sort()).toEqual(['0.output.jsonl', 'errors.jsonl', 'output.jsonl']);
-    expect(fs.readdirSync(mine)).toEqual(['keep.txt']);
+    const mine = fs.mkdtempSync(path.join(os.tmpdir(), 'anybatch-mine-'));
+    try {
+      fs.writeFileSync(path.join(mine, 'keep.txt'), 'mine');
+      fs.writeFileSync(path.join(mine, 'output.jsonl'), 'x\n');
+      fs.writeFileSync(path.join(mine, 'errors.jsonl'), '');
+      fs.mkdirSync(path.join(mine, '.parts'));
+      fs.writeFileSync(path.join(mine, '.parts', '0.output.jsonl'), 'x\n');
+      const files = { output_path: path.join(mine, 'output.jsonl'), errors_path: path.join(mine, 'errors.jsonl'), output_count: 1, errors_count: 0 };
+      await recordBatch(batchObject(id, 'completed', { input_path: `${ROOT()}inputs/${id}/r0123456789ab/input.jsonl`, results_dir: mine, results: files }));
+      const result = await deleteBatch(null, id, options());
+      expect(result.removed.map((r) => path.basename(r.location)).sort()).toEqual(['0.output.jsonl', 'errors.jsonl', 'output.jsonl']);
+      expect(fs.readdirSync(mine)).toEqual(['keep.txt']);
+    } finally {
+      fs.rmSync(mine, { recursive: true, force: true });
+    }
   });
 });

@@ -15,6 +15,8 @@ import type { Sandbox } from '../../src/sandbox';
 import { findTool } from '../../src/temporal/tools';
 import { batchWorkflow } from '../../src/workflows';
 import type { BatchSpec } from '../../src/contract/spec';
+import { LocalBlobStore } from '../../src/storage';
+import { newStagedKeys } from '../../src/storage/layout';
 import { quietRuntime, readJsonl, writeChatInput } from '../support/env';
 
 const REQUESTS = 1000;
@@ -47,7 +49,7 @@ afterAll(async () => {
 
 /** The real activities, with the sandbox's clock moved to the test server's time before each call. */
 function activitiesOnServerTime(): BatchActivities {
-  const real = createActivities();
+  const real = createActivities({ store: new LocalBlobStore(dir), home: dir });
   const wrapped = {} as Record<string, (...args: unknown[]) => Promise<unknown>>;
   for (const [name, fn] of Object.entries(real) as [string, (...args: unknown[]) => Promise<unknown>][]) {
     wrapped[name] = async (...args) => {
@@ -59,7 +61,12 @@ function activitiesOnServerTime(): BatchActivities {
 }
 
 test('a 24-hour batch polled every 30 s keeps each run short (continue-as-new) and completes', async () => {
+  // Staged as createBatch stages it (a run folder of the batch's own in the worker's store, here the folder `dir`).
   const input = writeChatInput(dir, REQUESTS);
+  const store = new LocalBlobStore(dir);
+  const keys = newStagedKeys('ab_long_poll');
+  await store.put(keys.input, fs.readFileSync(input));
+  await store.put(keys.ids, readJsonl<{ custom_id: string }>(input).map((l) => JSON.stringify(l.custom_id) + '\n').join(''));
   const spec: BatchSpec = {
     batchId: 'ab_long_poll',
     provider: 'openai',
@@ -67,8 +74,9 @@ test('a 24-hour batch polled every 30 s keeps each run short (continue-as-new) a
     completionWindow: '24h',
     metadata: null,
     createdAt: Math.floor(clock / 1000),
-    input: { path: input, requestCount: REQUESTS, bytes: fs.statSync(input).size, model: 'gpt-4o-mini' },
-    resultsDir: path.join(dir, 'results'),
+    input: { path: store.pathOf(keys.input), requestCount: REQUESTS, bytes: fs.statSync(input).size, model: 'gpt-4o-mini' },
+    resultsDir: store.pathOf('results/ab_long_poll'),
+    storage: { uri: store.rootUri(), inputKey: keys.input, resultsPrefix: 'results/ab_long_poll/' },
     pollIntervalMs: 30_000,
     connection: { apiBase: `${sandbox.url}/v1`, sealed: null },
     maxRequestsPerPart: null,

@@ -96,8 +96,10 @@ test('client and worker share only Temporal and the store; a worker killed mid-b
   // The client's copies are gone at once: the store holds the only staged input.
   fs.rmSync(openaiInput);
   fs.rmSync(anthropicInput);
-  expect(openai.anybatch.input_path).toBe(`${store.rootUri()}inputs/${openai.id}.jsonl`);
-  expect(await keys(`inputs/${openai.id}.`)).toEqual(expect.arrayContaining([`inputs/${openai.id}.jsonl`, `inputs/${openai.id}.ids.jsonl`]));
+  // Staged in a run folder of the batch's own (src/storage/layout.ts).
+  expect(openai.anybatch.input_path).toMatch(new RegExp(`^${store.rootUri()}inputs/${openai.id}/r[0-9a-f]{12}/input\\.jsonl$`));
+  const runFolder = openai.anybatch.input_path.slice(store.rootUri().length, -'input.jsonl'.length);
+  expect(await keys(`inputs/${openai.id}/`)).toEqual(expect.arrayContaining([`${runFolder}input.jsonl`, `${runFolder}ids.jsonl`]));
 
   // Killed once both batches are running at the provider, then restarted.
   await eventually(async () => {
@@ -141,8 +143,8 @@ test('client and worker share only Temporal and the store; a worker killed mid-b
   expect(new Set(lines.map((l) => l.custom_id)).size).toBe(900);
 
   // The staged inputs (input, ids, parts, adapter state) are deleted once the results are written; results stay.
-  expect(await keys(`inputs/${openai.id}.`)).toEqual([]);
-  expect(await keys(`inputs/${anthropic.id}.`)).toEqual([]);
+  expect(await keys(`inputs/${openai.id}`)).toEqual([]);
+  expect(await keys(`inputs/${anthropic.id}`)).toEqual([]);
   expect(await keys(`results/${anthropic.id}/`)).toEqual(expect.arrayContaining([`results/${anthropic.id}/output.jsonl`, `results/${anthropic.id}/errors.jsonl`]));
   // Neither host kept a staged copy on its disk: the client staged straight into the store, the worker's scratch is gone.
   expect(fs.existsSync(path.join(clientHome, 'inputs'))).toBe(false);

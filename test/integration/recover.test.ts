@@ -64,7 +64,8 @@ test('parts given up for an unreadable status are recovered once their provider 
   expect(before.errors.map((l) => l.custom_id).sort()).toEqual(ids(n));
   expect(new Set(before.errors.map((l) => l.error?.code))).toEqual(new Set(['status_unreadable']));
   // The staged input is kept for the recovery.
-  const staged = path.join(env.home, 'inputs', `${batch.id}.jsonl`);
+  const staged = failed.anybatch.input_path;
+  expect(staged.startsWith(path.join(env.home, 'inputs', batch.id) + path.sep)).toBe(true);
   expect(fs.existsSync(staged)).toBe(true);
 
   // At once: the provider batches are still running, nothing is rewritten, both stay recoverable.

@@ -167,7 +167,7 @@ describe('a batch in the local folder store: today\'s paths, no copies', () => {
   test('a batch without storage (staged before the store) keeps its local paths', async () => {
     const spec = await stage(store, 3);
     const legacy: BatchSpec = { ...spec, storage: undefined };
-    const b = new WorkerStaging({ home: tmp, store: new LocalBlobStore(path.join(tmp, 'elsewhere')) }).forBatch(legacy);
+    const b = new WorkerStaging({ home: path.join(tmp, 'home'), store: new LocalBlobStore(path.join(tmp, 'elsewhere')) }).forBatch(legacy);
     expect(b.mode).toBe('legacy');
     const parts = await b.plan({ maxRequests: 2, maxBytes: 1e9 });
     expect(parts[0].path).toBe(spec.input.path.replace(/\.jsonl$/, '.part-0.jsonl'));

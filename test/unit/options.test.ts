@@ -54,7 +54,7 @@ describe('createBatch options', () => {
     [{ submitConcurrency: 0 }, /^submitConcurrency must be a positive integer/],
     [{ clientArgs: 'x' }, /^clientArgs must be an object/],
     [{ clientArgs: { fetch: () => null } }, /^clientArgs\.fetch must be a JSON value/],
-    [{ batchId: 'a b' }, /batchId "a b" may only hold/],
+    [{ batchId: 'a b' }, /batchId "a b" is refused: a batch id is 1 to 200 letters, digits/],
     [{ taskQueue: '' }, /^taskQueue must be a non-empty string/],
     [{ temporal: 'localhost:7233' }, /^temporal must be an object/],
   ])('%j is a UsageError naming the option', (options, message) => {

@@ -24,7 +24,8 @@ import type { ProviderCapabilities } from '../capabilities';
 import type { ProviderInfo } from '../http-errors';
 import { PREPARED_INLINE, preparedFile, preparedFileId, requirePreparedFile, ProviderError } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, RequestCheck, ResultLine } from '../types';
-import { runKey, runNonce } from '../run-nonce';
+import { runKey, runNonce, writeDurable } from '../run-nonce';
+import { renameDurably } from '../../storage/fsync';
 import { displayNameOf, toOpenAIBatch, unixSeconds, type GeminiOperation } from './batch-object';
 import { GeminiClients, type GeminiClient } from './client';
 import { geminiCalls } from './errors';
@@ -160,9 +161,8 @@ export class GeminiAdapter implements ProviderAdapter {
       throw new ProviderError('invalid_request', `The translated requests are ${fileBytes} bytes, more than ${this.info.label}'s ${this.capabilities.maxBytesPerBatch} per batch.`);
     }
     const plan: Plan = { model, mode: inlineBytes <= inlineLimit(input.options) ? 'inline' : 'file', fileBytes, inlineBytes };
-    await fs.promises.rename(f.requests + '.tmp', f.requests);
-    await fs.promises.writeFile(f.plan + '.tmp', JSON.stringify(plan));
-    await fs.promises.rename(f.plan + '.tmp', f.plan);
+    await renameDurably(f.requests + '.tmp', f.requests);
+    await writeDurable(f.plan, JSON.stringify(plan));
     return plan;
   }
 

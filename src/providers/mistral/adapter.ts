@@ -21,7 +21,8 @@ import type { ProviderCapabilities } from '../capabilities';
 import type { ProviderInfo } from '../http-errors';
 import { SdkClients, type SdkClientOptions } from '../sdk-clients';
 import type { FetchFunction } from '../streaming-fetch';
-import { runFileName, runNonce } from '../run-nonce';
+import { runFileName, runNonce, writeDurable } from '../run-nonce';
+import { renameDurably } from '../../storage/fsync';
 import { ProviderError, preparedFile, requirePreparedFile } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, RequestCheck, ResultLine } from '../types';
 import { mistralCalls } from './errors';
@@ -138,8 +139,8 @@ export class MistralAdapter implements ProviderAdapter {
       throw err;
     }
     await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-    await fs.promises.writeFile(modelFile, JSON.stringify({ model }));
-    await fs.promises.rename(`${file}.tmp`, file);
+    await writeDurable(modelFile, JSON.stringify({ model }));
+    await renameDurably(`${file}.tmp`, file);
     return { file, bytes: (await fs.promises.stat(file)).size, model };
   }
 
