@@ -259,22 +259,44 @@ function describeValue(value: unknown): string {
   return typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint' ? `a ${typeof value}` : String(value);
 }
 
+/**
+ * anybatch's own bound on `metadata`, for every provider: OpenAI's limits (16 pairs, keys of at most 64 characters,
+ * values of at most 512) and at most 16 KiB in all, as JSON. Metadata is stored on the batch and travels in its memo
+ * with every progress update, so it is bounded even for providers whose batches carry none. A provider's own limits
+ * (its definition's `capabilities.metadata`, less its reserved keys) apply as well: the stricter wins.
+ */
+export const METADATA_BOUND = { maxPairs: 16, maxKeyLength: 64, maxValueLength: 512, maxTotalBytes: 16 * 1024 } as const;
+
+/** A metadata key as messages show it: cut when it is long, so a huge key never makes a huge message. */
+function shownKey(key: string): string {
+  return key.length > 80 ? `${key.slice(0, 80)}…` : key;
+}
+
 function checkMetadata(provider: ProviderName, metadata: unknown): Record<string, string> | null {
   if (metadata === undefined) return null;
   if (!isPlainObject(metadata)) throw new UsageError(`metadata must be an object of string values (got ${describeValue(metadata)}).`);
   const { capabilities, reservedMetadata } = providerDefinition(provider);
   const limits = capabilities.metadata;
+  const bound = METADATA_BOUND;
+  const ours = " (anybatch's limit for every provider)";
   const entries = Object.entries(metadata);
   for (const [k, v] of entries) {
-    if (typeof v !== 'string') throw new UsageError(`metadata.${k} must be a string (got ${describeValue(v)}).`);
+    if (typeof v !== 'string') throw new UsageError(`metadata.${shownKey(k)} must be a string (got ${describeValue(v)}).`);
     if (reservedMetadata.includes(k)) throw new UsageError(`metadata key "${k}" is reserved: anybatch writes it on ${provider} batches.`);
-    if (limits && k.length > limits.maxKeyLength) throw new UsageError(`metadata key "${k}" is longer than ${limits.maxKeyLength} characters.`);
-    if (limits && v.length > limits.maxValueLength) throw new UsageError(`metadata.${k} is longer than ${limits.maxValueLength} characters.`);
+    if (limits && limits.maxKeyLength <= bound.maxKeyLength && k.length > limits.maxKeyLength) throw new UsageError(`metadata key "${shownKey(k)}" is longer than ${limits.maxKeyLength} characters.`);
+    if (k.length > bound.maxKeyLength) throw new UsageError(`metadata key "${shownKey(k)}" is longer than ${bound.maxKeyLength} characters${ours}.`);
+    if (limits && limits.maxValueLength <= bound.maxValueLength && v.length > limits.maxValueLength) throw new UsageError(`metadata.${shownKey(k)} is longer than ${limits.maxValueLength} characters.`);
+    if (v.length > bound.maxValueLength) throw new UsageError(`metadata.${shownKey(k)} is longer than ${bound.maxValueLength} characters${ours}.`);
   }
   const reserved = reservedMetadata.length;
-  if (limits && entries.length > limits.maxPairs - reserved) {
+  if (limits && limits.maxPairs - reserved <= bound.maxPairs && entries.length > limits.maxPairs - reserved) {
     const uses = reserved === 0 ? '' : ` (anybatch uses ${reserved === 1 ? 'one' : reserved})`;
     throw new UsageError(`metadata has ${entries.length} pairs; ${provider} allows ${limits.maxPairs - reserved}${uses}.`);
+  }
+  if (entries.length > bound.maxPairs) throw new UsageError(`metadata has ${entries.length} pairs; anybatch allows at most ${bound.maxPairs} for every provider.`);
+  const bytes = Buffer.byteLength(JSON.stringify(metadata), 'utf8');
+  if (bytes > bound.maxTotalBytes) {
+    throw new UsageError(`metadata takes ${bytes} bytes as JSON; anybatch allows at most ${bound.maxTotalBytes} (${bound.maxTotalBytes / 1024} KiB) for every provider.`);
   }
   return entries.length > 0 ? { ...(metadata as Record<string, string>) } : null;
 }

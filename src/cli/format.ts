@@ -14,7 +14,8 @@ export function summary(batch: AnybatchBatch): string {
     `  created:  ${new Date(batch.created_at * 1000).toISOString()}`,
   ];
   const providerBatches = batch.anybatch.provider_batches;
-  if (providerBatches.length > 0) lines.push(`  provider batches: ${providerBatches.map((b) => `${b.id} (${b.status})`).join(', ')}`);
+  const omitted = batch.anybatch.provider_batches_omitted ?? 0;
+  if (providerBatches.length > 0) lines.push(`  provider batches: ${providerBatches.map((b) => `${b.id} (${b.status})`).join(', ')}${omitted > 0 ? ` and ${omitted} more` : ''}`);
   for (const e of batch.errors?.data ?? []) lines.push(`  error: ${e.code ?? 'error'}${e.line ? ` line ${e.line}` : ''}: ${e.message ?? ''}`);
   const retrying = retryLine(batch);
   if (retrying) lines.push(retrying);

@@ -109,8 +109,13 @@ export interface QueuedParts {
 export interface AnybatchInfo {
   /** Provider name, e.g. `openai`. */
   provider: string;
-  /** The provider batch(es) created for this batch, in submission order. */
+  /**
+   * The provider batch(es) created for this batch, in submission order: the first ones that fit in the batch's bound
+   * (`MAX_BATCH_BYTES`, src/workflows/bounded-view.ts), which holds well over a thousand.
+   */
   provider_batches: ProviderBatchRef[];
+  /** Provider batches not listed in `provider_batches` for the bound (absent when every one is listed). */
+  provider_batches_omitted?: number;
   /** The staged copy of the input that the worker reads. */
   input_path: string;
   /** Folder the results are written to. */

@@ -17,6 +17,7 @@ import {
   BATCH_TOTAL,
 } from '../../contract/search-attributes';
 import type { BatchSpec } from '../../contract/spec';
+import { utf8Length } from '../bounded-view';
 import { safeCount } from './view';
 
 /** Bytes of provider batch ids in the keyword list (Temporal's limit per value is 2,048, JSON quotes included). */
@@ -36,15 +37,6 @@ export function boundedIds(ids: readonly string[]): string[] {
     bytes += size;
   }
   return kept;
-}
-
-function utf8Length(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c <= 0xdbff ? (i++, 4) : 3;
-  }
-  return n;
 }
 
 export function searchAttributesOf(spec: BatchSpec, batch: AnybatchBatch, parts: number): SearchAttributePair[] {

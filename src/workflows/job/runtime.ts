@@ -20,8 +20,9 @@ import type { AnybatchBatch } from '../../contract/batch';
 import { MEMO_BATCH } from '../../contract/messages';
 import type { JobState, Part, PartOutcome } from '../../contract/part';
 import type { BatchSpec } from '../../contract/spec';
+import { boundedBatch } from '../bounded-view';
 import { currentDetails } from '../details';
-import { jobView } from './view';
+import { jobView, unboundedJobView } from './view';
 import { searchAttributesOf } from './publish';
 
 /** Continue-as-new well before Temporal's history warnings (10,240 events). */
@@ -97,15 +98,20 @@ export class Job {
     return this.parts.find((p) => p.index === index);
   }
 
-  /** Memo, search attributes and Web UI details, when the batch as shown changed. */
+  /**
+   * Memo, search attributes and Web UI details, when the batch as shown changed. The memo and the details hold the
+   * bounded batch; whether to publish is decided on the view before its bound, as it was before the bound existed,
+   * so that running batches replay with the commands their histories hold (search attributes keep their own bound).
+   */
   publish(): void {
-    const batch = this.view();
-    const snapshot = JSON.stringify(batch);
+    const view = unboundedJobView(this.spec, this.state);
+    const snapshot = JSON.stringify(view);
     if (snapshot === this.published) return;
     this.published = snapshot;
+    const batch = boundedBatch(view);
     setCurrentDetails(currentDetails(batch));
     upsertMemo({ [MEMO_BATCH]: batch });
-    if (this.spec.searchAttributes) upsertSearchAttributes(searchAttributesOf(this.spec, batch, this.parts.length));
+    if (this.spec.searchAttributes) upsertSearchAttributes(searchAttributesOf(this.spec, view, this.parts.length));
   }
 
   /** Runs `fn` where a cancel request or a continue-as-new can interrupt it; false when it was interrupted. */

@@ -16,6 +16,7 @@ import type { AnybatchBatch, Batch, BatchError, BatchStatus, BatchUsage, LivePar
 import { isTerminal } from '../../contract/batch';
 import type { JobState, Part } from '../../contract/part';
 import type { BatchSpec } from '../../contract/spec';
+import { MAX_ERRORS, boundedBatch } from '../bounded-view';
 import { batchOf, ended, recoverableParts, windowMs } from './part';
 
 const RUNNING: readonly BatchStatus[] = ['in_progress', 'finalizing', 'cancelling'];
@@ -91,9 +92,6 @@ function usage(parts: Part[]): BatchUsage | undefined {
   };
 }
 
-/** At most this many error entries in the batch (a batch of 500 failed parts must not carry 500 messages). */
-const MAX_ERRORS = 50;
-
 function errors(state: JobState, parts: Part[]): BatchError[] {
   const many = parts.length > 1;
   const out: BatchError[] = [];
@@ -140,7 +138,19 @@ function fileIdOf(part: Part | undefined): string | null {
   return part?.prepared?.kind === 'file' ? part.prepared.fileId : null;
 }
 
+/**
+ * The batch as recorded (memo, status query, the workflow's result, what the client returns): the view within its
+ * bound (src/workflows/bounded-view.ts), whatever the number of parts and whatever the providers sent.
+ */
 export function jobView(spec: BatchSpec, state: JobState): AnybatchBatch {
+  return boundedBatch(unboundedJobView(spec, state));
+}
+
+/**
+ * The view before its bound. The workflow publishes when this changes (as it did before the bound existed), so a
+ * running batch's commands stay those its history recorded; errors are listed up to `MAX_ERRORS` here already.
+ */
+export function unboundedJobView(spec: BatchSpec, state: JobState): AnybatchBatch {
   const status = jobStatus(spec, state);
   const parts = state.parts ?? [];
   const results = state.results;

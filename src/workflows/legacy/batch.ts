@@ -42,6 +42,7 @@ import {
   BATCH_STATUS,
   BATCH_TOTAL,
 } from '../../contract/search-attributes';
+import { boundedBatch } from '../bounded-view';
 import { currentDetails } from '../details';
 import { BATCH_EXPIRED_FAILURE, BATCH_FAILED_FAILURE, MEMO_BATCH, cancelSignal, statusQuery, submittedUpdate } from '../../contract/messages';
 import { preparedOf } from '../../contract/prepared';
@@ -110,7 +111,8 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<Anybatch
     finishedAt: null,
     pollFailures: 0,
   };
-  const current = () => buildBatch(spec, state);
+  // The batch as recorded is bounded (src/workflows/bounded-view.ts); publishing is decided on the unbounded one.
+  const current = () => boundedBatch(buildBatch(spec, state));
   const endsLikeBatch = patched(OUTCOME_PATCH);
   const admitting = patched(ADMISSION_PATCH);
 
@@ -139,10 +141,11 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<Anybatch
   return CancellationScope.nonCancellable(async () => {
     let published = '';
     const publish = () => {
-      const batch = current();
-      const snapshot = JSON.stringify(batch);
+      const raw = buildBatch(spec, state);
+      const snapshot = JSON.stringify(raw);
       if (snapshot === published) return;
       published = snapshot;
+      const batch = boundedBatch(raw);
       setCurrentDetails(currentDetails(batch));
       upsertMemo({ [MEMO_BATCH]: batch });
       if (!spec.searchAttributes) return;
@@ -153,7 +156,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<Anybatch
         { key: BATCH_COMPLETED, value: batch.request_counts?.completed ?? 0 },
         { key: BATCH_FAILED, value: batch.request_counts?.failed ?? 0 },
         { key: BATCH_CREATED_AT, value: new Date(spec.createdAt * 1000) },
-        { key: BATCH_PROVIDER_IDS, value: batch.anybatch.provider_batches.map((b) => b.id) },
+        { key: BATCH_PROVIDER_IDS, value: raw.anybatch.provider_batches.map((b) => b.id) },
         ...(batch.anybatch.cost?.total != null ? [{ key: BATCH_COST_USD, value: batch.anybatch.cost.total }] : []),
       ]);
     };
