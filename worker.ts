@@ -3,7 +3,7 @@
  * The anybatch worker: runs batch workflows and their activities. `anybatch worker` (or `node dist/worker.js`)
  * runs it until SIGINT/SIGTERM; `createWorker` embeds it in another process.
  *
- * Its data (src/activities/staging.ts): the blob store `ANYBATCH_STORAGE` (unset: the local folder
+ * Its data (src/storage/worker-files.ts): the blob store `ANYBATCH_STORAGE` (unset: the local folder
  * `ANYBATCH_HOME`; `s3://bucket/prefix` with the AWS variables, see src/storage/index.ts), which must be the
  * clients' own, and checked before the worker polls (an unusable store stops it with what is wrong). With an S3
  * store, the worker's `ANYBATCH_HOME` holds only its scratch cache (`cache/<batch>/`, deleted as each batch's
@@ -15,7 +15,7 @@ import path from 'node:path';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './src/activities';
-import { checkWorkerStore, sweepScratch } from './src/activities/staging';
+import { checkWorkerStore, sweepScratch } from './src/storage/worker-files';
 import { workerLogger } from './src/logging';
 import { taskQueue as defaultTaskQueue, temporalSettings } from './src/config';
 import { ensureSearchAttributes } from './src/temporal/search-attributes';

@@ -16,7 +16,7 @@
  * | unknown host, TLS certificate refused | `provider_bad_endpoint` | no |
  * | staged data missing or unreadable (ENOENT, EISDIR, EACCES, ...; a missing object in the store) | `storage_unreadable` | no |
  * | batch staged in another store than this worker's (ANYBATCH_STORAGE differs) | `storage_mismatch` | no |
- * | a spec naming what is not the batch's own: an unsafe batch id, another batch's key, a path outside the store (src/activities/staging.ts) | `storage_refused` | no |
+ * | a spec naming what is not the batch's own: an unsafe batch id, another batch's key, a path outside the store (src/storage/worker-files.ts) | `storage_refused` | no |
  * | store misconfigured, bucket missing, credentials refused or missing | `storage_config`, `storage_bucket_missing`, `storage_access_denied`, `storage_credentials_missing` | no |
  * | store endpoint unreachable, other store errors (5xx, cut-off reads) | `storage_unreachable`, `storage_error` | yes |
  * | disk or store full (ENOSPC, EDQUOT) | `storage_full` | yes |
@@ -73,7 +73,7 @@ function storageFailure(err: SystemError, place: string | undefined): Applicatio
   return null;
 }
 
-/** Blob store errors (src/storage/errors.ts) and the staging's own (src/activities/staging.ts), by code. */
+/** Blob store errors (src/storage/errors.ts) and those of a batch's files (src/storage/batch-files.ts), by code. */
 const PERMANENT_STORE = new Set(['storage_mismatch', 'storage_refused', 'storage_config', 'storage_bucket_missing', 'storage_access_denied', 'storage_credentials_missing']);
 const TRANSIENT_STORE = new Set(['storage_unreachable', 'storage_error']);
 

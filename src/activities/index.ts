@@ -22,12 +22,13 @@ import { planRetryRound } from './retry';
 import { createAdmissionActivities } from './admission';
 import { activityOnlineHost, createOnlineActivities } from './online';
 import { createJobActivities } from './wait';
-import { WorkerStaging } from './staging';
-import type { PartFiles, StagingOptions } from './staging';
+import { WorkerFiles } from '../storage/worker-files';
+import type { WorkerFilesOptions } from '../storage/worker-files';
+import type { PartFiles } from '../storage/batch-files';
 import { splitLimits, type SplitLimits } from '../results/split';
 import type { BatchActivities, JobActivities, RecoveryActivities } from '../contract/activities';
 import type { RecoverablePart, RecoveryReport } from '../contract/recovery';
-import { recordRecoverable, resultsStore } from '../results/recovery';
+import { recordRecoverable } from '../results/recovery';
 import { recoverResults } from './recover';
 
 /** Provider searches for an earlier upload/batch look this far before the batch's creation (clock skew). */
@@ -86,7 +87,7 @@ async function providerCall<T>(spec: BatchSpec, fn: (conn: ProviderConnection) =
   }
 }
 
-/** How a part looks to a provider adapter: local paths (src/activities/staging.ts gives them). */
+/** How a part looks to a provider adapter: local paths (the batch's files give them: src/storage/batch-files.ts). */
 function providerInput(spec: BatchSpec, part: PartPlan, files: PartFiles): ProviderInput {
   return {
     ...part,
@@ -112,8 +113,8 @@ function partLimits(spec: BatchSpec): SplitLimits {
  * Writes one part's results: the provider's output and error lines, then an error line for every request the provider
  * did not report. With `outcome`, the provider is not asked: every request gets that error.
  */
-async function writeResults(staging: WorkerStaging, spec: BatchSpec, part: PartPlan, batch: Batch | null, outcome: { code: string; message: string } | null): Promise<PartResults> {
-    const staged = staging.forBatch(spec);
+async function writeResults(storage: WorkerFiles, spec: BatchSpec, part: PartPlan, batch: Batch | null, outcome: { code: string; message: string } | null): Promise<PartResults> {
+    const staged = storage.forBatch(spec);
     const fromProvider = outcome === null && batch !== null;
     const ids = await staged.partIds(part);
     const target = staged.results;
@@ -145,17 +146,18 @@ async function writeResults(staging: WorkerStaging, spec: BatchSpec, part: PartP
 }
 
 /**
- * The activities, reading and writing the batch's staged data through the worker's staging (its blob store:
- * ANYBATCH_STORAGE, else the local folder ANYBATCH_HOME; `opts` gives another store, for tests and embedding).
+ * The activities, reading and writing the batch's staged data through its files (src/storage/batch-files.ts, in the
+ * worker's blob store: ANYBATCH_STORAGE, else the local folder ANYBATCH_HOME; `opts` gives another store, for tests
+ * and embedding).
  */
-export function createActivities(opts: StagingOptions = {}): BatchActivities & JobActivities & RecoveryActivities {
-  const staging = new WorkerStaging(opts);
+export function createActivities(opts: WorkerFilesOptions = {}): BatchActivities & JobActivities & RecoveryActivities {
+  const storage = new WorkerFiles(opts);
   return {
     ...createOnlineActivities(opts),
     ...createAdmissionActivities(),
     async planParts(spec: BatchSpec): Promise<PartPlan[]> {
       return boundedStep(spec, 'plan', submitRetryTimeoutMs(spec), async () => {
-        const staged = staging.forBatch(spec);
+        const staged = storage.forBatch(spec);
         // Token estimates only where a budget of enqueued tokens will use them: counting costs as much as the split.
         const estimate = tokenBudgetApplies(spec.provider, getAdapter(spec.provider).capabilities.admission, spec.admission, process.env[ADMISSION_ENV]);
         const parts = await heartbeating(() => staged.plan({ ...partLimits(spec), requestCount: spec.input.requestCount }, estimate));
@@ -170,7 +172,7 @@ export function createActivities(opts: StagingOptions = {}): BatchActivities & J
 
     async uploadPart(spec: BatchSpec, part: PartPlan): Promise<PreparedInput> {
       return boundedStep(spec, 'upload', submitRetryTimeoutMs(spec), async () => {
-        const staged = staging.forBatch(spec);
+        const staged = storage.forBatch(spec);
         return providerCall(
           spec,
           (conn) => staged.withPart(part, { input: true, releaseInput: true }, (files) => getAdapter(spec.provider).prepareInput(conn, providerInput(spec, part, files))),
@@ -181,7 +183,7 @@ export function createActivities(opts: StagingOptions = {}): BatchActivities & J
 
     async createPartBatch(spec: BatchSpec, part: PartPlan, prepared: PreparedInput | string | null): Promise<Batch> {
       return boundedStep(spec, 'create', submitRetryTimeoutMs(spec), async () => {
-        const staged = staging.forBatch(spec);
+        const staged = storage.forBatch(spec);
         return providerCall(spec, (conn) =>
           staged.withPart(part, {}, (files) =>
             getAdapter(spec.provider).createBatch(conn, {
@@ -208,7 +210,7 @@ export function createActivities(opts: StagingOptions = {}): BatchActivities & J
     },
 
     async downloadPartResults(spec, part, batch, outcome): Promise<PartResults> {
-      return boundedStep(spec, 'download', RESULTS_RETRY_TIMEOUT_MS, () => writeResults(staging, spec, part, batch, outcome), spec.resultsDir);
+      return boundedStep(spec, 'download', RESULTS_RETRY_TIMEOUT_MS, () => writeResults(storage, spec, part, batch, outcome), spec.resultsDir);
     },
 
     async classifyPartFailure(spec, batch, error) {
@@ -218,24 +220,24 @@ export function createActivities(opts: StagingOptions = {}): BatchActivities & J
 
     async repartitionPart(spec, part, firstIndex, maxRequests): Promise<PartPlan[]> {
       return boundedStep(spec, 'plan', submitRetryTimeoutMs(spec), () =>
-        heartbeating(() => repartition(staging.forBatch(spec), part, firstIndex, maxRequests, partLimits(spec))),
+        heartbeating(() => repartition(storage.forBatch(spec), part, firstIndex, maxRequests, partLimits(spec))),
       part.path);
     },
 
     async planRetryRound(spec, round): Promise<PartPlan[]> {
       return boundedStep(spec, 'retry', RESULTS_RETRY_TIMEOUT_MS, () =>
-        heartbeating(() => planRetryRound(staging.forBatch(spec), round, spec.retryFailed?.codes ?? [], partLimits(spec))),
+        heartbeating(() => planRetryRound(storage.forBatch(spec), round, spec.retryFailed?.codes ?? [], partLimits(spec))),
       spec.input.path);
     },
 
     async mergeResults(spec: BatchSpec, parts: PartResults[], superseded?: number[], recoverable?: RecoverablePart[]): Promise<BatchResultFiles> {
       return boundedStep(spec, 'merge', RESULTS_RETRY_TIMEOUT_MS, () =>
         heartbeating(async () => {
-          const staged = staging.forBatch(spec);
+          const staged = storage.forBatch(spec);
           const dropped = superseded && superseded.length > 0 && spec.retryFailed ? { codes: spec.retryFailed.codes, parts: superseded } : undefined;
           // Given-up parts are recorded before the merge, so a recovery finds them whatever happens next.
           const keep = recoverable !== undefined && recoverable.length > 0;
-          if (keep) await recordRecoverable(resultsStore(staged.results), spec.batchId, recoverable);
+          if (keep) await recordRecoverable(staged.resultsStore, spec.batchId, recoverable);
           const files = staged.withUris(await mergeResults(staged.results, parts, dropped));
           if (keep) log.warn('parts were given up: the staged input is kept until `anybatch recover` or `anybatch delete`', { batchId: spec.batchId, parts: recoverable.length });
           // The merged files exist: the staged inputs and this worker's scratch can go (never before).
@@ -248,15 +250,15 @@ export function createActivities(opts: StagingOptions = {}): BatchActivities & J
 
     ...createJobActivities({
       retrieve: (spec, providerBatchId) => providerCall(spec, (conn) => getAdapter(spec.provider).retrieveBatch(conn, providerBatchId)),
-      download: (spec, part, batch) => boundedStep(spec, 'download', RESULTS_RETRY_TIMEOUT_MS, () => writeResults(staging, spec, part, batch, null), spec.resultsDir),
+      download: (spec, part, batch) => boundedStep(spec, 'download', RESULTS_RETRY_TIMEOUT_MS, () => writeResults(storage, spec, part, batch, null), spec.resultsDir),
     }),
 
     async recoverResults(spec: BatchSpec): Promise<RecoveryReport> {
       return heartbeating(() =>
-        recoverResults(spec, staging.forBatch(spec), {
+        recoverResults(spec, storage.forBatch(spec), {
           retrieve: (providerBatchId) => providerCall(spec, (conn) => getAdapter(spec.provider).retrieveBatch(conn, providerBatchId)),
           write: (part, batch, ids, target) => {
-            const staged = staging.forBatch(spec);
+            const staged = storage.forBatch(spec);
             return providerCall(
               spec,
               (conn) =>

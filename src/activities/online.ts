@@ -25,7 +25,7 @@ import { apiBaseRefusal } from '../providers/allowed-bases';
 import type { BlobStore } from '../storage';
 import { estimateRequest, tokenCounter } from '../tokens';
 import { classifyFailure } from './failures';
-import { WorkerStaging, type StagingOptions } from './staging';
+import { WorkerFiles, type WorkerFilesOptions } from '../storage/worker-files';
 
 /** Results per chunk object: with `concurrency`, the bound of requests a crash may make us send again. */
 export const CHUNK_SIZE = 100;
@@ -97,17 +97,17 @@ function credentialsOf(input: OnlineBatchInput): Credentials | undefined {
   return creds;
 }
 
-export function createOnlineActivities(opts: StagingOptions = {}): OnlineActivities {
-  const staging = new WorkerStaging(opts);
+export function createOnlineActivities(opts: WorkerFilesOptions = {}): OnlineActivities {
+  const storage = new WorkerFiles(opts);
 
   /** The batch's store and the part's keys (online batches exist only for batches staged in a store). */
   const placeOf = (input: OnlineBatchInput): { store: BlobStore; workPrefix: string; inputKey: string } => {
-    const staged = staging.forBatch(input.spec);
-    if (staged.mode === 'legacy') {
-      throw ApplicationFailure.nonRetryable(`batch ${input.spec.batchId} has no blob store staging, which online batches need`, 'online_unsupported');
-    }
+    const staged = storage.forBatch(input.spec);
+    const { store, keys } = staged.objects(() =>
+      ApplicationFailure.nonRetryable(`batch ${input.spec.batchId} has no blob store staging, which online batches need`, 'online_unsupported'),
+    );
     const inputKey = staged.partKey(input.part);
-    return { store: staged.store, workPrefix: staged.keys.work(input.part.index), inputKey };
+    return { store, workPrefix: keys.work(input.part.index), inputKey };
   };
 
   return {

@@ -15,14 +15,13 @@ import {
   readManifest,
   removeScratch,
   replaceableIds,
-  resultsStore,
   scratchPrefix,
   stageRewrite,
   writeManifest,
 } from '../results/recovery';
 import type { StoreResults } from '../results/writer';
 import { layout } from '../storage/layout';
-import type { BatchStaging } from './staging';
+import type { BatchFiles } from '../storage/batch-files';
 
 export interface RecoveryIo {
   /** Reads the provider batch (the batch's connection, classified failures). */
@@ -48,7 +47,7 @@ async function settle(target: StoreResults, manifest: RecoveryManifest, index: n
   else await target.store.delete(layout.recovery(target.prefix));
 }
 
-async function recoverPart(spec: BatchSpec, staged: BatchStaging, target: StoreResults, manifest: RecoveryManifest, part: RecoverablePart, io: RecoveryIo): Promise<RecoveredPart> {
+async function recoverPart(spec: BatchSpec, staged: BatchFiles, target: StoreResults, manifest: RecoveryManifest, part: RecoverablePart, io: RecoveryIo): Promise<RecoveredPart> {
   const base = { index: part.plan.index, provider_batch_id: part.providerBatchId };
   let batch: Batch;
   try {
@@ -80,8 +79,8 @@ async function recoverPart(spec: BatchSpec, staged: BatchStaging, target: StoreR
   return { ...base, outcome: 'recovered', provider_status: batch.status, output: written.outputCount, errors: written.errorsCount };
 }
 
-export async function recoverResults(spec: BatchSpec, staged: BatchStaging, io: RecoveryIo): Promise<RecoveryReport> {
-  const target = resultsStore(staged.results);
+export async function recoverResults(spec: BatchSpec, staged: BatchFiles, io: RecoveryIo): Promise<RecoveryReport> {
+  const target = staged.resultsStore;
   const manifest = await readManifest(target);
   const parts: RecoveredPart[] = [];
   if (manifest !== null) {

@@ -10,17 +10,16 @@ import { AnybatchError } from '../errors';
 import { BlobWriter, objectChunks } from '../results/blob-writer';
 import { splitStaged } from '../results/split';
 import type { PartSink, SplitLimits } from '../results/split';
-import { displayPath } from '../results/writer';
 import type { PartPlan } from '../contract/spec';
-import { checkPartIndex } from './staging';
-import type { BatchStaging } from './staging';
+import { checkPartIndex } from '../storage/batch-files';
+import type { BatchFiles } from '../storage/batch-files';
 
 /** The new parts of `part`: a copy at `firstIndex` (`maxRequests` null), or its requests cut by `maxRequests`. */
-export async function repartition(staged: BatchStaging, part: PartPlan, firstIndex: number, maxRequests: number | null, limits: SplitLimits): Promise<PartPlan[]> {
-  const { spec, store, keys } = staged;
-  if (staged.mode === 'legacy') {
-    throw new AnybatchError('storage_config', `batch ${spec.batchId} was staged before the blob store: its part ${part.index} cannot be submitted again.`);
-  }
+export async function repartition(staged: BatchFiles, part: PartPlan, firstIndex: number, maxRequests: number | null, limits: SplitLimits): Promise<PartPlan[]> {
+  const { spec } = staged;
+  const { store, keys, placeOf } = staged.objects(
+    () => new AnybatchError('storage_config', `batch ${spec.batchId} was staged before the blob store: its part ${part.index} cannot be submitted again.`),
+  );
   const id = spec.batchId;
   checkPartIndex(id, firstIndex);
   const source = staged.partKey(part);
@@ -34,18 +33,18 @@ export async function repartition(staged: BatchStaging, part: PartPlan, firstInd
       await out.discard(err);
       throw err;
     }
-    return [{ index: firstIndex, path: displayPath(store, key), requestCount: part.requestCount, bytes: part.bytes }];
+    return [{ index: firstIndex, path: placeOf(key), requestCount: part.requestCount, bytes: part.bytes }];
   }
   const sink: PartSink = {
-    pathOf: (i) => displayPath(store, keys.part(firstIndex + i)),
+    pathOf: (i) => placeOf(keys.part(firstIndex + i)),
     async open(i) {
       const out = new BlobWriter(store, keys.part(firstIndex + i));
       return { write: (bytes) => out.write(bytes), commit: async () => void (await out.close()), discard: () => out.discard() };
     },
   };
   const info = await store.head(source);
-  const parts = await splitStaged({ size: info?.size ?? part.bytes, read: () => objectChunks(store, source), path: displayPath(store, source) }, { ...limits, maxRequests: Math.min(maxRequests, limits.maxRequests) }, sink);
-  if (parts.length === 1 && parts[0].path === displayPath(store, source)) {
+  const parts = await splitStaged({ size: info?.size ?? part.bytes, read: () => objectChunks(store, source), path: placeOf(source) }, { ...limits, maxRequests: Math.min(maxRequests, limits.maxRequests) }, sink);
+  if (parts.length === 1 && parts[0].path === placeOf(source)) {
     throw new AnybatchError('internal', `part ${part.index} of batch ${id} (${part.requestCount} requests) cannot be cut below ${maxRequests} requests a part`);
   }
   return parts.map((p, i) => ({ ...p, index: firstIndex + i }));

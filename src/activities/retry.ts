@@ -11,7 +11,6 @@
  * - otherwise they are cut into parts `firstIndex + 1`, `firstIndex + 2`, ... (part `firstIndex` then only holds
  *   the round's requests until the batch's staged inputs are deleted).
  */
-import fs from 'node:fs';
 import { AnybatchError } from '../errors';
 import { BlobWriter, objectChunks } from '../results/blob-writer';
 import { splitLines } from '../results/jsonl';
@@ -19,12 +18,12 @@ import { isRetryable } from '../results/retryable';
 import type { RetryableLine } from '../results/retryable';
 import { splitStaged } from '../results/split';
 import type { PartSink, SplitLimits } from '../results/split';
-import { displayPath, partIndexOf, partPaths } from '../results/writer';
+import { partIndexOf } from '../results/writer';
 import { layout } from '../storage/layout';
 import type { BlobStore } from '../storage/types';
 import type { PartPlan, PartResults } from '../contract/spec';
-import { checkPartIndex } from './staging';
-import type { BatchStaging } from './staging';
+import { checkPartIndex } from '../storage/batch-files';
+import type { BatchFiles } from '../storage/batch-files';
 import type { RetryRound } from '../contract/activities';
 
 const NEWLINE = Buffer.from('\n');
@@ -33,16 +32,12 @@ const NEWLINE = Buffer.from('\n');
  * The custom_ids of the retryable error lines in `from`'s error files: read at the batch's own part result files (by
  * the part index their names carry), never at a path the workflow names.
  */
-async function retryableIds(staged: BatchStaging, from: PartResults[], codes: readonly string[]): Promise<Set<string>> {
-  const target = staged.results;
+async function retryableIds(staged: BatchFiles, from: PartResults[], codes: readonly string[]): Promise<Set<string>> {
+  const target = staged.resultsStore;
   const ids = new Set<string>();
   for (const [i, part] of from.entries()) {
     const index = partIndexOf(String(part.errorsPath), i);
-    const chunks =
-      typeof target === 'string'
-        ? (fs.createReadStream(partPaths(target, index).errors, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>)
-        : objectChunks(target.store, layout.partErrors(target.prefix, index));
-    for await (const line of splitLines(chunks)) {
+    for await (const line of splitLines(objectChunks(target.store, layout.partErrors(target.prefix, index)))) {
       if (line.length === 0) continue;
       const parsed = JSON.parse(line.toString('utf8')) as RetryableLine & { custom_id: string };
       if (isRetryable(parsed, codes)) ids.add(parsed.custom_id);
@@ -75,11 +70,11 @@ async function copyRequests(store: BlobStore, inputKey: string, ids: Set<string>
 }
 
 /** Plans the parts of one retry round (none when no request of the last round is retryable). */
-export async function planRetryRound(staged: BatchStaging, round: RetryRound, codes: readonly string[], limits: SplitLimits): Promise<PartPlan[]> {
-  const { spec, store, keys } = staged;
-  if (staged.mode === 'legacy') {
-    throw new AnybatchError('storage_config', `batch ${spec.batchId} was staged before the blob store: its failed requests cannot be retried (retryFailed).`);
-  }
+export async function planRetryRound(staged: BatchFiles, round: RetryRound, codes: readonly string[], limits: SplitLimits): Promise<PartPlan[]> {
+  const { spec } = staged;
+  const { store, keys, placeOf } = staged.objects(
+    () => new AnybatchError('storage_config', `batch ${spec.batchId} was staged before the blob store: its failed requests cannot be retried (retryFailed).`),
+  );
   const firstIndex = checkPartIndex(spec.batchId, round.firstIndex);
   const ids = await retryableIds(staged, round.from, codes);
   if (ids.size === 0) return [];
@@ -87,16 +82,16 @@ export async function planRetryRound(staged: BatchStaging, round: RetryRound, co
   const cost = limits.sentBytes ?? ((line: Buffer) => line.length + 1);
   const written = await copyRequests(store, keys.input, ids, roundKey, cost);
   if (written.count <= limits.maxRequests && written.sent <= limits.maxBytes) {
-    return [{ index: firstIndex, path: displayPath(store, roundKey), requestCount: written.count, bytes: written.bytes }];
+    return [{ index: firstIndex, path: placeOf(roundKey), requestCount: written.count, bytes: written.bytes }];
   }
   const indexOf = (i: number) => firstIndex + 1 + i;
   const sink: PartSink = {
-    pathOf: (i) => displayPath(store, keys.part(indexOf(i))),
+    pathOf: (i) => placeOf(keys.part(indexOf(i))),
     async open(i) {
       const out = new BlobWriter(store, keys.part(indexOf(i)));
       return { write: (bytes) => out.write(bytes), commit: async () => void (await out.close()), discard: () => out.discard() };
     },
   };
-  const parts = await splitStaged({ size: written.bytes, read: () => objectChunks(store, roundKey), path: displayPath(store, roundKey) }, limits, sink);
+  const parts = await splitStaged({ size: written.bytes, read: () => objectChunks(store, roundKey), path: placeOf(roundKey) }, limits, sink);
   return parts.map((p, i) => ({ ...p, index: indexOf(i) }));
 }

@@ -10,7 +10,7 @@ import type { AnybatchBatch } from '../contract/batch';
 import { isTerminal } from '../contract/batch';
 import { anybatchHome, clientStore, taskQueue } from '../config';
 import { BatchFailedError, UsageError } from '../errors';
-import { LocalBlobStore, checkStore } from '../storage';
+import { checkStore, localRootOf } from '../storage';
 import type { BlobStore } from '../storage';
 import { deleteStaged } from '../storage/batch-data';
 import { layout, newStagedKeys, resultsDirProblem } from '../storage/layout';
@@ -48,7 +48,7 @@ const checkedStores = new WeakMap<BlobStore, Promise<void>>();
 function ensureStoreUsable(store: BlobStore): Promise<void> {
   let checked = checkedStores.get(store);
   if (!checked) {
-    checked = checkStore(store, { probe: store.kind !== 'local' });
+    checked = checkStore(store, { probe: localRootOf(store) === null });
     checkedStores.set(store, checked);
     checked.catch(() => checkedStores.delete(store));
   }
@@ -86,17 +86,17 @@ export async function createBatch<P extends ProviderName>(
 
   // A malformed ANYBATCH_STORAGE is a StorageError now; an unusable store (endpoint, bucket, credentials) below.
   const store = clientStore();
-  const local = store instanceof LocalBlobStore ? store : null;
-  if (options.resultsDir !== undefined && !local) {
+  const localRoot = localRootOf(store);
+  if (options.resultsDir !== undefined && localRoot === null) {
     throw new UsageError(
       `resultsDir cannot be used with the ${store.describe()} (ANYBATCH_STORAGE): results live in the store, at ${store.rootUri()}${layout.results(batchId)}. ` +
         'Read them with retrieveBatchResults / iterateBatchResults, or `anybatch results ID` (--out DIR copies the files into a folder).',
     );
   }
   // A caller's own results folder: absolute, outside the store and ANYBATCH_HOME (the worker checks it again).
-  const resultsDir = local ? path.resolve(options.resultsDir ?? path.join(local.root, 'results', batchId)) : `${store.rootUri()}${layout.results(batchId)}`;
-  if (local && options.resultsDir !== undefined) {
-    const problem = resultsDirProblem(resultsDir, batchId, { storeRoot: local.root, home: anybatchHome() });
+  const resultsDir = localRoot !== null ? path.resolve(options.resultsDir ?? path.join(localRoot, 'results', batchId)) : `${store.rootUri()}${layout.results(batchId)}`;
+  if (localRoot !== null && options.resultsDir !== undefined) {
+    const problem = resultsDirProblem(resultsDir, batchId, { storeRoot: localRoot, home: anybatchHome() });
     if (problem) throw new UsageError(`resultsDir cannot be used: ${problem}.`);
   }
   await ensureStoreUsable(store);
@@ -171,7 +171,7 @@ export async function createBatch<P extends ProviderName>(
       memo: { [MEMO_BATCH]: initial },
       // What the Web UI's list and the batch's page show with no set-up.
       staticSummary: staticSummary(spec),
-      staticDetails: staticDetails(spec, local ? path.resolve(inputFilePath) : staged),
+      staticDetails: staticDetails(spec, localRoot !== null ? path.resolve(inputFilePath) : staged),
       typedSearchAttributes: spec.searchAttributes
         ? [
             { key: BATCH_STATUS, value: initial.status },

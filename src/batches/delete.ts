@@ -6,7 +6,7 @@ import type { AnybatchBatch } from '../contract/batch';
 import { isTerminal } from '../contract/batch';
 import { anybatchHome, clientStore } from '../config';
 import { UsageError } from '../errors';
-import { LocalBlobStore, StorageError } from '../storage';
+import { StorageError, localRootOf } from '../storage';
 import type { BlobStore } from '../storage';
 import { deleteStaged } from '../storage/batch-data';
 import { batchIdProblem } from '../storage/keys';
@@ -65,13 +65,13 @@ export async function deleteBatchData(batch: AnybatchBatch): Promise<DeleteBatch
   // Where the record says the data is, checked before anything is deleted.
   if (!inStore(store, info.input_path)) throw foreignStore(id, 'staged input', info.input_path, store, storeGuess(info.input_path, layout.input(id)));
   const results = resultsPlace(store, id, info.results_dir);
-  const where = (key: string) => (store instanceof LocalBlobStore ? store.pathOf(key) : store.uri(key));
+  const where = (key: string) => store.localFile(key) ?? store.uri(key);
   // Every run folder of the id; the flat layout's keys only for a batch staged so (see src/storage/layout.ts).
   const staged = await deleteStaged(store, id, { every: true, flat: namesFlatInput(id, info.input_path) });
   const removed: DeletedObject[] = staged.map((e) => ({ location: where(e.key), bytes: e.size }));
   if (results === 'store') {
     removed.push(...(await deletePrefix(store, layout.results(id))));
-    if (store instanceof LocalBlobStore) await fs.promises.rm(store.pathOf(`results/${id}`), { recursive: true, force: true });
+    await store.removeFolder(layout.results(id));
   } else {
     // The caller's own results folder: only what anybatch writes in it.
     const dir = results;
@@ -90,7 +90,8 @@ function inStore(store: BlobStore, location: string): boolean {
     if (!/^file:/i.test(location)) return false;
     location = fileURLToPath(location);
   }
-  return store instanceof LocalBlobStore && path.resolve(location).startsWith(store.root + path.sep);
+  const root = localRootOf(store);
+  return root !== null && path.resolve(location).startsWith(root + path.sep);
 }
 
 /**
@@ -109,8 +110,9 @@ function resultsPlace(store: BlobStore, id: string, location: string): 'store' |
     if (!/^file:/i.test(location)) throw foreignStore(id, 'results', location, store, storeGuess(location, own, own.slice(0, -1)));
     location = fileURLToPath(location);
   }
-  if (store instanceof LocalBlobStore && typeof location === 'string' && path.resolve(location) === store.pathOf(own.slice(0, -1))) return 'store';
-  const storeRoot = store instanceof LocalBlobStore ? store.root : anybatchHome();
+  const ownFolder = store.localFile(own.slice(0, -1));
+  if (ownFolder !== null && typeof location === 'string' && path.resolve(location) === ownFolder) return 'store';
+  const storeRoot = localRootOf(store) ?? anybatchHome();
   const problem = resultsDirProblem(location, id, { storeRoot, home: anybatchHome() });
   if (problem) throw new StorageError('storage_config', `The results of batch ${id} cannot be deleted: ${problem}. Nothing was deleted.`);
   return location;
@@ -122,7 +124,7 @@ async function deletePrefix(store: BlobStore, prefix: string): Promise<DeletedOb
   for await (const entry of store.list(prefix)) entries.push(entry);
   for (const entry of entries) {
     await store.delete(entry.key);
-    out.push({ location: store instanceof LocalBlobStore ? store.pathOf(entry.key) : store.uri(entry.key), bytes: entry.size });
+    out.push({ location: store.localFile(entry.key) ?? store.uri(entry.key), bytes: entry.size });
   }
   return out;
 }

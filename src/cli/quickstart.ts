@@ -4,11 +4,10 @@
  * The worker and the sandbox stop after the batch; a server started here stays up for its Web UI until
  * Ctrl-C on a terminal, and stops at once elsewhere (CI, pipes). A reused server is left running.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { Runtime } from '@temporalio/worker';
 import { workerLogger } from '../logging';
-import { createBatch } from '../api';
+import { createBatch, resultLinesOf } from '../api';
 import type { AnybatchBatch } from '../contract/batch';
 import { startSandbox } from '../sandbox';
 import type { DevServer } from '../temporal/devserver';
@@ -125,9 +124,12 @@ async function runExample(server: DevServer, file: string): Promise<AnybatchBatc
       process.stdout.write(summary(final) + '\n');
       const results = final.anybatch.results;
       if (results && results.output_count > 0) {
-        const first = fs.readFileSync(results.output_path, 'utf8').split('\n', 1)[0]!;
-        const reply = JSON.parse(first) as { custom_id: string; response: { body: { choices: { message: { content: string } }[] } } };
-        process.stdout.write(`\nFirst result (${reply.custom_id}): ${reply.response.body.choices[0]?.message.content}\n`);
+        // Read through the store, as any client reads a batch's results (output first: its first line is the first result).
+        for await (const line of resultLinesOf(final)) {
+          const reply = line as unknown as { custom_id: string; response: { body: { choices: { message: { content: string } }[] } } };
+          process.stdout.write(`\nFirst result (${reply.custom_id}): ${reply.response.body.choices[0]?.message.content}\n`);
+          break;
+        }
       }
       process.stdout.write(`Results: ${final.anybatch.results_dir}\n`);
       return final;

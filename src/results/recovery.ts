@@ -1,16 +1,14 @@
 /**
  * Rewriting a batch's result files with what a given-up part's provider batch produced after all (see
  * src/contract/recovery.ts). The files are in a blob store under a prefix (a local results folder is a local store
- * rooted at it). Memory is bounded by one part's requests (the ids being replaced), never by the files.
+ * rooted at it: `BatchFiles.resultsStore`, src/storage/batch-files.ts). Memory is bounded by one part's requests (the ids being replaced), never by the files.
  *
  * Crash-safe by a journal in the manifest: the rewritten files are staged whole under `.recover/`; the manifest then
  * records that they are being committed; they are copied over the merged files; only then is the part taken out of
  * the manifest. A recovery that stops anywhere is repeated from the manifest: a commit under way is finished, and a
  * part whose error lines were already replaced has nothing left to replace. Every custom_id stays in exactly one line.
  */
-import fs from 'node:fs';
 import type { RecoverablePart, RecoveryManifest } from '../contract/recovery';
-import { LocalBlobStore } from '../storage/local';
 import { layout } from '../storage/layout';
 import { BlobNotFoundError } from '../storage/errors';
 import type { BlobStore } from '../storage/types';
@@ -19,11 +17,6 @@ import { splitLines } from './jsonl';
 import type { StoreResults } from './writer';
 
 const NEWLINE = Buffer.from('\n');
-
-/** A results target as a store and prefix: a local results folder becomes a local store rooted at it. */
-export function resultsStore(target: string | StoreResults): StoreResults {
-  return typeof target === 'string' ? { store: new LocalBlobStore(target), prefix: '' } : target;
-}
 
 /** The staged rewrite of the merged files, and the part results it is made from. */
 export function scratchPrefix(prefix: string): string {
@@ -152,7 +145,7 @@ export async function removeScratch({ store, prefix }: StoreResults): Promise<vo
   for await (const entry of store.list(scratch)) keys.push(entry.key);
   for (const key of keys) await store.delete(key);
   // A local folder keeps the emptied folders: they go too.
-  if (store instanceof LocalBlobStore) await fs.promises.rm(store.pathOf(scratch.replace(/\/$/, '')), { recursive: true, force: true });
+  await store.removeFolder(scratch);
 }
 
 /** The merged files' line counts, as they stand. */

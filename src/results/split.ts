@@ -4,7 +4,7 @@
  * Streams, so memory stays flat; deterministic, so a retry writes the same parts (over the earlier ones).
  *
  * `splitInput` works on a local file (parts are files beside it); `splitStaged` on any source and part sink
- * (the worker's blob store: src/activities/staging.ts).
+ * (the worker's blob store: src/storage/remote-files.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';

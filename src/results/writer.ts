@@ -163,8 +163,7 @@ function objectSink(store: BlobStore, key: string): LineSink {
 
 /** How results name an object: its path for the local folder store (as before the store), else its URI. */
 export function displayPath(store: BlobStore, key: string): string {
-  const local = store as BlobStore & { pathOf?: (key: string) => string };
-  return store.kind === 'local' && typeof local.pathOf === 'function' ? local.pathOf(key) : store.uri(key);
+  return store.localFile(key) ?? store.uri(key);
 }
 
 /** Writes one part's output and error files (atomically: a retry rewrites them from scratch). */

@@ -23,7 +23,7 @@ import { validateKey } from './keys';
 
 export * from './types';
 export * from './errors';
-export { LocalBlobStore } from './local';
+export { LocalBlobStore, localRootOf } from './local';
 export type { LocalStoreOptions } from './local';
 export { S3BlobStore } from './s3';
 export type { S3StoreConfig, ChecksumMode, ConditionalCreateMode } from './s3';

@@ -51,6 +51,15 @@ export class LocalBlobStore implements BlobStore {
     return pathToFileURL(this.pathOf(key)).href;
   }
 
+  localFile(key: string): string {
+    return this.pathOf(key);
+  }
+
+  async removeFolder(prefix: string): Promise<void> {
+    if (!prefix.endsWith('/')) throw new StorageError('storage_error', `removeFolder takes a folder prefix ending in "/" (got ${JSON.stringify(prefix)})`);
+    await fs.promises.rm(this.pathOf(prefix.slice(0, -1)), { recursive: true, force: true });
+  }
+
   rootUri(): string {
     return pathToFileURL(this.root).href.replace(/\/?$/, '/');
   }
@@ -261,4 +270,9 @@ async function fsyncDir(dir: string): Promise<void> {
   } finally {
     await fh?.close().catch(() => undefined);
   }
+}
+
+/** The folder a store's objects are files in, on this host: the local folder store's root; null for S3. */
+export function localRootOf(store: BlobStore): string | null {
+  return store instanceof LocalBlobStore ? store.root : null;
 }

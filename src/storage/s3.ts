@@ -173,6 +173,17 @@ export class S3BlobStore implements BlobStore {
     return `s3://${this.bucket}/${this.fullKey(key)}`;
   }
 
+  /** Objects of a bucket are not files of this host (the key is still checked, as everywhere). */
+  localFile(key: string): null {
+    validateKey(key);
+    return null;
+  }
+
+  /** A prefix is only a part of keys: once its objects are deleted, nothing is left of it (the prefix is still checked). */
+  async removeFolder(prefix: string): Promise<void> {
+    validatePrefix(prefix);
+  }
+
   rootUri(): string {
     return `s3://${this.bucket}/${this.prefix ? `${this.prefix}/` : ''}`;
   }

@@ -67,6 +67,17 @@ export interface BlobStore {
   /** `file:///abs/path` or `s3://bucket/prefix/key`. */
   uri(key: string): string;
   /**
+   * The file an object is on this host, for a store whose objects are files (the local folder: its keys are today's
+   * ANYBATCH_HOME paths, read and written in place, no copies); null for a store whose objects are not files here (S3).
+   */
+  localFile(key: string): string | null;
+  /**
+   * Removes the folder a prefix (ending in `/`) names, with whatever is left in it once its objects are deleted (temp
+   * files, emptied folders): a local folder's; nothing where a prefix is only a part of keys (S3). Callers delete the
+   * objects first (`list`, `delete`), as they must for S3.
+   */
+  removeFolder(prefix: string): Promise<void>;
+  /**
    * The store's root, ending in `/`: `file:///abs/home/` or `s3://bucket/prefix/`. Two stores with the same root
    * hold the same objects (a client and a worker compare theirs, see `StorageRef.uri` in `layout.ts`).
    */

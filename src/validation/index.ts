@@ -11,7 +11,6 @@ import type { PayloadCheck } from './scan';
 export type { PayloadCheck } from './scan';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { LocalBlobStore } from '../storage/local';
 import type { BlobStore } from '../storage/types';
 import { StagedFile, StagedObject } from './staging';
 
@@ -85,9 +84,9 @@ export async function validateInputFile(
   if (opts.stageTo !== undefined && opts.stageInto !== undefined) throw new UsageError('validateInputFile takes stageTo or stageInto, not both.');
   const into = opts.stageInto;
   // A local folder store is staged exactly as `stageTo` is (the fast path): the files are where the keys map.
-  const local = into && into.store instanceof LocalBlobStore ? into.store : null;
-  const stageTo = local ? local.pathOf(into!.inputKey) : opts.stageTo;
-  const idsTo = local ? local.pathOf(into!.idsKey) : stageTo !== undefined ? requestIdsPath(stageTo) : undefined;
+  const inPlace = into ? into.store.localFile(into.inputKey) : null;
+  const stageTo = inPlace ?? opts.stageTo;
+  const idsTo = inPlace !== null ? into!.store.localFile(into!.idsKey)! : stageTo !== undefined ? requestIdsPath(stageTo) : undefined;
   const stagedPath = stageTo ?? (into ? into.store.uri(into.inputKey) : null);
   const scan = new InputScan({
     endpoint: supportedEndpoint(target),
@@ -113,7 +112,7 @@ export async function validateInputFile(
   };
   try {
     if (stageTo !== undefined) {
-      if (local) await mkdir(dirname(stageTo), { recursive: true });
+      if (inPlace !== null) await mkdir(dirname(stageTo), { recursive: true });
       staged = await StagedFile.create(stageTo);
       ids = await StagedFile.create(idsTo!);
     } else if (into) {

@@ -19,7 +19,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
 import { createActivities } from '../../src/activities';
-import { WorkerStaging } from '../../src/activities/staging';
+import { WorkerFiles } from '../../src/storage/worker-files';
 import { classifyFailure } from '../../src/activities/failures';
 import { createBatch, deleteBatchData } from '../../src/api';
 import type { AnybatchBatch } from '../../src/contract/batch';
@@ -152,7 +152,7 @@ describe('exact keys: a batch never touches the staged data of a batch whose id 
     await stageFlat('nightly.retry');
     const theirs = await keysOf('inputs/nightly.retry');
     expect(theirs).toHaveLength(4);
-    const staged = new WorkerStaging({ store, home }).forBatch(nightly);
+    const staged = new WorkerFiles({ store, home }).forBatch(nightly);
     expect(await staged.cleanUp({})).toEqual([]);
     expect(await keysOf('inputs/')).toEqual(theirs);
   });
@@ -164,7 +164,7 @@ describe('exact keys: a batch never touches the staged data of a batch whose id 
     const before = await keysOf('inputs/');
     const mine = before.filter((k) => k.startsWith(nightly.storage!.inputKey.replace(/input\.jsonl$/, '')));
     expect(mine).toHaveLength(4);
-    expect(await new WorkerStaging({ store, home }).forBatch(nightly).cleanUp({})).toEqual([]);
+    expect(await new WorkerFiles({ store, home }).forBatch(nightly).cleanUp({})).toEqual([]);
     expect(await keysOf('inputs/')).toEqual(before.filter((k) => !mine.includes(k)));
     expect(fs.existsSync(path.join(home, ...nightly.storage!.inputKey.split('/').slice(0, -1)))).toBe(false);
   });
@@ -244,7 +244,7 @@ describe('the worker reads and writes only inside its store', () => {
     const parts = (await env().run(createActivities({ store: new LocalBlobStore(path.join(tmp, 'elsewhere')), home }).planParts, { ...spec, maxRequestsPerPart: 2 })) as PartPlan[];
     expect(parts.map((p) => p.path)).toEqual([0, 1].map((i) => store.pathOf(layout.part('ab_before_store', i))));
     // Its parts are its own keys; a part naming another file is refused.
-    const staged = new WorkerStaging({ store, home }).forBatch(spec);
+    const staged = new WorkerFiles({ store, home }).forBatch(spec);
     expect(staged.partFiles(parts[1]).workDir).toBe(store.pathOf(layout.work('ab_before_store', 1).slice(0, -1)));
     const forged = thrown(() => staged.partFiles({ ...parts[1], path: path.join(tmp, 'secret.key') }));
     expect(classifyFailure(forged)).toMatchObject({ type: 'storage_refused', nonRetryable: true });
@@ -276,7 +276,7 @@ describe('the worker reads and writes only inside its store', () => {
     const mine = path.join(tmp, 'mine');
     const spec = await stageFlat('ab_own_results');
     const own = { ...spec, resultsDir: mine, storage: { ...spec.storage!, resultsPrefix: null } };
-    expect(new WorkerStaging({ store, home }).forBatch(own).results).toBe(mine);
+    expect(new WorkerFiles({ store, home }).forBatch(own).results).toBe(mine);
   });
 
   test('part results naming files outside the results folder are never read into the merged files', async () => {

@@ -295,6 +295,25 @@ describe.each(impls)('blob store conformance: $name', (impl) => {
     expect((err as Error).message).toBe(`No object at ${store.uri('missing/key.jsonl')}.`);
   });
 
+  test('localFile names the file an object is (a local folder) or nothing (S3); removeFolder leaves no trace of a prefix', async () => {
+    await store.put('rmdir/x/a.jsonl', 'a\n');
+    await store.put('rmdir/y.jsonl', 'y\n');
+    if (store instanceof LocalBlobStore) {
+      expect(store.localFile('rmdir/x/a.jsonl')).toBe(path.join(store.root, 'rmdir', 'x', 'a.jsonl'));
+      expect(fs.readFileSync(store.localFile('rmdir/x/a.jsonl')!, 'utf8')).toBe('a\n');
+      fs.writeFileSync(path.join(store.root, 'rmdir', 'x', '.anybatch-tmp-left'), 'left by a crash');
+    } else {
+      expect(store.localFile('rmdir/x/a.jsonl')).toBeNull();
+    }
+    expect(() => store.localFile('../x')).toThrow(InvalidKeyError);
+    await store.delete('rmdir/x/a.jsonl');
+    await store.removeFolder('rmdir/x/');
+    expect(await keys(store, 'rmdir/')).toEqual(['rmdir/y.jsonl']);
+    if (store instanceof LocalBlobStore) expect(fs.readdirSync(path.join(store.root, 'rmdir'))).toEqual(['y.jsonl']);
+    await store.removeFolder('rmdir/x/'); // gone already: fine
+    await store.delete('rmdir/y.jsonl');
+  });
+
   test('uri and describe', () => {
     if (store instanceof LocalBlobStore) {
       expect(store.uri('a/b c.txt')).toBe(`file://${store.root}/a/b%20c.txt`);

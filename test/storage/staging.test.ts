@@ -1,5 +1,6 @@
 /**
- * The worker's staging (src/activities/staging.ts) on both stores: the local folder (today's paths, no copies)
+ * A batch's files as the worker sees them (src/storage/batch-files.ts, chosen by src/storage/worker-files.ts) on both
+ * stores: the local folder (today's paths, no copies)
  * and S3 (versitygw from the global setup: parts as objects, a scratch cache, the work folder kept in step
  * across hosts), the identity check, results in the store, and the clean-up once results are written.
  */
@@ -9,7 +10,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { classifyFailure } from '../../src/activities/failures';
-import { BatchStaging, StorageMismatchError, WorkerStaging, checkWorkerStore, sweepScratch } from '../../src/activities/staging';
+import { StorageMismatchError } from '../../src/storage/batch-files';
+import { LegacyBatchFiles } from '../../src/storage/legacy-files';
+import { LocalBatchFiles } from '../../src/storage/local-files';
+import { RemoteBatchFiles } from '../../src/storage/remote-files';
+import { WorkerFiles, checkWorkerStore, sweepScratch } from '../../src/storage/worker-files';
 import { mergeResults, writePartResults } from '../../src/results/writer';
 import type { StoreResults } from '../../src/results/writer';
 import { LocalBlobStore, S3BlobStore, StorageError } from '../../src/storage';
@@ -100,16 +105,17 @@ async function* lines(...items: ResultLine[]): AsyncGenerator<ResultLine> {
 
 describe('a batch in the local folder store: today\'s paths, no copies', () => {
   let store: LocalBlobStore;
-  let staging: WorkerStaging;
+  let staging: WorkerFiles;
   beforeEach(() => {
     store = new LocalBlobStore(path.join(tmp, 'home'));
-    staging = new WorkerStaging({ store, home: path.join(tmp, 'home') });
+    staging = new WorkerFiles({ store, home: path.join(tmp, 'home') });
   });
 
   test('plan, part files, ids, results and clean-up use the ANYBATCH_HOME layout', async () => {
     const spec = await stage(store, 5);
     const b = staging.forBatch(spec);
-    expect(b.mode).toBe('local');
+    expect(b).toBeInstanceOf(LocalBatchFiles);
+    expect(b).not.toBeInstanceOf(LegacyBatchFiles);
     // One part: the staged file itself.
     const single = await b.plan({ maxRequests: 10, maxBytes: 1e9, requestCount: 5 });
     expect(single).toEqual([{ index: 0, path: spec.input.path, requestCount: 5, bytes: spec.input.bytes, estimatedTokens: expect.objectContaining({ withoutMaxOutput: 5 }) }]);
@@ -167,8 +173,8 @@ describe('a batch in the local folder store: today\'s paths, no copies', () => {
   test('a batch without storage (staged before the store) keeps its local paths', async () => {
     const spec = await stage(store, 3);
     const legacy: BatchSpec = { ...spec, storage: undefined };
-    const b = new WorkerStaging({ home: path.join(tmp, 'home'), store: new LocalBlobStore(path.join(tmp, 'elsewhere')) }).forBatch(legacy);
-    expect(b.mode).toBe('legacy');
+    const b = new WorkerFiles({ home: path.join(tmp, 'home'), store: new LocalBlobStore(path.join(tmp, 'elsewhere')) }).forBatch(legacy);
+    expect(b).toBeInstanceOf(LegacyBatchFiles);
     const parts = await b.plan({ maxRequests: 2, maxBytes: 1e9 });
     expect(parts[0].path).toBe(spec.input.path.replace(/\.jsonl$/, '.part-0.jsonl'));
     expect(b.partFiles(parts[0]).workDir).toBe(path.join(path.dirname(spec.input.path), `${spec.batchId}.work`, '0'));
@@ -185,7 +191,7 @@ describe('the identity check', () => {
     const local = new LocalBlobStore(path.join(tmp, 'home'));
     const err = (() => {
       try {
-        new WorkerStaging({ store: local, home: tmp }).forBatch(spec);
+        new WorkerFiles({ store: local, home: tmp }).forBatch(spec);
       } catch (e) {
         return e as Error;
       }
@@ -226,13 +232,13 @@ describe('a batch in S3: parts as objects, a scratch cache, the work folder kept
   beforeEach(() => {
     store = s3Store();
   });
-  const hostA = () => new WorkerStaging({ store, home: path.join(tmp, 'hostA') });
-  const hostB = () => new WorkerStaging({ store, home: path.join(tmp, 'hostB') });
+  const hostA = () => new WorkerFiles({ store, home: path.join(tmp, 'hostA') });
+  const hostB = () => new WorkerFiles({ store, home: path.join(tmp, 'hostB') });
 
   test('plan writes deterministic part objects (a retry overwrites them); a fitting input is its own part', async () => {
     const spec = await stage(store, 7, { pad: 100 });
     const b = hostA().forBatch(spec);
-    expect(b.mode).toBe('remote');
+    expect(b).toBeInstanceOf(RemoteBatchFiles);
     expect(await b.plan({ maxRequests: 10, maxBytes: 1e9, requestCount: 7 })).toEqual([
       { index: 0, path: store.uri(spec.storage!.inputKey), requestCount: 7, bytes: spec.input.bytes, estimatedTokens: expect.objectContaining({ withoutMaxOutput: 7 }) },
     ]);
@@ -335,7 +341,7 @@ describe('a batch in S3: parts as objects, a scratch cache, the work folder kept
         },
       },
     });
-    const b = new BatchStaging(spec, short, path.join(tmp, 'hostC'));
+    const b = new RemoteBatchFiles(spec, short, path.join(tmp, 'hostC'));
     const part: PartPlan = { index: 0, path: spec.input.path, requestCount: 4, bytes: spec.input.bytes };
     const err = await b.withPart(part, { input: true }, async () => 1).catch((e: Error) => e);
     expect(err).toBeInstanceOf(StorageError);
@@ -346,7 +352,7 @@ describe('a batch in S3: parts as objects, a scratch cache, the work folder kept
 
   test('ids from the part object, else from the ids list; results and merge in the store; clean-up after', async () => {
     const spec = await stage(store, 5);
-    const a = hostA().forBatch(spec);
+    const a = hostA().forBatch(spec) as RemoteBatchFiles;
     const parts = (await a.plan({ maxRequests: 2, maxBytes: 1e9 })).map((p, i) => ({ ...p, firstRequest: i * 2 }));
     expect(await collect(await a.partIds(parts[1]))).toEqual(['r2', 'r3']);
     await store.delete(layout.part(spec.batchId, 1));

@@ -10,23 +10,23 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { recoverResults, type RecoveryIo } from '../../src/activities/recover';
-import { WorkerStaging } from '../../src/activities/staging';
+import { WorkerFiles } from '../../src/storage/worker-files';
 import type { Batch } from '../../src/contract/batch';
 import type { RecoverablePart } from '../../src/contract/recovery';
 import type { BatchSpec } from '../../src/contract/spec';
 import type { ResultLine } from '../../src/providers/types';
-import { commitRewrite, readManifest, recordRecoverable, recoveredPartKeys, replaceableIds, resultsStore, stageRewrite, writeManifest } from '../../src/results/recovery';
+import { commitRewrite, readManifest, recordRecoverable, recoveredPartKeys, replaceableIds, stageRewrite, writeManifest } from '../../src/results/recovery';
 import { writePartResults } from '../../src/results/writer';
 import { LocalBlobStore } from '../../src/storage';
 import { layout } from '../../src/storage/layout';
 
 let tmp: string;
 let store: LocalBlobStore;
-let staging: WorkerStaging;
+let staging: WorkerFiles;
 beforeEach(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'anybatch-recover-'));
   store = new LocalBlobStore(tmp);
-  staging = new WorkerStaging({ store, home: tmp });
+  staging = new WorkerFiles({ store, home: tmp });
 });
 afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -117,7 +117,7 @@ test('only the requests still carrying the give-up code are replaced, each exact
   expect(report.parts).toEqual([{ index: 1, provider_batch_id: 'batch_1', outcome: 'recovered', provider_status: 'completed', output: 2, errors: 2 }]);
   expect(report).toMatchObject({ remaining: 0, output_count: 7, errors_count: 3 });
   await expectRecovered(spec);
-  const target = resultsStore(staging.forBatch(spec).results);
+  const target = staging.forBatch(spec).resultsStore;
   expect(await readManifest(target)).toBeNull();
   expect(fs.existsSync(store.pathOf(layout.input(spec.batchId)))).toBe(false);
   expect(fs.existsSync(path.join(store.pathOf(layout.results(spec.batchId).replace(/\/$/, '')), '.recover'))).toBe(false);
@@ -148,7 +148,7 @@ test('a provider that still refuses the batch is reported with its error; nothin
 
 test('stopped after the rewrite was staged and marked for commit: the next run finishes it and reads nothing again', async () => {
   const { spec, part } = await finishedBatch();
-  const target = resultsStore(staging.forBatch(spec).results);
+  const target = staging.forBatch(spec).resultsStore;
   const ids = await replaceableIds(target, (await staging.forBatch(spec).partIds(part.plan))!, part.code);
   expect([...ids].sort()).toEqual(['r5', 'r6', 'r7', 'r8']);
   await io().write(part.plan, finishedProviderBatch, (async function* () { yield* ids; })(), { store: target.store, prefix: `${target.prefix}.recover/` });
@@ -168,7 +168,7 @@ test('stopped after the rewrite was staged and marked for commit: the next run f
 
 test('stopped mid-commit (output copied, errors not): the next run copies the rest, never appending twice', async () => {
   const { spec, part } = await finishedBatch();
-  const target = resultsStore(staging.forBatch(spec).results);
+  const target = staging.forBatch(spec).resultsStore;
   const ids = await replaceableIds(target, (await staging.forBatch(spec).partIds(part.plan))!, part.code);
   await io().write(part.plan, finishedProviderBatch, (async function* () { yield* ids; })(), { store: target.store, prefix: `${target.prefix}.recover/` });
   const counts = await stageRewrite(target, 1, ids, part.code);

@@ -7,6 +7,10 @@
  *   and every pure module imports only the contract, other pure modules and workflow-safe packages.
  * - Providers (src/providers/) never import Temporal, workflows or activities: the Temporal-speaking part of the
  *   online mode lives in src/online/ and reaches the adapter through its host interface.
+ * - The store (src/storage/) never imports activities, workflows or Temporal: a batch's files (batch-files.ts) are
+ *   storage, and the activities are only their glue.
+ * - Outside src/storage/ nothing checks for the local folder store by hand (`LocalBlobStore`, `kind === 'local'`): a
+ *   batch's files are reached through the store's interface (`localFile`, `removeFolder`) or a batch's `BatchFiles`.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -114,6 +118,28 @@ test('providers never import Temporal, workflows or activities', () => {
     if (!file.startsWith('src/providers/')) continue;
     for (const i of local) if (i.target.startsWith('src/workflows/') || i.target.startsWith('src/activities/')) wrong.push(`${file} -> ${i.target}`);
     for (const p of packages) if (p.target.startsWith('@temporalio/')) wrong.push(`${file} -> ${p.target}`);
+  }
+  expect(wrong).toEqual([]);
+});
+
+test('the store never imports activities, workflows or Temporal', () => {
+  const wrong: string[] = [];
+  for (const [file, { local, packages }] of graph) {
+    if (!file.startsWith('src/storage/')) continue;
+    for (const i of local) if (i.target.startsWith('src/workflows/') || i.target.startsWith('src/activities/')) wrong.push(`${file} -> ${i.target}`);
+    for (const p of packages) if (p.target.startsWith('@temporalio/')) wrong.push(`${file} -> ${p.target}`);
+  }
+  expect(wrong).toEqual([]);
+});
+
+test('outside src/storage/ nothing checks for the local folder store by hand', () => {
+  const wrong: string[] = [];
+  for (const file of graph.keys()) {
+    if (file.startsWith('src/storage/')) continue;
+    const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
+    for (const [n, line] of text.split('\n').entries()) {
+      if (/\bLocalBlobStore\b|\bkind\s*[!=]==?\s*['"]local['"]/.test(line)) wrong.push(`${file}:${n + 1}: ${line.trim()}`);
+    }
   }
   expect(wrong).toEqual([]);
 });
