@@ -138,9 +138,15 @@ test('continue-as-new keeps the holders and the queue', async () => {
   const t = target(100, 25);
   const holder = await request(t, 'holder', 100);
   await admitted(holder, 'holder');
-  const waiting = [await request(t, 'w1', 50), await request(t, 'w2', 50)];
-  for (const w of waiting) await queued(w, w.workflowId);
+  // One after the other, so the queue's order is known (two requests started together may arrive either way).
+  const waiting = [];
+  for (const name of ['w1', 'w2']) {
+    const w = await request(t, name, 50);
+    await queued(w, w.workflowId);
+    waiting.push(w);
+  }
   const admission = admissionHandle(t);
+  expect(ids((await admission.query(admissionStateQuery)).queue)).toEqual(waiting.map((w) => w.workflowId));
   const firstRun = (await admission.describe()).runId;
   // Each lease check (every 300 ms while anything is held) adds history; 25 events force continue-as-new.
   await eventually(() => admission.describe(), (d) => d.runId !== firstRun, 'continue-as-new', 20_000);
