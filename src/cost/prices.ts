@@ -1,6 +1,7 @@
 /**
  * Batch prices per model: the standard prices of the pricing dataset (@pydantic/genai-prices, bundled with the
- * package: nothing is fetched at run time) with the provider's batch discount (./discounts.ts) applied.
+ * package: nothing is fetched at run time) with the provider's batch discount applied; both come from the provider's
+ * own `pricing` (its folder's `limits.ts`: the dataset's id for it, the discount and its source).
  *
  * Prices are per million tokens. Where the dataset tiers a price by prompt length (e.g. above 200k input tokens),
  * the base tier is used: a batch's usage is summed per model, not kept per request.
@@ -9,32 +10,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { calcPrice } from '@pydantic/genai-prices';
 import type { ModelPrice } from '@pydantic/genai-prices';
-import { isProviderName } from '../providers/catalog';
-import type { ProviderName } from '../providers/catalog';
-import { BATCH_DISCOUNTS } from './discounts';
+import { isProviderName, PROVIDERS } from '../providers/catalog';
+import type { Pricing } from '../providers/capabilities';
 import type { PriceUsed } from '../contract/cost';
-
-/**
- * The dataset's provider id for each of ours; null where the server, and so the price, is not known; undefined where
- * the dataset lists none of the provider's prices.
- */
-const DATASET_PROVIDER: { [P in ProviderName]: string | null | undefined } = {
-  openai: 'openai',
-  anthropic: 'anthropic',
-  azureopenai: 'azure',
-  groq: 'groq',
-  xai: 'x-ai',
-  gemini: 'google',
-  mistral: 'mistral',
-  together: 'together',
-  // Not in the dataset (0.1.8).
-  nebius: undefined,
-  dashscope: undefined,
-  moonshot: 'moonshotai',
-  cerebras: 'cerebras',
-  // Any server speaking OpenAI's API (vLLM, Ollama, DeepSeek, OpenRouter, ...): who serves it, and so the price, is not known.
-  'openai-compatible': null,
-};
 
 /** The dataset and its version, as prices name their source. */
 export const PRICE_DATASET = `@pydantic/genai-prices ${datasetVersion()}`;
@@ -61,9 +39,9 @@ export type PriceLookup = { price: PriceUsed; missing: { input: boolean; output:
 
 const cache = new Map<string, PriceLookup>();
 
-/** Names as results give them that the dataset spells otherwise: Gemini's `models/` prefix. */
-function datasetModel(model: string): string {
-  return model.replace(/^models\//, '');
+/** `model` as the dataset spells it: the provider's aliases (Gemini's `models/` prefix) applied in order. */
+function datasetModel(aliases: ReadonlyArray<readonly [RegExp, string]>, model: string): string {
+  return aliases.reduce((name, [pattern, replacement]) => name.replace(pattern, replacement), model);
 }
 
 /** The batch prices of `provider`'s `model`, or why there are none (an unknown provider or model). */
@@ -80,12 +58,12 @@ export function batchPrice(provider: string, model: string): PriceLookup {
 function lookup(provider: string, model: string): PriceLookup {
   if (!isProviderName(provider)) return { price: null, reason: `anybatch has no prices for provider "${provider}"` };
   if (model === '') return { price: null, reason: 'result lines that name no model' };
-  const providerId = DATASET_PROVIDER[provider];
-  if (providerId === null) return { price: null, reason: `the prices of an ${provider} server are not known (it may be self-hosted, or any vendor)` };
-  if (providerId === undefined) return { price: null, reason: `${PRICE_DATASET} has no prices for ${provider}` };
-  const found = calcPrice({ input_tokens: 1, output_tokens: 1 }, datasetModel(model), { providerId });
+  const pricing: Pricing = PROVIDERS[provider].pricing;
+  const providerId = pricing.dataset;
+  if (providerId === null) return { price: null, reason: `the prices of ${provider} are not known: ${pricing.noPrices ?? `${PRICE_DATASET} has none`}` };
+  const found = calcPrice({ input_tokens: 1, output_tokens: 1 }, datasetModel(pricing.modelAliases ?? [], model), { providerId });
   if (!found) return { price: null, reason: `${PRICE_DATASET} has no price for ${provider} model "${model}"` };
-  const { discount, cachedDiscount, source } = BATCH_DISCOUNTS[provider] ?? { discount: 0, cachedDiscount: undefined, source: 'no batch API: standard prices' };
+  const { discount, cachedDiscount, source } = pricing.batchDiscount ?? { discount: 0, cachedDiscount: undefined, source: 'no batch API: standard prices' };
   const prices = found.model_price;
   const input = base(prices.input_mtok);
   const output = base(prices.output_mtok);

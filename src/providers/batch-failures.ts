@@ -1,61 +1,31 @@
 /**
- * Which provider failures of a part are not the requests' fault and are worth submitting again: the one table
- * of the error codes that mean "queue limit" (the provider's queue for the organization or model is full: wait,
- * then resubmit) and "too large" (the part is over the provider's real per-batch limit: re-split it), per provider.
- * Pure data and functions (no SDK imports): the worker classifies with it; the workflow only sees the verdict.
+ * Which provider failures of a part are not the requests' fault and are worth submitting again: "queue limit" (the
+ * provider's queue for the organization or model is full: wait, then resubmit) and "too large" (the part is over the
+ * provider's real per-batch limit: re-split it). Each provider's codes are its own fact (`failures` in its folder's
+ * `limits.ts`); this reads them. Pure functions (no SDK imports): the worker classifies; the workflow sees the verdict.
  *
  * A part's failure is read where the provider reports it: the failed batch's `errors.data[].code` (OpenAI's
  * `token_limit_exceeded`, `too_many_tasks`), or the failure of the create call (its type, e.g. a 429 whose retries
  * ran out, `provider_rate_limited`, and its message).
  */
 import type { Batch } from '../contract/batch';
-import type { ProviderName } from './registry';
+import type { FailureCodes } from './capabilities';
+import { CREATE_ONLY_FAILURE_CODES } from './capabilities';
+import { isProviderName, PROVIDERS } from './catalog';
 
 import type { PartFailureKind } from '../contract/activities';
 
 export type { PartFailureKind };
 
-interface FailureCodes {
-  /** `errors.data[].code` values of a failed batch meaning the queue is full. */
-  queueLimit: readonly string[];
-  /** `errors.data[].code` values of a failed batch meaning it holds more than the provider takes. */
-  tooLarge: readonly string[];
-  /** Phrases of a refused create's message meaning it holds more than the provider takes (lower case). */
-  tooLargeMessages: readonly string[];
+/** The failure codes of `provider`'s batches, from its capabilities (each folder's `limits.ts`). */
+function codesOf(provider: string): FailureCodes {
+  return isProviderName(provider) ? PROVIDERS[provider].failures : CREATE_ONLY_FAILURE_CODES;
 }
-
-/** OpenAI's batch error codes (also those of the providers whose batch APIs are OpenAI's: Azure, Groq, the batch clouds). */
-const OPENAI: FailureCodes = {
-  queueLimit: ['token_limit_exceeded', 'request_limit_exceeded', 'batch_limit_exceeded'],
-  tooLarge: ['too_many_tasks', 'file_too_large', 'max_requests_exceeded', 'max_file_size_exceeded'],
-  tooLargeMessages: ['too many requests in', 'more than the maximum', 'file is too large', 'exceeds the maximum'],
-};
-
-const CREATE_ONLY: FailureCodes = { queueLimit: [], tooLarge: [], tooLargeMessages: ['too many requests in', 'more than the maximum', 'too large', 'exceeds the maximum'] };
-
-export const PART_FAILURE_CODES: { readonly [P in ProviderName]?: FailureCodes } = {
-  openai: OPENAI,
-  azureopenai: OPENAI,
-  groq: OPENAI,
-  anthropic: { queueLimit: [], tooLarge: [], tooLargeMessages: ['request_too_large', 'too large', 'too many requests', 'more than the maximum', 'exceeds the maximum'] },
-  xai: CREATE_ONLY,
-  gemini: CREATE_ONLY,
-  mistral: CREATE_ONLY,
-  together: CREATE_ONLY,
-  nebius: OPENAI,
-  dashscope: OPENAI,
-  moonshot: OPENAI,
-  cerebras: OPENAI,
-};
 
 /** Failure types of a create call (src/activities/failures.ts) that mean the provider's queue or rate limit. */
 const QUEUE_LIMIT_CREATE_TYPES = ['provider_rate_limited'];
 /** Failure types of a create call whose message may say the part is too large. */
 const REFUSED_CREATE_TYPES = ['provider_invalid_request'];
-
-function codesOf(provider: string): FailureCodes {
-  return (PART_FAILURE_CODES as Record<string, FailureCodes | undefined>)[provider] ?? CREATE_ONLY;
-}
 
 /** What a part's failure means: the provider's failed batch, or the create call's failure (`{ code, message }`). */
 export function partFailureKind(provider: string, failure: { batch: Batch | null; error: { code: string; message: string } | null }): PartFailureKind | null {

@@ -46,6 +46,15 @@ export interface ProviderCapabilities<N extends string = string> {
    * Absent: `DEFAULT_MAX_RESULT_LINE_BYTES` there.
    */
   maxResultLineBytes?: number;
+  /**
+   * Fewest requests one provider batch may hold (absent: one). A batch with fewer is refused before anything starts;
+   * the splitter never cuts a part below it.
+   */
+  minRequestsPerBatch?: number;
+  /** The failure codes of its batches worth submitting again (src/providers/batch-failures.ts). */
+  failures: FailureCodes;
+  /** Where its prices come from, and its batch discount (src/cost). */
+  pricing: Pricing;
 }
 
 /** What custom_ids a provider takes. */
@@ -73,5 +82,58 @@ export interface QueueLimits {
   /** The limits hold per model (else across the provider's models). */
   perModel: boolean;
   /** Where the numbers come from (the tier they are for). */
+  source: string;
+}
+
+/**
+ * The error codes of a provider's failed batches (and the phrases of its refused creates) that are not the requests'
+ * fault and are worth submitting again: "queue limit" (its queue for the organization or model is full: wait, then
+ * resubmit) and "too large" (the part is over its real per-batch limit: re-split it). Read by
+ * src/providers/batch-failures.ts.
+ */
+export interface FailureCodes {
+  /** `errors.data[].code` values of a failed batch meaning the queue is full. */
+  queueLimit: readonly string[];
+  /** `errors.data[].code` values of a failed batch meaning it holds more than the provider takes. */
+  tooLarge: readonly string[];
+  /** Phrases of a refused create's message meaning it holds more than the provider takes (lower case). */
+  tooLargeMessages: readonly string[];
+}
+
+/** OpenAI's batch error codes, also those of the providers whose batch APIs are OpenAI's (Azure, Groq, the batch clouds). */
+export const OPENAI_FAILURE_CODES: FailureCodes = {
+  queueLimit: ['token_limit_exceeded', 'request_limit_exceeded', 'batch_limit_exceeded'],
+  tooLarge: ['too_many_tasks', 'file_too_large', 'max_requests_exceeded', 'max_file_size_exceeded'],
+  tooLargeMessages: ['too many requests in', 'more than the maximum', 'file is too large', 'exceeds the maximum'],
+};
+
+/** A provider whose failed batches carry no codes anybatch reads: only a refused create's message can say "too large". */
+export const CREATE_ONLY_FAILURE_CODES: FailureCodes = {
+  queueLimit: [],
+  tooLarge: [],
+  tooLargeMessages: ['too many requests in', 'more than the maximum', 'too large', 'exceeds the maximum'],
+};
+
+/**
+ * Where a provider's prices come from and its batch discount: what src/cost reads. Prices per model are the pricing
+ * dataset's standard prices (@pydantic/genai-prices, bundled) under `dataset`, times (1 - `batchDiscount.discount`).
+ */
+export interface Pricing {
+  /** The dataset's provider id (`openai`, `azure`, `x-ai`); null when there are no prices, `noPrices` says why. */
+  dataset: string | null;
+  /** Why there are no prices (with `dataset: null`), for messages: "not in the dataset", "any vendor's server". */
+  noPrices?: string;
+  /** The batch discount as the provider publishes it; null when it has no batch API (requests run online, at standard prices). */
+  batchDiscount: BatchDiscount | null;
+  /** Model names as its results give them and the dataset's spelling of them (Gemini's `models/` prefix): applied in order. */
+  modelAliases?: ReadonlyArray<readonly [RegExp, string]>;
+}
+
+export interface BatchDiscount {
+  /** The fraction taken off standard prices (0.5: half price). */
+  discount: number;
+  /** The fraction taken off the cached-input price, when it differs (Gemini: cache and batch discounts do not stack). */
+  cachedDiscount?: number;
+  /** The provider's page that states it, and what it says. */
   source: string;
 }

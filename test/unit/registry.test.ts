@@ -34,6 +34,16 @@ describe('every provider in the registry has a complete definition', () => {
     expect(Number.isInteger(c.maxRequestsPerBatch) && c.maxRequestsPerBatch > 0).toBe(true);
     expect(Number.isInteger(c.maxBytesPerBatch) && c.maxBytesPerBatch > 0).toBe(true);
     expect(c.completionWindows[0]).toBe('24h');
+    // Its failure codes and its pricing are its own facts (src/providers/batch-failures.ts and src/cost read them).
+    expect(Array.isArray(c.failures.tooLargeMessages)).toBe(true);
+    const pricing = c.pricing as import('../../src/providers/capabilities').Pricing;
+    if (pricing.dataset === null) expect(pricing.noPrices).toMatch(/\S/);
+    if (pricing.batchDiscount) {
+      expect(pricing.batchDiscount.discount).toBeGreaterThanOrEqual(0);
+      expect(pricing.batchDiscount.discount).toBeLessThan(1);
+      expect(pricing.batchDiscount.source).toMatch(/^https:\/\//);
+    }
+    if (c.minRequestsPerBatch !== undefined) expect(c.minRequestsPerBatch).toBeLessThanOrEqual(c.maxRequestsPerBatch);
     expect(new Set(c.completionWindows).size).toBe(c.completionWindows.length);
     expect(d.env.apiKey).toMatch(/^[A-Z][A-Z0-9_]*_API_KEY$/);
     expect(d.env.baseURL).toMatch(/^[A-Z][A-Z0-9_]*$/);

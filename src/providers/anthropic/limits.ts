@@ -25,4 +25,6 @@ export const ANTHROPIC_LIMITS = {
   // No documented longest result line: anybatch's default bound (64 MiB, DEFAULT_MAX_RESULT_LINE_BYTES in
   // src/results/malformed.ts), far above a chat completion at the largest output limits.
   maxResultLineBytes: 64 * MB,
+  failures: { queueLimit: [], tooLarge: [], tooLargeMessages: ['request_too_large', 'too large', 'too many requests', 'more than the maximum', 'exceeds the maximum'] },
+  pricing: { dataset: 'anthropic', batchDiscount: { discount: 0.5, source: 'https://docs.anthropic.com/en/docs/build-with-claude/batch-processing (50% of standard prices)' } },
 } satisfies ProviderCapabilities<'anthropic'>;

@@ -1,5 +1,6 @@
 /** Azure OpenAI Global Batch capabilities and limits (docs/provider-apis-2.md section 10; pure data). */
 import type { ProviderCapabilities } from '../capabilities';
+import { OPENAI_FAILURE_CODES } from '../capabilities';
 
 const MB = 1024 * 1024;
 
@@ -18,4 +19,6 @@ export const AZURE_OPENAI_LIMITS = {
   // No documented longest result line: anybatch's default bound (64 MiB, DEFAULT_MAX_RESULT_LINE_BYTES in
   // src/results/malformed.ts), far above a chat completion at the largest output limits.
   maxResultLineBytes: 64 * MB,
+  failures: OPENAI_FAILURE_CODES,
+  pricing: { dataset: 'azure', batchDiscount: { discount: 0.5, source: 'https://learn.microsoft.com/azure/ai-foundry/openai/how-to/batch (50% less than global standard)' } },
 } satisfies ProviderCapabilities<'azureopenai'>;

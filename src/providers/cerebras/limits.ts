@@ -6,6 +6,7 @@
  * `DELETE` cancel, a `queued` status) are in ./index.ts.
  */
 import type { ProviderCapabilities } from '../capabilities';
+import { OPENAI_FAILURE_CODES } from '../capabilities';
 
 const MB = 1024 * 1024;
 
@@ -16,9 +17,9 @@ export const CEREBRAS_LIMITS = {
   endpoints: CEREBRAS_ENDPOINTS,
   // Cerebras does not say a batch must hold one model, so mixed models are not refused.
   requiresSingleModel: false,
-  // At least 10 ("Minimum 10 requests"): a smaller batch fails at Cerebras, with its error; anybatch has no minimum
-  // per batch in its capabilities yet (splitting never makes a part smaller on purpose, but a last part may be).
   maxRequestsPerBatch: 50_000,
+  // "Minimum 10 requests": a smaller batch is refused before anything starts, and no part is cut smaller.
+  minRequestsPerBatch: 10,
   maxBytesPerBatch: 200 * MB,
   completionWindows: ['24h'],
   // Its metadata also holds lists of strings (`custom_tags`); anybatch writes strings, within OpenAI's limits.
@@ -26,4 +27,6 @@ export const CEREBRAS_LIMITS = {
   // No documented longest result line: anybatch's default bound (64 MiB, DEFAULT_MAX_RESULT_LINE_BYTES in
   // src/results/malformed.ts), far above a chat completion at the largest output limits.
   maxResultLineBytes: 64 * MB,
+  failures: OPENAI_FAILURE_CODES,
+  pricing: { dataset: 'cerebras', batchDiscount: { discount: 0.5, source: 'https://inference-docs.cerebras.ai/capabilities/batch (50% off regular pricing)' } },
 } satisfies ProviderCapabilities<'cerebras'>;

@@ -6,6 +6,7 @@
  * (14 days), embeddings in the Beijing region. Batch calls cost 50% of real-time ones.
  */
 import type { ProviderCapabilities } from '../capabilities';
+import { OPENAI_FAILURE_CODES } from '../capabilities';
 
 const MB = 1024 * 1024;
 
@@ -27,4 +28,6 @@ export const DASHSCOPE_LIMITS = {
   metadata: { maxPairs: 16, maxKeyLength: 64, maxValueLength: 512 },
   // Embeddings are served: OpenAI's bound for a line of many vectors, as for OpenAI.
   maxResultLineBytes: 256 * MB,
+  failures: OPENAI_FAILURE_CODES,
+  pricing: { dataset: null, noPrices: 'not in the dataset', batchDiscount: { discount: 0.5, source: 'https://www.alibabacloud.com/help/en/model-studio/batch-interfaces-compatible-with-openai (50% of the cost of real-time calls)' } },
 } satisfies ProviderCapabilities<'dashscope'>;

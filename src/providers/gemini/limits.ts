@@ -1,5 +1,6 @@
 /** Gemini Developer API batch capabilities and limits (provider-apis-2.md section 3; pure data). */
 import type { ProviderCapabilities } from '../capabilities';
+import { CREATE_ONLY_FAILURE_CODES } from '../capabilities';
 import { GEMINI_MAX_FILE_BYTES, GEMINI_REQUIRES_SINGLE_MODEL } from './batch-lines';
 
 export const GEMINI_ENDPOINTS = ['/v1/chat/completions'] as const;
@@ -21,4 +22,6 @@ export const GEMINI_LIMITS = {
   // No documented longest result line: anybatch's default bound (64 MiB, DEFAULT_MAX_RESULT_LINE_BYTES in
   // src/results/malformed.ts), far above a chat completion at the largest output limits.
   maxResultLineBytes: 64 * 1024 * 1024,
+  failures: CREATE_ONLY_FAILURE_CODES,
+  pricing: { dataset: 'google', batchDiscount: { discount: 0.5, cachedDiscount: 0, source: 'https://ai.google.dev/gemini-api/docs/batch-mode (50% of the standard cost; cached tokens at the cache price, the discounts do not stack)' }, modelAliases: [[/^models\//, '']] },
 } satisfies ProviderCapabilities<'gemini'>;

@@ -1,5 +1,6 @@
 /** Groq's batch capabilities and limits (docs/provider-apis-2.md section 7; pure data). */
 import type { ProviderCapabilities } from '../capabilities';
+import { OPENAI_FAILURE_CODES } from '../capabilities';
 
 const MB = 1024 * 1024;
 
@@ -19,4 +20,6 @@ export const GROQ_LIMITS = {
   // No documented longest result line: anybatch's default bound (64 MiB, DEFAULT_MAX_RESULT_LINE_BYTES in
   // src/results/malformed.ts), far above a chat completion at the largest output limits.
   maxResultLineBytes: 64 * MB,
+  failures: OPENAI_FAILURE_CODES,
+  pricing: { dataset: 'groq', batchDiscount: { discount: 0.5, source: 'https://console.groq.com/docs/batch (50% lower cost)' } },
 } satisfies ProviderCapabilities<'groq'>;

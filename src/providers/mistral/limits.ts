@@ -1,5 +1,6 @@
 /** Mistral's batch capabilities and limits (docs/provider-apis-2.md section 2; pure data: the catalog and the sandbox read it). */
 import type { LineShape, ProviderCapabilities } from '../capabilities';
+import { CREATE_ONLY_FAILURE_CODES } from '../capabilities';
 
 const MB = 1024 * 1024;
 
@@ -34,6 +35,8 @@ export const MISTRAL_LIMITS = {
   // No documented longest result line. Embeddings batches return many vectors a line (written as JSON text), so the
   // bound is OpenAI's 256 MiB rather than the 64 MiB default.
   maxResultLineBytes: 256 * MB,
+  failures: CREATE_ONLY_FAILURE_CODES,
+  pricing: { dataset: 'mistral', batchDiscount: { discount: 0.5, source: 'https://docs.mistral.ai/capabilities/batch/ (50% lower cost)' } },
 } satisfies ProviderCapabilities<'mistral'>;
 
 /** `24h` -> 24, `2d` -> 48; null for anything that is not a window. */

@@ -6,6 +6,7 @@
  * 64 characters, values of 512).
  */
 import type { ProviderCapabilities } from '../capabilities';
+import { OPENAI_FAILURE_CODES } from '../capabilities';
 
 const MB = 1024 * 1024;
 
@@ -27,4 +28,6 @@ export const MOONSHOT_LIMITS = {
   // No documented longest result line: anybatch's default bound (64 MiB, DEFAULT_MAX_RESULT_LINE_BYTES in
   // src/results/malformed.ts), far above a chat completion at the largest output limits.
   maxResultLineBytes: 64 * MB,
+  failures: OPENAI_FAILURE_CODES,
+  pricing: { dataset: 'moonshotai', batchDiscount: { discount: 0, source: 'https://platform.kimi.ai/docs/guide/use-batch-api (no batch discount documented: standard prices, an overestimate if one applies)' } },
 } satisfies ProviderCapabilities<'moonshot'>;

@@ -5,6 +5,7 @@
  * requests and 10 GB per file, up to 500 batches, a `24h` window only.
  */
 import type { ProviderCapabilities } from '../capabilities';
+import { OPENAI_FAILURE_CODES } from '../capabilities';
 
 const MB = 1024 * 1024;
 
@@ -25,4 +26,6 @@ export const NEBIUS_LIMITS = {
   admission: { batches: 500, perModel: false, source: 'up to 500 batches (docs.tokenfactory.nebius.com batch inference), read as batches not yet ended' },
   // Embeddings are served: OpenAI's bound for a line of many vectors, as for OpenAI.
   maxResultLineBytes: 256 * MB,
+  failures: OPENAI_FAILURE_CODES,
+  pricing: { dataset: null, noPrices: 'not in the dataset', batchDiscount: { discount: 0.5, source: 'https://docs.tokenfactory.nebius.com/ai-models-inference/batch-inference (batches cost 50% less than regular requests to base models)' } },
 } satisfies ProviderCapabilities<'nebius'>;

@@ -4,6 +4,7 @@
  * checkpointed by request index), not a server's.
  */
 import type { ProviderCapabilities } from '../capabilities';
+import { CREATE_ONLY_FAILURE_CODES } from '../capabilities';
 
 const MB = 1024 * 1024;
 
@@ -23,4 +24,8 @@ export const OPENAI_COMPATIBLE_LIMITS = {
   // The lines read back are anybatch's own checkpoint chunks (one response each, already held in memory once);
   // with embeddings served, the bound is OpenAI's 256 MiB rather than the 64 MiB default.
   maxResultLineBytes: 256 * MB,
+  failures: CREATE_ONLY_FAILURE_CODES,
+  // Any server speaking OpenAI's API (vLLM, Ollama, DeepSeek, OpenRouter, ...): who serves it, and so the price, is not
+  // known; it has no batch API (its requests are sent online, at standard prices).
+  pricing: { dataset: null, noPrices: 'the server may be self-hosted, or any vendor', batchDiscount: null },
 } satisfies ProviderCapabilities<'openai-compatible'>;

@@ -7,6 +7,7 @@
  * changed" (a best-effort target, not a deadline anybatch can choose).
  */
 import type { CustomIdRule, ProviderCapabilities } from '../capabilities';
+import { CREATE_ONLY_FAILURE_CODES } from '../capabilities';
 
 const MB = 1024 * 1024;
 
@@ -40,4 +41,6 @@ export const TOGETHER_LIMITS = {
   // No documented longest result line: anybatch's default bound (64 MiB, DEFAULT_MAX_RESULT_LINE_BYTES in
   // src/results/malformed.ts), far above a chat completion at the largest output limits.
   maxResultLineBytes: 64 * MB,
+  failures: CREATE_ONLY_FAILURE_CODES,
+  pricing: { dataset: 'together', batchDiscount: { discount: 0.5, source: 'https://docs.together.ai/docs/batch-inference (up to 50% off serverless rates, on selected models)' } },
 } satisfies ProviderCapabilities<'together'>;

@@ -8,6 +8,7 @@
  * xAI documents); mixed models are not refused (xAI documents no one-model rule).
  */
 import type { ProviderCapabilities } from '../capabilities';
+import { CREATE_ONLY_FAILURE_CODES } from '../capabilities';
 
 const MB = 1024 * 1024;
 
@@ -27,4 +28,6 @@ export const XAI_LIMITS = {
   // Results come as pages of JSON (GET /batches/{id}/results), not as a JSONL file, so no line bound applies
   // today; anybatch's 64 MiB default is stated for a results file, should one be read.
   maxResultLineBytes: 64 * MB,
+  failures: CREATE_ONLY_FAILURE_CODES,
+  pricing: { dataset: 'x-ai', batchDiscount: { discount: 0.5, source: 'https://docs.x.ai/docs/guides/batch-api (batch requests billed at a reduced rate: 50% on current models, less on some)' } },
 } satisfies ProviderCapabilities<'xai'>;
