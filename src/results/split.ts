@@ -17,6 +17,11 @@ const NEWLINE = Buffer.from('\n');
 export interface SplitLimits {
   maxRequests: number;
   maxBytes: number;
+  /**
+   * Fewest requests a provider batch may hold (Cerebras, Bedrock). With the request count known, parts are cut to
+   * even sizes (at most `maxRequests` each) instead of full parts and a remainder, so no part falls below it.
+   */
+  minRequests?: number;
   /** Bytes one request line costs at the provider (default: the line and its newline). */
   sentBytes?: (line: Buffer) => number;
   /** The staged file's request count, when known (validation counted it): lets a file that fits skip the read. */
@@ -25,7 +30,7 @@ export interface SplitLimits {
 
 /** What `splitLimits` needs of a provider adapter (its limits, and how it measures a line after translation). */
 export interface SplitProvider {
-  capabilities: { maxRequestsPerBatch: number; maxBytesPerBatch: number };
+  capabilities: { maxRequestsPerBatch: number; maxBytesPerBatch: number; minRequestsPerBatch?: number };
   sentBytes?(line: Buffer, endpoint: string, options: Record<string, unknown>): number;
 }
 
@@ -41,6 +46,7 @@ export function splitLimits(
   return {
     maxRequests: Math.min(adapter.capabilities.maxRequestsPerBatch, batch.maxRequestsPerPart ?? Infinity),
     maxBytes: Math.min(adapter.capabilities.maxBytesPerBatch, batch.maxBytesPerPart ?? Infinity),
+    ...(adapter.capabilities.minRequestsPerBatch !== undefined ? { minRequests: adapter.capabilities.minRequestsPerBatch } : {}),
     sentBytes: sentBytes && ((line) => sentBytes(line, batch.endpoint, batch.providerOptions)),
   };
 }
@@ -76,6 +82,18 @@ export function partPath(stagedPath: string, index: number): string {
 
 /** Output is gathered into blocks of this size, so a part is written in large writes, not one per line. */
 const BLOCK_BYTES = 1 << 20;
+
+/**
+ * With a provider minimum and the request count known, the most requests per part that cuts the same number of parts
+ * to even sizes: 250 requests at 100 a part are 84 + 83 + 83, not 100 + 100 + 50, so a minimum of 60 holds. Providers
+ * without a minimum keep full parts (their plans, and so running batches' parts, are unchanged).
+ */
+function evenParts(limits: SplitLimits): SplitLimits {
+  const count = limits.requestCount;
+  if (limits.minRequests === undefined || count === undefined || count <= limits.maxRequests) return limits;
+  const parts = Math.ceil(count / limits.maxRequests);
+  return { ...limits, maxRequests: Math.ceil(count / parts) };
+}
 
 /** Reads the input once, without writing: whether every request fits one provider batch, and how many there are. */
 async function fitsInOne(source: SplitSource, limits: SplitLimits, cost: (line: Buffer) => number): Promise<number | null> {
@@ -134,7 +152,8 @@ export async function splitInput(stagedPath: string, limits: SplitLimits, opts: 
 }
 
 /** Returns the parts of `source`, written to `sink`; an input that fits in one batch is its own single part (no copy). */
-export async function splitStaged(source: SplitSource, limits: SplitLimits, sink: PartSink): Promise<PartPlan[]> {
+export async function splitStaged(source: SplitSource, given: SplitLimits, sink: PartSink): Promise<PartPlan[]> {
+  const limits = evenParts(given);
   const cost = limits.sentBytes ?? ((line: Buffer) => line.length + 1);
   const { size } = source;
   // Sent as is, what is sent is at most the file's size: a file within both limits needs no pass at all.

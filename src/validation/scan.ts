@@ -66,8 +66,9 @@ export class InputScan implements LineSink {
     this.splitter.end();
     if (this.requestCount === 0) {
       this.issues.add({ message: this.bytesRead === 0 ? 'file is empty' : 'file has no requests, only blank lines' });
-    } else if (this.rules.enforceBatchLimits) {
-      this.checkBatchLimits();
+    } else {
+      this.checkMinimum();
+      if (this.rules.enforceBatchLimits) this.checkBatchLimits();
     }
     return this.takeStaged();
   }
@@ -119,6 +120,14 @@ export class InputScan implements LineSink {
       const first = `${quote(this.firstModel.model)} on line ${this.firstModel.line}`;
       const message = `model ${quote(model)} differs from ${first} (${this.rules.capabilities.name} takes one model per batch)`;
       this.issues.add({ line, field: this.modelField, message });
+    }
+  }
+
+  /** A provider's fewest requests per batch (Cerebras 10, Bedrock 100): splitting cannot help, so it is said at once. */
+  private checkMinimum(): void {
+    const { minRequestsPerBatch: min, name } = this.rules.capabilities;
+    if (min !== undefined && this.requestCount < min) {
+      this.issues.add({ message: `${this.requestCount} request${this.requestCount === 1 ? '' : 's'}, fewer than the ${min} ${name} takes in one batch` });
     }
   }
 

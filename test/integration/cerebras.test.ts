@@ -38,13 +38,22 @@ describe("cerebras's own rules", () => {
     expect(errors.every((l) => l.error?.code === 'batch_cancelled')).toBe(true);
   });
 
-  test('a batch under Cerebras\'s minimum of 10 requests fails at Cerebras, with its error, every custom_id accounted for', async () => {
-    const done = await suite.untilTerminal((await createBatch('cerebras', suite.input(5, 'few'), '/v1/chat/completions', suite.opts())).id);
-    expect(done.status).toBe('failed');
-    expect(done.errors?.data?.[0]).toMatchObject({ code: 'too_few_requests' });
-    expect(done.errors?.data?.[0]?.message).toContain('fewer than the minimum of 10');
-    const { errors } = suite.accountFor(done, 5, 'few');
-    expect(errors.every((l) => l.error?.code === 'batch_failed')).toBe(true);
+  test("a batch under Cerebras's minimum of 10 requests is refused before anything starts (Cerebras would fail it)", async () => {
+    const before = stats().batchesCreated;
+    const err = await createBatch('cerebras', suite.input(5, 'few'), '/v1/chat/completions', suite.opts()).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'invalid_input' });
+    expect((err as Error).message).toContain('5 requests, fewer than the 10 cerebras takes in one batch');
+    expect(stats().batchesCreated).toBe(before);
+  });
+
+  test('an input split for Cerebras is cut into even parts, none under its minimum of 10', async () => {
+    // 32 requests at most 12 a part: 11 + 11 + 10, where full parts would be 12 + 12 + 8 and Cerebras would fail the 8.
+    const created = await createBatch('cerebras', suite.input(32, 'even'), '/v1/chat/completions', suite.opts({ maxRequestsPerPart: 12 }));
+    expect(created.anybatch.provider_batches).toHaveLength(3);
+    const done = await suite.untilTerminal(created.id);
+    expect(done.status).toBe('completed');
+    suite.accountFor(done, 32, 'even');
+    expect(done.anybatch.provider_batches.map((b) => b.request_counts?.total)).toEqual([11, 11, 10]);
   });
 
   test('the base URL may leave out /v1, as CEREBRAS_BASE_URL does for cerebras_cloud_sdk', async () => {

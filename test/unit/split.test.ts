@@ -84,3 +84,13 @@ test('parts stay line-intact when writing has to wait for the disk (backpressure
   const all = parts.flatMap((p) => ids(p.path));
   expect(all).toEqual(Array.from({ length: 3000 }, (_, i) => `r${i}`));
 }, 60_000);
+
+test('with a provider minimum and the count known, parts are cut evenly so none falls below it', async () => {
+  const file = staged(250);
+  // Full parts would be 100 + 100 + 50: under a minimum of 60. The same three parts, evened out, all hold 60 or more.
+  const parts = await splitInput(file, { maxRequests: 100, maxBytes: 1e9, minRequests: 60, requestCount: 250 });
+  expect(parts.map((p) => p.requestCount)).toEqual([84, 84, 82]);
+  expect(parts.flatMap((p) => ids(p.path))).toEqual(ids(file));
+  // Without a minimum the cut is as before (running batches' plans do not change).
+  expect((await splitInput(staged(250), { maxRequests: 100, maxBytes: 1e9, requestCount: 250 })).map((p) => p.requestCount)).toEqual([100, 100, 50]);
+});

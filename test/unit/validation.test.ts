@@ -413,3 +413,15 @@ describe('LineSplitter', () => {
     ]);
   });
 });
+
+describe("a provider's minimum requests per batch", () => {
+  test('fewer requests than Cerebras takes are refused, whatever the batch limits; its minimum itself is accepted', async () => {
+    const few = jsonl(Array.from({ length: 9 }, (_, i) => request(`r${i}`, { model: 'llama3.1-8b' })));
+    const issues = await issuesOf(few, { capabilities: PROVIDERS.cerebras });
+    expect(issues).toEqual([{ message: '9 requests, fewer than the 10 cerebras takes in one batch' }]);
+    // Splitting cannot help, so it is refused even where batch limits are left to the splitter.
+    expect(await issuesOf(few, { capabilities: PROVIDERS.cerebras, enforceBatchLimits: false })).toHaveLength(1);
+    const enough = jsonl(Array.from({ length: 10 }, (_, i) => request(`r${i}`, { model: 'llama3.1-8b' })));
+    expect((await validateInputFile(await inputFile(enough), target({ capabilities: PROVIDERS.cerebras }))).requestCount).toBe(10);
+  });
+});
