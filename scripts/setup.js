@@ -16,8 +16,9 @@ const TOOLS = [
 // The S3-compatible server the storage tests run against; built from source, so only where Go is installed.
 const VERSITYGW = { module: 'github.com/versity/versitygw/cmd/versitygw', version: 'v1.8.0' };
 // The official Python clients the sandbox tests drive unchanged (test/support/python.ts), pinned, installed with
-// their dependencies into .tools/python (pip --target: nothing outside the project changes). Both need Python >= 3.10.
-const PYTHON_CLIENTS = ['openai==3.63.0', 'together==3.1.1'];
+// their dependencies into .tools/python (pip --target: nothing outside the project changes). They need Python >= 3.10.
+// boto3 drives the sandbox's Bedrock module, google-genai (vertexai=True) its Vertex AI module.
+const PYTHON_CLIENTS = ['openai==3.63.0', 'together==3.1.1', 'boto3==1.44.18', 'google-genai==3.6.1'];
 const toolsDir = path.join(root, '.tools');
 const recordPath = path.join(root, '.anybatch-tools.json');
 
