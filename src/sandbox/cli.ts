@@ -31,6 +31,8 @@ interface SandboxCliOptions {
   seed?: string;
   rpm?: string;
   tpm?: string;
+  gcsBuckets?: string;
+  bedrockMinRecords?: string;
 }
 
 export function registerSandboxCommand(program: Command): void {
@@ -66,6 +68,8 @@ export function registerSandboxCommand(program: Command): void {
     .option('--seed <n>', 'seed of the fault PRNG')
     .option('--rpm <n>', 'requests per minute of the online endpoints (POST /v1/chat/completions, /v1/embeddings); 429 with retry-after beyond it')
     .option('--tpm <n>', 'tokens per minute of the online endpoints (prompt characters / 4 + max tokens); 429 with retry-after beyond it')
+    .option('--bedrock-min-records <n>', "fewest records a bedrock job may hold, as Bedrock's quota (default 100)")
+    .option('--gcs-buckets <names>', 'comma-separated Cloud Storage buckets the gcs module holds from the start (default anybatch-sandbox)')
     .action(async (raw: SandboxCliOptions) => {
       await runSandbox(toOptions(raw));
     });
@@ -98,6 +102,8 @@ function toOptions(raw: SandboxCliOptions): SandboxOptions {
     apiKey: raw.apiKey,
     rpm: num('--rpm', raw.rpm),
     tpm: num('--tpm', raw.tpm),
+    gcsBuckets: raw.gcsBuckets === undefined ? undefined : list('--gcs-buckets', raw.gcsBuckets),
+    bedrockMinRecords: num('--bedrock-min-records', raw.bedrockMinRecords),
     enqueuedTokenLimit: num('--enqueued-token-limit', raw.enqueuedTokenLimit),
     faults, // unset (undefined) settings are dropped by the option check
   };

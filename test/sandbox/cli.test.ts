@@ -43,6 +43,9 @@ test('the command prints its URL and one base URL per provider, serves the API a
     `  dashscope    ${url}/dashscope/compatible-mode/v1`,
     `  moonshot     ${url}/moonshot/v1`,
     `  cerebras     ${url}/cerebras/v1`,
+    `  bedrock      ${url}/bedrock`,
+    `  gcs          ${url}/gcs`,
+    `  vertexai     ${url}/vertexai`,
     '',
   ]);
   for (const path of ['/v1/batches', '/openai/v1/batches', '/groq/openai/v1/batches']) {

@@ -40,6 +40,9 @@ test('base URLs follow one rule: <url>/<name> and the provider\'s own base path'
     dashscope: 'http://127.0.0.1:8089/dashscope/compatible-mode/v1',
     moonshot: 'http://127.0.0.1:8089/moonshot/v1',
     cerebras: 'http://127.0.0.1:8089/cerebras/v1',
+    bedrock: 'http://127.0.0.1:8089/bedrock',
+    gcs: 'http://127.0.0.1:8089/gcs',
+    vertexai: 'http://127.0.0.1:8089/vertexai',
   });
   expect(sandbox.baseUrls).toEqual(sandboxBaseUrls(sandbox.url));
 });

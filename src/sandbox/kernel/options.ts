@@ -1,5 +1,5 @@
 /** Defaults and validation of `SandboxOptions` and `SandboxFaults`: one place that says what is allowed. */
-import type { SandboxFaults, SandboxOptions } from './settings';
+import type { SandboxFaults, SandboxOptions, SandboxS3Options } from './settings';
 
 /** A sandbox setting that cannot work; `anybatch sandbox` reports it as a usage error. */
 export class SandboxSettingError extends Error {
@@ -23,7 +23,13 @@ export interface ResolvedOptions {
   apiKey: string | null;
   /** See `SandboxOptions.enqueuedTokenLimit`; null: no limit. */
   enqueuedTokenLimit: number | null;
+  /** See `SandboxOptions.bedrockMinRecords`. */
+  bedrockMinRecords: number;
+  /** See `SandboxOptions.s3`; null: the AWS variables alone. */
+  s3: SandboxS3Options | null;
   faults: SandboxFaults;
+  /** See `SandboxOptions.gcsBuckets`. */
+  gcsBuckets: string[];
   dataDir: string | null;
   now: () => number;
   log: ((line: string) => void) | null;
@@ -43,7 +49,10 @@ export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
     maxBytes: options.maxBytes === undefined ? null : positiveInteger('maxBytes', options.maxBytes),
     apiKey: options.apiKey ? options.apiKey : null,
     enqueuedTokenLimit: options.enqueuedTokenLimit === undefined ? null : positiveInteger('enqueuedTokenLimit', options.enqueuedTokenLimit),
+    bedrockMinRecords: positiveInteger('bedrockMinRecords', options.bedrockMinRecords ?? 100),
+    s3: options.s3 ? checkS3(options.s3) : null,
     faults: checkFaults(options.faults ?? {}),
+    gcsBuckets: bucketNames(options.gcsBuckets ?? ['anybatch-sandbox']),
     dataDir: options.dataDir ?? null,
     now: options.now ?? Date.now,
     log: options.log ?? null,
@@ -107,6 +116,29 @@ export function checkFaults(input: unknown): SandboxFaults {
     if (faults[key] === undefined) delete faults[key];
   }
   return faults;
+}
+
+/**
+ * Cloud Storage's bucket naming rule (3 to 63 lowercase letters, digits, `-`, `_` and `.`, starting and ending with a
+ * letter or digit), checked here for `gcsBuckets` and by the gcs module's bucket insert.
+ */
+export const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
+
+function bucketNames(names: unknown): string[] {
+  if (!Array.isArray(names)) throw new SandboxSettingError('Sandbox setting gcsBuckets must be an array of bucket names.');
+  for (const name of names) {
+    if (typeof name !== 'string' || !BUCKET_NAME.test(name)) throw new SandboxSettingError(`Sandbox setting gcsBuckets holds an invalid bucket name: ${String(name)}`);
+  }
+  return [...new Set(names as string[])];
+}
+
+/** The bedrock module's S3 setting: an endpoint that is a URL, credentials with both keys. */
+function checkS3(s3: SandboxS3Options): SandboxS3Options {
+  if (s3.endpoint !== undefined && !URL.canParse(s3.endpoint)) throw new SandboxSettingError(`Sandbox setting s3.endpoint must be a URL, got ${s3.endpoint}`);
+  if (s3.credentials && !(s3.credentials.accessKeyId && s3.credentials.secretAccessKey)) {
+    throw new SandboxSettingError('Sandbox setting s3.credentials needs both accessKeyId and secretAccessKey.');
+  }
+  return { ...s3 };
 }
 
 function optional(raw: Record<string, unknown>, key: string, check: (name: string, value: number) => number): number | undefined {

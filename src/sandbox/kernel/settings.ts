@@ -89,17 +89,41 @@ export interface SandboxOptions {
    * refused for the limit, or failed for any other reason, holds no tokens. Unset: no limit.
    */
   enqueuedTokenLimit?: number;
+  /**
+   * The bedrock module's "Minimum number of records per batch inference job" quota (default 100; AWS sets it per
+   * model): a job with fewer records ends `Failed` at validation, its message stating the minimum.
+   */
+  bedrockMinRecords?: number;
+  /**
+   * The S3 the bedrock module reads job inputs from and writes outputs to. Each field unset here comes from the
+   * standard AWS variables: `AWS_ENDPOINT_URL_S3` (else `AWS_ENDPOINT_URL`; a custom endpoint is addressed
+   * path-style), `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`, `AWS_REGION` (else `AWS_DEFAULT_REGION`).
+   */
+  s3?: SandboxS3Options;
   /** Requests per minute of the online endpoints (`POST /v1/chat/completions`, `/v1/embeddings`); unset: no limit. */
   rpm?: number;
   /** Tokens per minute of the online endpoints (prompt tokens + max tokens); unset: no limit. */
   tpm?: number;
   faults?: SandboxFaults;
+  /**
+   * Cloud Storage buckets the `gcs` module holds from the start (default `['anybatch-sandbox']`), so a Vertex AI job
+   * can name `gs://anybatch-sandbox/...` without a bucket insert first; more can be made through the JSON API.
+   */
+  gcsBuckets?: string[];
   /** Where uploaded and generated files are stored (default: a fresh temp dir, removed on close). */
   dataDir?: string;
   /** Clock in ms (default Date.now); all state is derived from it lazily. */
   now?: () => number;
   /** Optional request log. */
   log?: (line: string) => void;
+}
+
+/** Where the bedrock module's S3 is; see `SandboxOptions.s3`. */
+export interface SandboxS3Options {
+  /** `http://127.0.0.1:7070` for a local S3 (MinIO, versitygw, LocalStack); unset: AWS's own. */
+  endpoint?: string;
+  region?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
 /** What the online endpoints (`providers/online`) have done, for `SandboxStats.online`. */
@@ -124,6 +148,15 @@ export interface ProviderStats {
   batchCancels: number;
   /** Batches by status, in the provider's own status names. */
   batchesByStatus: Record<string, number>;
+  /** An object store's holdings (the `gcs` module's; absent for the batch APIs). */
+  storage?: StorageStats;
+}
+
+/** What an emulated object store holds now: buckets, objects and their bytes. */
+export interface StorageStats {
+  buckets: number;
+  objects: number;
+  bytes: number;
 }
 
 export interface SandboxStats {

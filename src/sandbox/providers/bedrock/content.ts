@@ -1,0 +1,32 @@
+/**
+ * The text of a conversation, read from the two content shapes Bedrock records use: Anthropic's (a string or a list
+ * of typed blocks) and Converse's / Nova's (a list of `{text}` blocks). The stand-in model replies to the last user
+ * turn and counts tokens over all of it.
+ */
+import { isPlainObject } from '../../kernel/http';
+
+/** Anthropic content: a string, or blocks whose `text` (and tool results' content) count as text. */
+export function anthropicText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .filter(isPlainObject)
+    .map((block) => (typeof block.text === 'string' ? block.text : block.type === 'tool_result' ? anthropicText(block.content) : ''))
+    .filter((text) => text !== '')
+    .join(' ');
+}
+
+/** Converse / Nova content: `[{text}, ...]`; other blocks (images, documents) carry no text. */
+export function blocksText(content: unknown): string {
+  if (!Array.isArray(content)) return '';
+  return content
+    .filter(isPlainObject)
+    .map((block) => (typeof block.text === 'string' ? block.text : ''))
+    .filter((text) => text !== '')
+    .join(' ');
+}
+
+/** The last message with role `user`, or undefined. */
+export function lastUser(messages: readonly Record<string, unknown>[]): Record<string, unknown> | undefined {
+  return [...messages].reverse().find((m) => m.role === 'user');
+}
