@@ -18,6 +18,8 @@ import { NEBIUS_LIMITS } from './nebius/limits';
 import { DASHSCOPE_LIMITS } from './dashscope/limits';
 import { MOONSHOT_LIMITS } from './moonshot/limits';
 import { CEREBRAS_LIMITS } from './cerebras/limits';
+import { BEDROCK_LIMITS } from './bedrock/limits';
+import { VERTEX_LIMITS } from './vertexai/limits';
 
 export type { LineShape, ProviderCapabilities, QueueLimits } from './capabilities';
 export { OPENAI_LINE } from './capabilities';
@@ -37,6 +39,8 @@ export const PROVIDERS = {
   dashscope: DASHSCOPE_LIMITS,
   moonshot: MOONSHOT_LIMITS,
   cerebras: CEREBRAS_LIMITS,
+  bedrock: BEDROCK_LIMITS,
+  vertexai: VERTEX_LIMITS,
   'openai-compatible': OPENAI_COMPATIBLE_LIMITS,
 } as const satisfies { [P in string]: ProviderCapabilities<P> };
 

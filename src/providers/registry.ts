@@ -21,6 +21,8 @@ import { nebius } from './nebius';
 import { dashscope } from './dashscope';
 import { moonshot } from './moonshot';
 import { cerebras } from './cerebras';
+import { bedrock } from './bedrock';
+import { vertexai } from './vertexai';
 
 export const REGISTRY = {
   openai,
@@ -35,6 +37,8 @@ export const REGISTRY = {
   dashscope,
   moonshot,
   cerebras,
+  bedrock,
+  vertexai,
   'openai-compatible': openaiCompatible,
 };
 

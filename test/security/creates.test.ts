@@ -26,7 +26,12 @@ import { providerInfo } from '../../src/providers/definition';
 import { ProviderError, type PreparedInput, type ProviderConnection, type ProviderInput, type ResultLine } from '../../src/providers/types';
 import { startSandbox, type Sandbox, type SandboxProviderName } from '../../src/sandbox';
 
-const MODELS: Record<SandboxProviderName & string, string> = {
+/**
+ * The providers whose parts go through a file API of their own. Bedrock and Vertex AI put their input in the cloud's
+ * storage (S3, Cloud Storage) and have their own suites for these cases (test/integration/bedrock.test.ts,
+ * vertexai.test.ts); `gcs` is the sandbox's storage, not a provider.
+ */
+const MODELS: Record<Exclude<SandboxProviderName, 'bedrock' | 'vertexai' | 'gcs'>, string> = {
   openai: 'gpt-4o-mini',
   azureopenai: 'gpt-4o-mini-batch',
   groq: 'llama-3.1-8b-instant',

@@ -18,6 +18,8 @@ import {
   waitForBatch,
 } from '../../src';
 import type { CerebrasOptions } from '../../src/providers/cerebras';
+import type { BedrockOptions } from '../../src/providers/bedrock';
+import type { VertexOptions } from '../../src/providers/vertexai';
 import type { DashScopeOptions } from '../../src/providers/dashscope';
 import type { MoonshotOptions } from '../../src/providers/moonshot';
 import type { NebiusOptions } from '../../src/providers/nebius';
@@ -74,7 +76,7 @@ export async function registry(): Promise<void> {
   // The provider names are the registry's keys, and each provider's options type comes from its definition.
   assertType<Equal<ProviderName, keyof typeof REGISTRY>>();
   assertType<
-    Equal<ProviderName, 'openai' | 'anthropic' | 'azureopenai' | 'groq' | 'xai' | 'gemini' | 'mistral' | 'together' | 'nebius' | 'dashscope' | 'moonshot' | 'cerebras' | 'openai-compatible'>
+    Equal<ProviderName, 'openai' | 'anthropic' | 'azureopenai' | 'groq' | 'xai' | 'gemini' | 'mistral' | 'together' | 'nebius' | 'dashscope' | 'moonshot' | 'cerebras' | 'bedrock' | 'vertexai' | 'openai-compatible'>
   >();
   assertType<
     Equal<
@@ -92,6 +94,8 @@ export async function registry(): Promise<void> {
         dashscope: DashScopeOptions;
         moonshot: MoonshotOptions;
         cerebras: CerebrasOptions;
+        bedrock: BedrockOptions;
+        vertexai: VertexOptions;
         'openai-compatible': OpenAICompatibleOptions;
       }
     >

@@ -123,7 +123,7 @@ describe('provider names', () => {
   ])('%s: an unknown provider is a UsageError listing the supported ones', async (_name, call) => {
     const err = await call().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UsageError);
-    expect((err as Error).message).toBe('Provider "openia" is not supported; supported: openai, anthropic, azureopenai, groq, xai, gemini, mistral, together, nebius, dashscope, moonshot, cerebras, openai-compatible.');
+    expect((err as Error).message).toBe('Provider "openia" is not supported; supported: openai, anthropic, azureopenai, groq, xai, gemini, mistral, together, nebius, dashscope, moonshot, cerebras, bedrock, vertexai, openai-compatible.');
   });
 
   test('waitForBatch checks its options', async () => {

@@ -45,7 +45,8 @@ describe('every provider in the registry has a complete definition', () => {
     }
     if (c.minRequestsPerBatch !== undefined) expect(c.minRequestsPerBatch).toBeLessThanOrEqual(c.maxRequestsPerBatch);
     expect(new Set(c.completionWindows).size).toBe(c.completionWindows.length);
-    expect(d.env.apiKey).toMatch(/^[A-Z][A-Z0-9_]*_API_KEY$/);
+    // An API key's variable; Bedrock's is AWS's own for its API keys (bearer tokens).
+    expect(d.env.apiKey).toMatch(/^[A-Z][A-Z0-9_]*_API_KEY$|^AWS_BEARER_TOKEN_BEDROCK$/);
     expect(d.env.baseURL).toMatch(/^[A-Z][A-Z0-9_]*$/);
     if (d.defaultBaseURL !== null) expect(new URL(d.defaultBaseURL).protocol).toBe('https:');
     if (c.metadata === null) expect(d.reservedMetadata).toEqual([]);
@@ -73,7 +74,7 @@ describe('every provider in the registry has a complete definition', () => {
 describe('ProviderName and the supported providers derive from the registry', () => {
   test('supportedProviders is the registry, in order', () => {
     expect(supportedProviders()).toEqual(Object.keys(REGISTRY));
-    expect(supportedProviders()).toEqual(['openai', 'anthropic', 'azureopenai', 'groq', 'xai', 'gemini', 'mistral', 'together', 'nebius', 'dashscope', 'moonshot', 'cerebras', 'openai-compatible']);
+    expect(supportedProviders()).toEqual(['openai', 'anthropic', 'azureopenai', 'groq', 'xai', 'gemini', 'mistral', 'together', 'nebius', 'dashscope', 'moonshot', 'cerebras', 'bedrock', 'vertexai', 'openai-compatible']);
   });
 
   test('names are checked against it', () => {
@@ -84,7 +85,7 @@ describe('ProviderName and the supported providers derive from the registry', ()
     }
     for (const bad of ['azure', 'Groq', 'toString', '', 1]) expect(isProviderName(bad)).toBe(false);
     expect(() => providerDefinition('azure')).toThrow(
-      new UsageError('Provider "azure" is not supported; supported: openai, anthropic, azureopenai, groq, xai, gemini, mistral, together, nebius, dashscope, moonshot, cerebras, openai-compatible.'),
+      new UsageError('Provider "azure" is not supported; supported: openai, anthropic, azureopenai, groq, xai, gemini, mistral, together, nebius, dashscope, moonshot, cerebras, bedrock, vertexai, openai-compatible.'),
     );
     expect(() => getAdapter('toString')).toThrow(UsageError);
   });
