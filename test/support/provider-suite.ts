@@ -64,6 +64,16 @@ export interface ProviderProfile<P extends SuiteProvider> {
    * by 5). A provider that takes no batch smaller than some size (Cerebras: 10) needs parts of at least that size.
    */
   cliSplit?: { requests: number; perPart: number };
+  /**
+   * Options every batch of the suite needs at this provider (Bedrock: `roleArn`, `outputS3Uri`; Vertex AI:
+   * `project`, `outputUriPrefix`), merged before each case's own.
+   */
+  options?: CreateBatchOptions<P>;
+  /**
+   * The small cases' sizes (the happy path's 20 requests, the validation failure's 10, the transient faults' 30, the
+   * split's 130 by 40) times this, for a provider that takes no batch smaller than some size (Bedrock: 100). Default 1.
+   */
+  scale?: number;
   /** What the happy-path batch (20 requests, metadata `{team: 'qa'}`) adds at this provider. */
   happyPath?: {
     /** More options of its create (Mistral: a window other than 24h, sent as `timeout_hours`). */
@@ -95,13 +105,14 @@ export function providerSuite<P extends SuiteProvider>(provider: P, profile: Pro
 
   const suite: ProviderSuite<P> = {
     env: () => env,
-    opts: (extra = {} as CreateBatchOptions<P>) => ({ ...env.options, apiBase: baseUrl(), apiKey: `${provider}-test-key`, pollInterval: '200ms', ...extra }),
+    opts: (extra = {} as CreateBatchOptions<P>) => ({ ...env.options, apiBase: baseUrl(), apiKey: `${provider}-test-key`, pollInterval: '200ms', ...profile.options, ...extra }),
     input: (n, prefix = 'req') => writeChatInput(env.home, n, { prefix, model: profile.model }),
     untilTerminal: (id, timeoutMs) => untilTerminalBatch(provider, id, env.options, timeoutMs),
     accountFor: accountForResults,
     created: () => stats().batchesCreated,
   };
   const { opts, input, untilTerminal, accountFor } = suite;
+  const small = (n: number) => n * (profile.scale ?? 1);
   /** A batch ended before all its requests ran: some results, a `code` error line for each of the rest, counts to match. */
   const expectPartial = (batch: AnybatchBatch, n: number, code: string) => {
     const { output, errors } = accountFor(batch, n);
@@ -114,7 +125,7 @@ export function providerSuite<P extends SuiteProvider>(provider: P, profile: Pro
   describe(`${provider} through the public API`, () => {
     test('a batch runs to completion at the provider and every custom_id has a chat.completion', async () => {
       const before = stats();
-      const created = await createBatch(provider, input(20), ENDPOINT, opts({ metadata: { team: 'qa' }, ...profile.happyPath?.options } as CreateBatchOptions<P>));
+      const created = await createBatch(provider, input(small(20)), ENDPOINT, opts({ metadata: { team: 'qa' }, ...profile.happyPath?.options } as CreateBatchOptions<P>));
       expect(created.anybatch.provider).toBe(provider);
       expect(created.anybatch.provider_batches).toHaveLength(1);
       // It reached this provider's module, not another one's.
@@ -123,8 +134,8 @@ export function providerSuite<P extends SuiteProvider>(provider: P, profile: Pro
       expect(done.status).toBe('completed');
       // The caller's metadata comes back, whether or not the provider's batch object carries any.
       expect(done.metadata).toEqual({ team: 'qa' });
-      expect(done.request_counts).toEqual({ total: 20, completed: 20, failed: 0 });
-      const { output, errors } = accountFor(done, 20);
+      expect(done.request_counts).toEqual({ total: small(20), completed: small(20), failed: 0 });
+      const { output, errors } = accountFor(done, small(20));
       expect(errors).toEqual([]);
       for (const line of output) {
         expect(line.response!.status_code).toBe(200);
@@ -160,10 +171,10 @@ export function providerSuite<P extends SuiteProvider>(provider: P, profile: Pro
     const failure = profile.validationFailure;
     test(`a batch the provider fails at validation ends ${failure.status}, every custom_id in errors.jsonl with the provider's error`, async () => {
       env.sandbox.setFaults({ failValidation: true });
-      const done = await untilTerminal((await createBatch(provider, input(10), ENDPOINT, opts())).id);
+      const done = await untilTerminal((await createBatch(provider, input(small(10)), ENDPOINT, opts())).id);
       expect(done.status).toBe(failure.status);
-      expect(done.request_counts).toEqual({ total: 10, completed: 0, failed: 10 });
-      const { output, errors } = accountFor(done, 10);
+      expect(done.request_counts).toEqual({ total: small(10), completed: 0, failed: small(10) });
+      const { output, errors } = accountFor(done, small(10));
       expect(output).toEqual([]);
       if (failure.status === 'failed') {
         expect(done.errors?.data?.[0]?.code).toBeTruthy();
@@ -180,9 +191,9 @@ export function providerSuite<P extends SuiteProvider>(provider: P, profile: Pro
       // provider makes at least three calls (a fault is retried before the next call), so each meets every kind,
       // more than two faults in all, at a cost of about a second each.
       env.sandbox.setFaults({ rate500: 0.2, rate429: 0.2, rateDrop: 0.1, retryAfterSeconds: 1, seed: 1178 });
-      const done = await untilTerminal((await createBatch(provider, input(30), ENDPOINT, opts())).id, 120_000);
+      const done = await untilTerminal((await createBatch(provider, input(small(30)), ENDPOINT, opts())).id, 120_000);
       expect(done.status).toBe('completed');
-      accountFor(done, 30);
+      accountFor(done, small(30));
       const faults = env.sandbox.stats().faults;
       expect(faults.rate500 + faults.rate429 + faults.drops).toBeGreaterThan(2);
       expect(suite.created()).toBe(before + 1);
@@ -190,21 +201,23 @@ export function providerSuite<P extends SuiteProvider>(provider: P, profile: Pro
 
     test('an input past maxRequestsPerPart becomes several provider batches merged into one result', async () => {
       const before = suite.created();
-      const created = await createBatch(provider, input(130), ENDPOINT, opts({ maxRequestsPerPart: 40 } as CreateBatchOptions<P>));
+      const created = await createBatch(provider, input(small(130)), ENDPOINT, opts({ maxRequestsPerPart: small(40) } as CreateBatchOptions<P>));
       expect(created.anybatch.provider_batches).toHaveLength(4);
       expect(suite.created()).toBe(before + 4);
       const done = await untilTerminal(created.id);
       expect(done.status).toBe('completed');
-      expect(done.request_counts).toEqual({ total: 130, completed: 130, failed: 0 });
+      expect(done.request_counts).toEqual({ total: small(130), completed: small(130), failed: 0 });
       expect(new Set(done.anybatch.provider_batches.map((b) => b.id)).size).toBe(4);
-      accountFor(done, 130);
+      accountFor(done, small(130));
     });
   });
 
   describe(`${provider} through the CLI`, () => {
     const cli = (args: string[]) => runCli(env, args);
+    // The profile's provider options, as the CLI takes them.
+    const providerFlags = Object.entries((profile.options ?? {}) as Record<string, unknown>).flatMap(([key, value]) => ['--option', `${key}=${String(value)}`]);
     const create = (file: string, ...more: string[]) =>
-      cli(['create', file, '--provider', provider, '--endpoint', CHAT, '--api-base', baseUrl(), '--api-key', 'k', '--poll-interval', '200ms', ...more]);
+      cli(['create', file, '--provider', provider, '--endpoint', CHAT, '--api-base', baseUrl(), '--api-key', 'k', '--poll-interval', '200ms', ...providerFlags, ...more]);
 
     test('create --wait --json splits by --max-requests-per-part and completes with every custom_id once; get and list show it', async () => {
       const { requests: n, perPart } = profile.cliSplit ?? { requests: 12, perPart: 5 };
