@@ -85,3 +85,16 @@ describe("bedrock's own", () => {
     expect(suite.created()).toBe(before);
   });
 });
+
+test('awkward custom_ids (long, spaces, slashes, non-ASCII) come back exactly: Bedrock only ever sees record ids', async () => {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const ids = Array.from({ length: 100 }, (_, i) => [`${'a'.repeat(300)}${i}`, `with spaces / and slashes ${i}`, `émoji 🚀 ${i}`, `"quoted" ${i}`][i % 4]);
+  const file = path.join(suite.env().home, 'awkward-bedrock.jsonl');
+  fs.writeFileSync(file, ids.map((id, i) => JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/chat/completions', body: { model: NOVA, messages: [{ role: 'user', content: `Question number ${i}` }] } })).join('\n') + '\n');
+  const done = await suite.untilTerminal((await createBatch('bedrock', file, '/v1/chat/completions', suite.opts())).id);
+  expect(done.status).toBe('completed');
+  const output = fs.readFileSync(path.join(done.anybatch.results_dir, 'output.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { custom_id: string; response: { body: { choices: Array<{ message: { content: string } }> } } });
+  expect(output.map((l) => l.custom_id).sort()).toEqual([...ids].sort());
+  for (const [i, id] of ids.entries()) expect(output.find((l) => l.custom_id === id)!.response.body.choices[0].message.content).toBe(`Sandbox reply to: Question number ${i}`);
+});

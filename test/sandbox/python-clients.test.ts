@@ -12,6 +12,10 @@
  *   and with the current guide's `/v1/chat/completions` lines under the same create call: "While passing this
  *   parameter is required, the system will read your input file to determine if the chat completions or responses
  *   API is needed."
+ * - `openai`'s `OpenAI` at each OpenAI-compatible batch cloud's base URL (Nebius, DashScope, Moonshot, Cerebras).
+ *
+ * boto3 and google-genai drive the Bedrock and Vertex AI modules in test/integration/sandbox-bedrock.test.ts and
+ * test/sandbox/vertexai-python.test.ts.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -115,5 +119,44 @@ print(json.dumps({"fileId": uploaded.id, "status": batch.status, "endpoint": bat
     expect(result).toMatchObject({ status: 'completed', endpoint: '/chat/completions', errors: null, counts: { total: 4, completed: 4, failed: 0 } });
     expect(result.output.map((l) => l.custom_id).sort()).toEqual(ids);
     expect(result.output.every((l) => l.response.status_code === 200 && (l.response.body as unknown as { model: string }).model === DEPLOYMENT)).toBe(true);
+  });
+});
+
+/**
+ * The four OpenAI-compatible batch clouds, each driven by the official `openai` Python client pointed at its base URL
+ * (as each cloud's documentation shows: `OpenAI(base_url=..., api_key=...)`), through files.create, batches.create,
+ * retrieve until completed, and the output file. Cerebras takes no batch under 10 requests, so every batch has 12.
+ */
+describe("the openai Python client at each OpenAI-compatible batch cloud", () => {
+  const script = `
+import json, os, time
+from openai import OpenAI
+client = OpenAI(base_url=os.environ["BASE_URL"], api_key="cloud-key", max_retries=0)
+with open(os.environ["INPUT"], "rb") as f:
+    uploaded = client.files.create(file=f, purpose="batch")
+batch = client.batches.create(input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h")
+deadline = time.time() + 30
+while batch.status not in ("completed", "failed", "expired", "cancelled"):
+    if time.time() > deadline:
+        raise SystemExit("batch still " + batch.status)
+    time.sleep(0.05)
+    batch = client.batches.retrieve(batch.id)
+output = client.files.content(batch.output_file_id).text if batch.output_file_id else ""
+print(json.dumps({"fileId": uploaded.id, "status": batch.status, "counts": batch.request_counts.model_dump() if batch.request_counts else None,
+                  "output": [json.loads(l) for l in output.splitlines() if l]}))
+`;
+  const MODELS = { nebius: 'meta-llama/Meta-Llama-3.1-70B-Instruct', dashscope: 'qwen-plus', moonshot: 'kimi-k2-0905-preview', cerebras: 'llama3.1-8b' } as const;
+
+  test.each(Object.keys(MODELS) as Array<keyof typeof MODELS>)('%s: upload, batch, output', async (cloud) => {
+    const ids = Array.from({ length: 12 }, (_, i) => `${cloud}-${i}`);
+    const input = writeLines(`${cloud}-python.jsonl`, ids.map((id) => ({ custom_id: id, method: 'POST', url: '/v1/chat/completions', body: { model: MODELS[cloud], messages: [{ role: 'user', content: `Say hello to ${id}` }] } })));
+    const before = sandbox.stats().providers[cloud]!.batchesCreated;
+    const run = await runPython(script, { modules: ['openai'], env: { BASE_URL: sandbox.baseUrls[cloud], INPUT: input } });
+    const result = lastJson<PythonBatchResult & { counts: Record<string, number> }>(run.stdout);
+    expect(result).toMatchObject({ status: 'completed', counts: { total: 12, completed: 12, failed: 0 } });
+    // It reached this cloud's module.
+    expect(sandbox.stats().providers[cloud]!.batchesCreated).toBe(before + 1);
+    expect(result.output.map((l) => l.custom_id).sort()).toEqual([...ids].sort());
+    expect(result.output.find((l) => l.custom_id === `${cloud}-3`)!.response.body.choices[0].message.content).toContain(`Say hello to ${cloud}-3`);
   });
 });
