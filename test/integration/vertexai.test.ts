@@ -80,3 +80,17 @@ test('awkward custom_ids (long, spaces, slashes, non-ASCII) come back exactly: V
   expect(output.map((l) => l.custom_id).sort()).toEqual([...ids].sort());
   for (const [i, id] of ids.entries()) expect(output.find((l) => l.custom_id === id)!.response.body.choices[0].message.content).toBe(`Sandbox reply to: Question number ${i}`);
 });
+
+test('Claude on Vertex: the Messages body as {custom_id, request} lines, Anthropic messages back as chat completions', async () => {
+  const { writeChatInput } = await import('../support/env');
+  const file = writeChatInput(suite.env().home, 12, { prefix: 'claude', model: 'claude-sonnet-4-5' });
+  const created = await createBatch('vertexai', file, '/v1/chat/completions', suite.opts());
+  const done = await suite.untilTerminal(created.id);
+  expect(done.status).toBe('completed');
+  const { output, errors } = suite.accountFor(done, 12, 'claude');
+  expect(errors).toEqual([]);
+  expect(output.find((l) => l.custom_id === 'claude-5')!.response!.body).toMatchObject({
+    object: 'chat.completion',
+    choices: [{ message: { content: 'Sandbox reply to: Question number 5: what is 5 + 5?' }, finish_reason: 'stop' }],
+  });
+});

@@ -61,3 +61,14 @@ describe("options and the output prefix: where the worker's Google credentials m
     expect(() => outputPrefix({ outputUriPrefix: 'gs://team/batches-b/' })).toThrow(/not under an entry/);
   });
 });
+
+test('Claude on Vertex: {custom_id, request} lines of the Messages body (vertex-2023-10-16), Anthropic messages back', () => {
+  const { model, line } = vertexLine(3, { model: 'claude-sonnet-4-5', max_tokens: 40, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi' }] });
+  expect(model).toBe('claude-sonnet-4-5');
+  expect(publisherModel('claude-sonnet-4-5')).toBe('publishers/anthropic/models/claude-sonnet-4-5');
+  expect(JSON.parse(line)).toEqual({ custom_id: 'r0000000003', request: { anthropic_version: 'vertex-2023-10-16', max_tokens: 40, system: 'Be brief.', messages: [{ role: 'user', content: 'Hi' }] } });
+  const predicted = { custom_id: 'r0000000003', request: {}, status: '', response: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [{ type: 'text', text: 'Hello!' }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 4, output_tokens: 2 } } };
+  expect(predictionIndex(predicted as never)).toBe(3);
+  expect(toOpenAIResultLine(predicted as never, 'mine-3', { model: 'claude-sonnet-4-5', createdAt: 1 })).toMatchObject({ custom_id: 'mine-3', response: { status_code: 200, body: { object: 'chat.completion', choices: [{ message: { content: 'Hello!' }, finish_reason: 'stop' }] } } });
+  expect(checkVertexRequest({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'x' }], n: 3 }).problems[0]).toMatchObject({ field: 'body.n' });
+});

@@ -1,6 +1,6 @@
 /**
  * Vertex AI batch prediction's capabilities and limits (pure data), from provider-apis-3.md section 2: Gemini models
- * (`publishers/google/models/<m>`), one model per job, input and output as JSONL in Cloud Storage, up to 200,000
+ * (`publishers/google/models/<m>`) and Claude (`publishers/anthropic/models/claude-*`), one model per job, input and output as JSONL in Cloud Storage, up to 200,000
  * requests a job and input files up to 1 GB (Vertex's batch prediction quotas for Gemini). A job has labels (Google's
  * label rules: 64 labels, keys and values of 63 characters), which are anybatch's metadata here.
  */
