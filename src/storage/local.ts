@@ -17,7 +17,7 @@ import { Readable, addAbortSignal } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { BlobExistsError, BlobNotFoundError, StorageError } from './errors';
 import { TEMP_PREFIX, validateKey, validatePrefix } from './keys';
-import type { BlobBody, BlobInfo, BlobStore, ByteRange, ListEntry, PutOptions, PutResult } from './types';
+import type { BlobBody, BlobInfo, BlobStore, ByteRange, ListEntry, ListOptions, PutOptions, PutResult } from './types';
 import { checkRange } from './range';
 
 export interface LocalStoreOptions {
@@ -178,10 +178,14 @@ export class LocalBlobStore implements BlobStore {
     }
   }
 
-  async *list(prefix: string): AsyncIterable<ListEntry> {
+  async *list(prefix: string, opts: ListOptions = {}): AsyncIterable<ListEntry> {
     validatePrefix(prefix);
     const cut = prefix.lastIndexOf('/') + 1;
-    yield* this.walk(prefix.slice(0, cut), prefix.slice(cut));
+    const after = opts.startAfter !== undefined ? Buffer.from(opts.startAfter) : null;
+    for await (const entry of this.walk(prefix.slice(0, cut), prefix.slice(cut))) {
+      // A folder is read whole here (its names sorted in memory), so the cursor filters what it yields.
+      if (after === null || Buffer.compare(Buffer.from(entry.key), after) > 0) yield entry;
+    }
   }
 
   /** Keys under the folder `dirKey` (`''` or ending in `/`) whose name starts with `namePrefix`, in bytewise key order. */

@@ -32,7 +32,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { BlobExistsError, BlobNotFoundError, InvalidKeyError, StorageError } from './errors';
 import { MAX_KEY_BYTES, validateKey, validatePrefix } from './keys';
 import { checkRange } from './range';
-import type { BlobBody, BlobInfo, BlobStore, ByteRange, ListEntry, PutOptions, PutResult } from './types';
+import type { BlobBody, BlobInfo, BlobStore, ByteRange, ListEntry, ListOptions, PutOptions, PutResult } from './types';
 
 export type ChecksumMode = 'WHEN_SUPPORTED' | 'WHEN_REQUIRED';
 export type ConditionalCreateMode = 'if-none-match' | 'head-check';
@@ -420,14 +420,16 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async *list(prefix: string): AsyncIterable<ListEntry> {
+  async *list(prefix: string, opts: ListOptions = {}): AsyncIterable<ListEntry> {
     validatePrefix(prefix);
     let ContinuationToken: string | undefined;
+    // S3 starts the listing after the cursor itself (StartAfter counts on the first page; the token carries it on).
+    const StartAfter = opts.startAfter !== undefined ? this.base + opts.startAfter : undefined;
     do {
       let page;
       try {
         page = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.base + prefix, MaxKeys: this.pageSize, ContinuationToken }),
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.base + prefix, MaxKeys: this.pageSize, ContinuationToken, ...(ContinuationToken ? {} : { StartAfter }) }),
         );
         this.bucketSeen = true;
       } catch (err) {

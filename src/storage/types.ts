@@ -51,6 +51,11 @@ export interface ListEntry {
   size: number;
 }
 
+export interface ListOptions {
+  /** Only keys bytewise after this one. */
+  startAfter?: string;
+}
+
 export interface BlobStore {
   /** 'local' or 's3'. */
   readonly kind: 'local' | 's3';
@@ -60,8 +65,12 @@ export interface BlobStore {
   get(key: string, range?: ByteRange): Promise<Readable>;
   /** Size and modification time, or null when there is no object at `key`. */
   head(key: string): Promise<BlobInfo | null>;
-  /** Every object whose key starts with `prefix` (a plain string prefix, `''` for all), in key order (bytewise), fetched page by page. */
-  list(prefix: string): AsyncIterable<ListEntry>;
+  /**
+   * Every object whose key starts with `prefix` (a plain string prefix, `''` for all), in key order (bytewise), fetched
+   * page by page; with `startAfter`, only the keys after it (a cursor: an S3 listing starts there, so paging costs
+   * what the page holds).
+   */
+  list(prefix: string, opts?: ListOptions): AsyncIterable<ListEntry>;
   /** Removes the object; a missing one is fine. */
   delete(key: string): Promise<void>;
   /** `file:///abs/path` or `s3://bucket/prefix/key`. */

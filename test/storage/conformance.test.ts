@@ -179,6 +179,16 @@ describe.each(impls)('blob store conformance: $name', (impl) => {
     const sizes: Record<string, number> = {};
     for await (const e of store.list('list/sub/')) sizes[e.key] = e.size;
     expect(sizes).toEqual({ 'list/sub/x': 10, 'list/sub/y/z': 12 });
+    // A cursor: only the keys after it, across pages, whether or not it is a key itself.
+    const after = async (prefix: string, startAfter: string) => {
+      const out: string[] = [];
+      for await (const e of store.list(prefix, { startAfter })) out.push(e.key);
+      return out;
+    };
+    expect(await after('list/', 'list/b')).toEqual(['list/c-1', 'list/c/d', 'list/c/e', 'list/f.txt', 'list/sub/x', 'list/sub/y/z']);
+    expect(await after('list/', 'list/c/d')).toEqual(['list/c/e', 'list/f.txt', 'list/sub/x', 'list/sub/y/z']);
+    expect(await after('list/', 'list/c0')).toEqual(['list/f.txt', 'list/sub/x', 'list/sub/y/z']); // '/' sorts before '0'
+    expect(await after('list/', 'list/zzz')).toEqual([]);
   });
 
   test('delete is idempotent', async () => {
