@@ -14,6 +14,7 @@ import { AnybatchError, InputValidationError, UsageError } from '../errors';
 import { supportedProviders } from '../providers/registry';
 import { COMMON_CREATE_OPTION_NAMES } from '../options';
 import { registerSandboxCommand } from '../sandbox/cli';
+import { registerServeCommand } from './serve';
 import { registerHealthCommand } from './health';
 import { registerStorageCommand } from './storage';
 import { closeTemporalClients } from '../temporal/client';
@@ -343,6 +344,7 @@ export function buildProgram(): Command {
     .action(async (o) => runQuickstart({ file: o.file || undefined }));
 
   registerSandboxCommand(program);
+  registerServeCommand(program, positiveInt);
   registerHealthCommand(program);
   registerStorageCommand(program);
   return program;
