@@ -92,6 +92,8 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    // The health route answers without a key: the process is up and serving (compose's healthcheck).
+    if (url.pathname === '/healthz' && req.method === 'GET') return sendJson(res, 200, { status: 'ok' });
     const segments = url.pathname.split('/').filter(Boolean);
     let provider: ProviderName | undefined;
     if (segments[0] === 'v1') {

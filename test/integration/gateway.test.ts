@@ -120,6 +120,8 @@ test('a bad line is refused by the upload itself (400, naming the line); a wrong
   expect((err as Error).message).toMatch(/line 2/);
   const noKey = await fetch(`${base}/v1/batches`).then((r) => r.status);
   expect(noKey).toBe(401);
+  // The health route needs no key (compose's healthcheck).
+  expect(await fetch(`${base}/healthz`).then((r) => r.json())).toEqual({ status: 'ok' });
 });
 
 test("open mode: a caller sees only what its key made (another key's batch or file is a 404, as if it did not exist); list pages", async () => {

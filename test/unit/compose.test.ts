@@ -51,9 +51,9 @@ const imageTag = (image: string): string => image.split('@')[0].split(':').pop()
 
 test('the stack has the production layout', () => {
   expect(Object.keys(services).sort()).toEqual([
-    'cli', 'objectstore', 'postgresql', 'sandbox', 'storage-init', 'temporal', 'temporal-namespace', 'temporal-schema', 'temporal-ui', 'worker',
+    'cli', 'gateway', 'objectstore', 'postgresql', 'sandbox', 'storage-init', 'temporal', 'temporal-namespace', 'temporal-schema', 'temporal-ui', 'worker',
   ]);
-  expect(longRunning.map(([n]) => n).sort()).toEqual(['objectstore', 'postgresql', 'sandbox', 'temporal', 'temporal-ui', 'worker']);
+  expect(longRunning.map(([n]) => n).sort()).toEqual(['gateway', 'objectstore', 'postgresql', 'sandbox', 'temporal', 'temporal-ui', 'worker']);
   expect(oneShots.map(([n]) => n).sort()).toEqual(['storage-init', 'temporal-namespace', 'temporal-schema']);
 });
 
@@ -124,6 +124,14 @@ test('healthchecks use tools that exist in their images and routes that exist', 
   const route = /http:\/\/127\.0\.0\.1:8089(\/[^'"\s)]+)/.exec(sandboxCheck)?.[1];
   expect(route).toBeDefined();
   expect(read('src/sandbox/server.ts')).toContain(`pathname === '${route}'`);
+  // The gateway is probed the same way, on its health route (src/gateway/server.ts), and runs `anybatch serve`.
+  const gatewayCheck = cmd('gateway');
+  expect(gatewayCheck).toMatch(/^CMD node -e .*fetch\(/);
+  const gatewayRoute = /http:\/\/127\.0\.0\.1:8090(\/[^'"\s)]+)/.exec(gatewayCheck)?.[1];
+  expect(gatewayRoute).toBe('/healthz');
+  expect(read('src/gateway/server.ts')).toContain(`url.pathname === '${gatewayRoute}'`);
+  expect(services.gateway.command).toEqual(expect.arrayContaining(['serve', '--port', '8090']));
+  expect(read('src/cli/main.ts')).toMatch(/registerServeCommand\(program/);
   // The worker is probed with `anybatch health` (src/cli/health.ts, registered in the CLI).
   expect(services.worker.healthcheck!.test).toEqual(['CMD', 'node', '/app/dist/client.js', 'health']);
   expect(read('src/cli/main.ts')).toMatch(/registerHealthCommand\(program\)/);
@@ -145,7 +153,7 @@ test('every dependency names a service and waits for it to be healthy (long-runn
 });
 
 test('worker, cli and sandbox reach Temporal; worker, cli and the bucket one-shot use the same object store', () => {
-  for (const name of ['worker', 'cli', 'sandbox']) expect(services[name].environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
+  for (const name of ['worker', 'cli', 'sandbox', 'gateway']) expect(services[name].environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
   const storageEnv = (name: string) => {
     const e = services[name].environment ?? {};
     return { name, storage: e.ANYBATCH_STORAGE, endpoint: e.AWS_ENDPOINT_URL_S3, pathStyle: e.ANYBATCH_S3_PATH_STYLE, key: e.AWS_ACCESS_KEY_ID, secret: e.AWS_SECRET_ACCESS_KEY };
@@ -154,7 +162,7 @@ test('worker, cli and sandbox reach Temporal; worker, cli and the bucket one-sho
   expect(expected.storage).toMatch(/^s3:\/\/[a-z0-9.-]+\/[^/]+$/);
   expect(expected.endpoint).toBe('http://objectstore:7070');
   expect(expected.pathStyle).toBe('true');
-  for (const name of ['cli', 'storage-init']) expect(storageEnv(name)).toEqual({ ...expected, name });
+  for (const name of ['cli', 'storage-init', 'gateway']) expect(storageEnv(name)).toEqual({ ...expected, name });
   // The store's root keys are the clients' credentials (from the same variables).
   const store = services.objectstore.environment ?? {};
   expect(store.ROOT_ACCESS_KEY_ID).toBe(expected.key);
@@ -170,7 +178,7 @@ test('worker, cli and sandbox reach Temporal; worker, cli and the bucket one-sho
   expect(read('src/cli/storage.ts')).toMatch(/\.command\('init'\)/);
   // No volume is shared between the worker and any client: only Temporal and the object store are.
   const named = (name: string) => (services[name].volumes ?? []).map((v) => v.split(':')[0]).filter((v) => !/^[./]/.test(v));
-  for (const other of ['cli', 'sandbox', 'storage-init']) {
+  for (const other of ['cli', 'sandbox', 'storage-init', 'gateway']) {
     expect({ other, shared: named(other).filter((v) => named('worker').includes(v)) }).toEqual({ other, shared: [] });
   }
   expect(Object.keys(compose.volumes).sort()).toEqual(['objectstore-data', 'postgres-data', 'worker-scratch']);
