@@ -121,6 +121,9 @@ export class GatewayBatches {
     const held = caller.credentials(this.provider);
     const options = {
       ...this.client,
+      // Answer as OpenAI does, as soon as the batch exists (status `validating`), not once the provider took every
+      // part: a failure after that is the batch's `failed` status and errors, as at OpenAI.
+      noWait: true,
       ...this.defaults,
       ...caller.options,
       ...split.options,
