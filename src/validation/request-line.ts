@@ -129,5 +129,10 @@ function show(value: unknown): string {
 /** V8's reason without the echoed snippet of the line, e.g. `Unexpected token '}'` or `... at position 6`. */
 function parserReason(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/, .* is not valid JSON$/s, '').replace(' in JSON at position', ' at position');
+  // V8's wording differs by Node version: Node 22+ adds "(line 1 column 18)", which names the line within the
+  // request (always 1) and would contradict the file line anybatch reports; the position says where.
+  return message
+    .replace(/, .* is not valid JSON$/s, '')
+    .replace(' in JSON at position', ' at position')
+    .replace(/ \(line \d+ column \d+\)$/, '');
 }
