@@ -98,11 +98,30 @@ export async function createWorker(opts: AnybatchWorkerOptions = {}): Promise<Wo
 
 /** Runs a worker until SIGINT/SIGTERM, logging one line per entry at ANYBATCH_LOG_LEVEL (see src/logging.ts). */
 export async function runWorker(opts: AnybatchWorkerOptions = {}): Promise<void> {
-  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'], logger: workerLogger() });
+  const metrics = metricsAddress();
+  Runtime.install({
+    shutdownSignals: ['SIGINT', 'SIGTERM'],
+    logger: workerLogger(),
+    // Prometheus on ANYBATCH_METRICS_ADDRESS: the SDK's `temporal_*` metrics and anybatch's `anybatch_*`
+    // (src/activities/metrics.ts), counters with `_total`, durations in seconds, as Prometheus names them.
+    ...(metrics ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metrics, countersTotalSuffix: true, useSecondsForDurations: true } } } } : {}),
+  });
+  if (metrics) console.error(`anybatch worker: Prometheus metrics on http://${metrics}/metrics`);
   const worker = await createWorker(opts);
   const settings = temporalSettings({ address: opts.address, namespace: opts.namespace });
   console.error(`anybatch worker: task queue "${worker.options.taskQueue}" on ${settings.connection.address} (namespace ${settings.namespace})`);
   await worker.run();
+}
+
+export const METRICS_ADDRESS_ENV = 'ANYBATCH_METRICS_ADDRESS';
+
+/** ANYBATCH_METRICS_ADDRESS as `host:port` (null when unset); anything else is an error naming the variable. */
+export function metricsAddress(env: NodeJS.ProcessEnv = process.env): string | null {
+  const value = env[METRICS_ADDRESS_ENV]?.trim();
+  if (!value) return null;
+  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
+  if (!m || Number(m[2]) > 65535) throw new Error(`${METRICS_ADDRESS_ENV}=${JSON.stringify(value)} is not host:port (e.g. 127.0.0.1:9464, or 0.0.0.0:9464 to be scraped from other hosts).`);
+  return value;
 }
 
 if (require.main === module) {

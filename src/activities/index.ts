@@ -30,6 +30,7 @@ import type { BatchActivities, JobActivities, RecoveryActivities } from '../cont
 import type { RecoverablePart, RecoveryReport } from '../contract/recovery';
 import { recordRecoverable } from '../results/recovery';
 import { recoverResults } from './recover';
+import { measuredCall, recordMerged } from './metrics';
 
 /** Provider searches for an earlier upload/batch look this far before the batch's creation (clock skew). */
 const KEY_SEARCH_SLACK_SECONDS = 3600;
@@ -81,7 +82,8 @@ async function providerCall<T>(spec: BatchSpec, fn: (conn: ProviderConnection) =
   let creds: Credentials | undefined;
   try {
     creds = credentials(spec);
-    return await heartbeating(() => fn(connection(spec, creds)));
+    const open = creds;
+    return await measuredCall(spec.provider, () => heartbeating(() => fn(connection(spec, open))), (err) => classifyFailure(err, open, place).type ?? 'error');
   } catch (err) {
     throw classifyFailure(err, creds, place);
   }
@@ -243,7 +245,9 @@ export function createActivities(opts: WorkerFilesOptions = {}): BatchActivities
           // The merged files exist: the staged inputs and this worker's scratch can go (never before).
           for (const problem of await staged.cleanUp(process.env, { keepInputs: keep })) log.warn(problem, { batchId: spec.batchId });
           // What the results cost, from the parts' usage at the provider's batch prices (src/cost).
-          return withCost(files, spec.provider, parts);
+          const merged = withCost(files, spec.provider, parts);
+          recordMerged(spec.provider, merged);
+          return merged;
         }),
       spec.resultsDir);
     },
