@@ -98,6 +98,17 @@ export interface CommonCreateOptions extends ClientOptions {
    * Parts over the budget wait (`anybatch.queued`) until earlier provider batches end.
    */
   admission?: AdmissionOptions;
+  /**
+   * Where to POST a signed Standard Webhooks event (`anybatch.batch.completed|failed|cancelled|expired`, with the
+   * batch) once the batch ends and its results are written: at least once, retried with backoff, signed with the
+   * worker's ANYBATCH_WEBHOOK_SECRET. An `http(s)` URL; private and loopback targets are refused by the worker unless
+   * its ANYBATCH_WEBHOOK_ALLOW_PRIVATE=1.
+   */
+  webhook?: WebhookOptions;
+}
+
+export interface WebhookOptions {
+  url: string;
 }
 
 export interface AdmissionOptions {
@@ -151,6 +162,7 @@ const COMMON_NAMES: Record<keyof CommonCreateOptions, true> = {
   queueLimitRetry: true,
   bounds: true,
   admission: true,
+  webhook: true,
 };
 /** Names of the common options of `createBatch`. */
 export const COMMON_CREATE_OPTION_NAMES = Object.keys(COMMON_NAMES) as readonly (keyof CommonCreateOptions)[];
@@ -377,6 +389,8 @@ export interface ParsedCreateOptions extends ClientOptions {
   queueLimitRetry?: { initialMs: number; maxMs: number; giveUpAfterMs: number };
   /** `admission`, checked (only the measures given); absent when not given. */
   admission?: BudgetOverrides;
+  /** `webhook`, checked (an http(s) URL without credentials); absent when not given. */
+  webhook?: WebhookOptions;
   /** The provider's own options, checked (only those given). */
   providerOptions: Record<string, unknown>;
 }
@@ -505,5 +519,25 @@ export function parseCreateOptions(provider: ProviderName, options: unknown): Pa
   if (bounds !== undefined) parsed.bounds = bounds;
   const admission = checkAdmission(o.admission);
   if (admission !== undefined) parsed.admission = admission;
+  const webhook = checkWebhook(o.webhook);
+  if (webhook !== undefined) parsed.webhook = webhook;
   return parsed;
+}
+
+/** `webhook`, checked: `{ url }`, an http(s) URL with no user or password in it (the worker checks where it resolves). */
+function checkWebhook(value: unknown): WebhookOptions | undefined {
+  if (value === undefined) return undefined;
+  if (!isPlainObject(value)) throw new UsageError(`webhook must be an object { url } (got ${describeValue(value)}).`);
+  checkOptionNames(value, ['url'], 'createBatch', { prefix: 'webhook.' });
+  const url = (value as { url?: unknown }).url;
+  let parsed: URL;
+  try {
+    if (typeof url !== 'string') throw new Error('not a string');
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`webhook.url must be an http:// or https:// URL (got ${describeValue(url)}).`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError(`webhook.url must be an http:// or https:// URL (got ${parsed.protocol} in ${JSON.stringify(url)}).`);
+  if (parsed.username || parsed.password) throw new UsageError('webhook.url must not hold a user or password: the event is signed (ANYBATCH_WEBHOOK_SECRET) instead.');
+  return { url: parsed.toString() };
 }

@@ -31,6 +31,7 @@ import type { RecoverablePart, RecoveryReport } from '../contract/recovery';
 import { recordRecoverable } from '../results/recovery';
 import { recoverResults } from './recover';
 import { measuredCall, recordMerged } from './metrics';
+import { deliverWebhook } from './webhooks';
 
 /** Provider searches for an earlier upload/batch look this far before the batch's creation (clock skew). */
 const KEY_SEARCH_SLACK_SECONDS = 3600;
@@ -256,6 +257,8 @@ export function createActivities(opts: WorkerFilesOptions = {}): BatchActivities
       retrieve: (spec, providerBatchId) => providerCall(spec, (conn) => getAdapter(spec.provider).retrieveBatch(conn, providerBatchId)),
       download: (spec, part, batch) => boundedStep(spec, 'download', RESULTS_RETRY_TIMEOUT_MS, () => writeResults(storage, spec, part, batch, null), spec.resultsDir),
     }),
+
+    deliverWebhook: (spec, batch) => heartbeating(() => deliverWebhook(spec, batch)),
 
     async recoverResults(spec: BatchSpec): Promise<RecoveryReport> {
       return heartbeating(() =>

@@ -152,6 +152,7 @@ export async function createBatch<P extends ProviderName>(
     ...(options.queueLimitRetry !== undefined ? { queueLimitRetry: options.queueLimitRetry } : {}),
     ...(options.bounds ?? {}),
     ...(options.admission !== undefined ? { admission: options.admission } : {}),
+    ...(options.webhook !== undefined ? { webhook: options.webhook } : {}),
     providerOptions,
     searchAttributes: options.searchAttributes,
     warnings: input.warnings,

@@ -165,6 +165,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--enqueued-token-budget <n>', 'admission control: at most N prompt tokens enqueued at the provider at once, shared by every batch of this connection and model (default: ANYBATCH_ADMISSION, else the provider\'s published limit)').argParser(positiveInt('--enqueued-token-budget')))
     .addOption(new Option('--batch-budget <n>', 'admission control: at most N provider batches in flight at once, shared like --enqueued-token-budget').argParser(positiveInt('--batch-budget')))
     .option('--option <key=value...>', "a provider's own option (repeatable), e.g. --option rpm=6000 --option concurrency=16 for openai-compatible; a value that parses as JSON (a number, true, false) is taken as that, else as a string")
+    .option('--webhook <url>', "POST a signed Standard Webhooks event (anybatch.batch.<status>) here when the batch ends (signed with the worker's ANYBATCH_WEBHOOK_SECRET)")
     .option('--wait', 'follow the batch until it is terminal')
     .option('--json', 'print the Batch object as JSON')
     .option('--dry-run', 'validate and plan FILE: print its requests, parts, estimated tokens and cost range, and start nothing (needs no Temporal)')
@@ -202,6 +203,7 @@ export function buildProgram(): Command {
         maxBytesPerPart: o.maxBytesPerPart,
         ...retryFailedOption(o.retryFailed, o.retryCodes),
         ...admissionOption(o.enqueuedTokenBudget, o.batchBudget),
+        ...(o.webhook !== undefined ? { webhook: { url: o.webhook } } : {}),
         ...providerOptions(o.option),
       }).finally(() => retries.stop());
       for (const warning of batch.anybatch.warnings) process.stderr.write(`anybatch: warning: ${warning}\n`);

@@ -1,5 +1,5 @@
 /** The activities a batch workflow calls. Types only: workflows import this file, never the implementation (src/activities/). */
-import type { Batch, BatchResultFiles } from './batch';
+import type { AnybatchBatch, Batch, BatchResultFiles } from './batch';
 import type { PreparedInput } from './prepared';
 import type { PartWaitResult } from './part';
 import type { RecoverablePart, RecoveryReport } from './recovery';
@@ -29,6 +29,12 @@ export interface PartFailure {
 }
 
 export interface BatchActivities {
+  /**
+   * Announces the ended batch at `spec.webhook.url`: a Standard Webhooks event signed with the worker's
+   * ANYBATCH_WEBHOOK_SECRET, the same id on every attempt (the receiver's idempotency key). Retried on 5xx, 408, 429
+   * and no answer; a refused target (private, loopback, no secret) or a 4xx fails for good.
+   */
+  deliverWebhook?(spec: BatchSpec, batch: AnybatchBatch): Promise<{ status: number; id: string }>;
   /** Splits the staged input into parts that each fit one provider batch. */
   planParts(spec: BatchSpec): Promise<PartPlan[]>;
   /** Makes one part's input available to the provider (idempotent: a retry reuses the earlier upload). */

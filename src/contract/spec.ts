@@ -56,6 +56,11 @@ export interface BatchSpec {
    */
   admission?: BudgetOverrides;
   /**
+   * Where the batch's end is announced (a signed Standard Webhooks event, by the `deliverWebhook` activity once the
+   * results are written). Absent: no webhook, as in every batch created before it existed.
+   */
+  webhook?: { url: string };
+  /**
    * The job workflow's bounds (absent: the defaults in src/workflows/job/part.ts). `deadlineGraceMs`: how long a
    * provider batch may stay non-terminal past its completion window before it is cancelled; `cancelGraceMs`: how long
    * after a cancel before the part is given up; `resultsRetentionMs`: how long the download of results is retried

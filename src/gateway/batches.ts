@@ -47,7 +47,7 @@ function valueOf(text: string): unknown {
 /**
  * The caller's metadata split into theirs and anybatch's options: `anybatch_max_requests_per_part`,
  * `anybatch_max_bytes_per_part`, `anybatch_retry_failed` (rounds, or `{"rounds","codes"}`), `anybatch_admission`
- * (`{"requests","batches","enqueuedTokens"}`), `anybatch_submit_concurrency`, and `anybatch_option_<name>` for the
+ * (`{"requests","batches","enqueuedTokens"}`), `anybatch_submit_concurrency`, `anybatch_webhook` (a URL), and `anybatch_option_<name>` for the
  * provider's own options. Any other `anybatch_` key is refused, so a misspelt option is not silently ignored.
  */
 export function optionsFromMetadata(metadata: Record<string, string> | null): { metadata: Record<string, string> | null; options: Record<string, unknown>; providerOptions: Record<string, unknown> } {
@@ -61,13 +61,14 @@ export function optionsFromMetadata(metadata: Record<string, string> | null): { 
     anybatch_retry_failed: 'retryFailed',
     anybatch_admission: 'admission',
     anybatch_submit_concurrency: 'submitConcurrency',
+    anybatch_webhook: 'webhook',
   };
   for (const [key, value] of Object.entries(metadata)) {
     if (!key.startsWith(OPTION_PREFIX)) {
       own[key] = value;
     } else if (named[key]) {
       const parsed = valueOf(value);
-      options[named[key]] = key === 'anybatch_retry_failed' && typeof parsed === 'number' ? { rounds: parsed } : parsed;
+      options[named[key]] = key === 'anybatch_retry_failed' && typeof parsed === 'number' ? { rounds: parsed } : key === 'anybatch_webhook' && typeof parsed === 'string' ? { url: parsed } : parsed;
     } else if (key.startsWith(`${OPTION_PREFIX}option_`) && key.length > `${OPTION_PREFIX}option_`.length) {
       providerOptions[key.slice(`${OPTION_PREFIX}option_`.length)] = valueOf(value);
     } else {

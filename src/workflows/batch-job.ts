@@ -29,6 +29,7 @@ import { CancellationScope, allHandlersFinished, condition, continueAsNew, setHa
 import type { AnybatchBatch } from '../contract/batch';
 import { cancelSignal, statusQuery, submittedUpdate } from '../contract/messages';
 import type { BatchJobInput, JobState, Part } from '../contract/part';
+import { announce } from './job/announce';
 import { endLikeBatch } from './job/end';
 import { runPart, type Policies } from './job/lifecycle';
 import { admissionPolicy } from './job/policies/admission';
@@ -58,6 +59,7 @@ export async function batchJob(input: BatchJobInput): Promise<AnybatchBatch> {
     policies.admission.close();
     await merge(job);
     job.publish();
+    await announce(job.spec, job.view()); // the batch's webhook, when it has one
     await condition(allHandlersFinished);
     return endLikeBatch(job.view(), cancelledByTemporal);
   });
