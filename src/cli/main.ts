@@ -15,6 +15,7 @@ import { supportedProviders } from '../providers/registry';
 import { COMMON_CREATE_OPTION_NAMES } from '../options';
 import { registerSandboxCommand } from '../sandbox/cli';
 import { registerServeCommand } from './serve';
+import { registerWebhooksCommand } from './webhooks';
 import { registerHealthCommand } from './health';
 import { registerStorageCommand } from './storage';
 import { closeTemporalClients } from '../temporal/client';
@@ -347,6 +348,7 @@ export function buildProgram(): Command {
 
   registerSandboxCommand(program);
   registerServeCommand(program, positiveInt);
+  registerWebhooksCommand(program, positiveInt);
   registerHealthCommand(program);
   registerStorageCommand(program);
   return program;

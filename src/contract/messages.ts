@@ -17,6 +17,18 @@ export const BATCH_WORKFLOW_TYPES: readonly string[] = [BATCH_WORKFLOW_TYPE, LEG
 export const statusQuery = defineQuery<AnybatchBatch>('status');
 /** Asks the workflow to cancel the provider batch(es) and deliver partial results. Idempotent. */
 export const cancelSignal = defineSignal('cancel');
+
+/**
+ * A provider said one of the batch's provider batches changed (its webhook: src/webhooks-in): the parts waiting on
+ * their provider batches poll at once instead of at their next interval. Carries which provider batch, for the
+ * history; every waiting part is woken (a poll that finds nothing new costs one read).
+ */
+export interface ProviderBatchEvent {
+  provider: string;
+  providerBatchId: string;
+  type: string;
+}
+export const providerBatchEventSignal = defineSignal<[ProviderBatchEvent]>('providerBatchEvent');
 /** Waits until every part was accepted by the provider (or the batch failed/ended) and returns the batch. */
 export const submittedUpdate = defineUpdate<AnybatchBatch>('submitted');
 

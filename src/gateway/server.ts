@@ -11,6 +11,7 @@
  *   GET  /v1/batches/{id}
  *   POST /v1/batches/{id}/cancel
  *   GET  /v1/batches?after=&limit= newest first, one listing page of the caller's markers
+ *   POST /webhooks/openai          OpenAI's batch webhooks, which wake the batch (src/webhooks/receiver.ts)
  *
  * Stateless: everything is in Temporal and the blob store, so instances can be restarted or run side by side.
  */
@@ -28,6 +29,7 @@ import { GatewayBatches } from './batches';
 import { Callers, type GatewayKey } from './callers';
 import { badRequest, GatewayError, notFound, sendError, sendJson } from './errors';
 import { GatewayFiles } from './files';
+import { createWebhookReceiver } from '../webhooks/receiver';
 
 export interface GatewayOptions {
   /** The provider of `/v1/...` (none: only `/<provider>/v1/...` paths are served). */
@@ -62,6 +64,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'anybatch-gateway-'));
   const maxUpload = options.maxUploadBytes ?? 2 * 1024 * 1024 * 1024;
   const routes = new Map<ProviderName, ProviderRoutes>();
+  const webhooks = createWebhookReceiver({ ...(options.client ? { client: options.client } : {}), ...(options.log ? { log: options.log } : {}) });
   const routesOf = (provider: ProviderName): ProviderRoutes => {
     let r = routes.get(provider);
     if (!r) {
@@ -94,6 +97,8 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     // The health route answers without a key: the process is up and serving (compose's healthcheck).
     if (url.pathname === '/healthz' && req.method === 'GET') return sendJson(res, 200, { status: 'ok' });
+    // Provider webhooks (/webhooks/openai): authenticated by their signatures, not by a caller's key.
+    if (await webhooks.handle(req, res, url)) return;
     const segments = url.pathname.split('/').filter(Boolean);
     let provider: ProviderName | undefined;
     if (segments[0] === 'v1') {

@@ -33,6 +33,8 @@ interface SandboxCliOptions {
   tpm?: string;
   gcsBuckets?: string;
   bedrockMinRecords?: string;
+  webhookUrl?: string;
+  webhookSecret?: string;
 }
 
 export function registerSandboxCommand(program: Command): void {
@@ -68,6 +70,8 @@ export function registerSandboxCommand(program: Command): void {
     .option('--seed <n>', 'seed of the fault PRNG')
     .option('--rpm <n>', 'requests per minute of the online endpoints (POST /v1/chat/completions, /v1/embeddings); 429 with retry-after beyond it')
     .option('--tpm <n>', 'tokens per minute of the online endpoints (prompt characters / 4 + max tokens); 429 with retry-after beyond it')
+    .option('--webhook-url <url>', "send OpenAI's batch webhooks (batch.completed, ...) here when an openai batch ends (with --webhook-secret)")
+    .option('--webhook-secret <whsec>', 'the signing secret of those webhooks, whsec_<base64> (as OpenAI shows it)')
     .option('--bedrock-min-records <n>', "fewest records a bedrock job may hold, as Bedrock's quota (default 100)")
     .option('--gcs-buckets <names>', 'comma-separated Cloud Storage buckets the gcs module holds from the start (default anybatch-sandbox)')
     .action(async (raw: SandboxCliOptions) => {
@@ -104,6 +108,7 @@ function toOptions(raw: SandboxCliOptions): SandboxOptions {
     tpm: num('--tpm', raw.tpm),
     gcsBuckets: raw.gcsBuckets === undefined ? undefined : list('--gcs-buckets', raw.gcsBuckets),
     bedrockMinRecords: num('--bedrock-min-records', raw.bedrockMinRecords),
+    ...(raw.webhookUrl !== undefined || raw.webhookSecret !== undefined ? { webhook: { url: raw.webhookUrl ?? '', secret: raw.webhookSecret ?? '' } } : {}),
     enqueuedTokenLimit: num('--enqueued-token-limit', raw.enqueuedTokenLimit),
     faults, // unset (undefined) settings are dropped by the option check
   };

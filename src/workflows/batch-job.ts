@@ -27,7 +27,7 @@
  */
 import { CancellationScope, allHandlersFinished, condition, continueAsNew, setHandler } from '@temporalio/workflow';
 import type { AnybatchBatch } from '../contract/batch';
-import { cancelSignal, statusQuery, submittedUpdate } from '../contract/messages';
+import { cancelSignal, providerBatchEventSignal, statusQuery, submittedUpdate } from '../contract/messages';
 import type { BatchJobInput, JobState, Part } from '../contract/part';
 import { announce } from './job/announce';
 import { endLikeBatch } from './job/end';
@@ -73,6 +73,8 @@ function handle(job: Job): () => boolean {
     job.interrupt();
   };
   setHandler(cancelSignal, requestCancel);
+  // A provider's webhook: the waiting parts poll now (a batch without webhooks never receives it).
+  setHandler(providerBatchEventSignal, () => job.wake());
   setHandler(submittedUpdate, async () => {
     // A continue-as-new answers too (with the batch as it stands): a waiting update must not hold the run open.
     await condition(() => job.state.failure !== null || job.state.results !== null || job.draining || allSubmitted(job.state));

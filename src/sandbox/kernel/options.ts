@@ -30,6 +30,8 @@ export interface ResolvedOptions {
   faults: SandboxFaults;
   /** See `SandboxOptions.gcsBuckets`. */
   gcsBuckets: string[];
+  /** See `SandboxOptions.webhook`; null: no webhooks sent. */
+  webhook: { url: string; secret: string } | null;
   dataDir: string | null;
   now: () => number;
   log: ((line: string) => void) | null;
@@ -53,10 +55,24 @@ export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
     s3: options.s3 ? checkS3(options.s3) : null,
     faults: checkFaults(options.faults ?? {}),
     gcsBuckets: bucketNames(options.gcsBuckets ?? ['anybatch-sandbox']),
+    webhook: options.webhook ? checkWebhook(options.webhook) : null,
     dataDir: options.dataDir ?? null,
     now: options.now ?? Date.now,
     log: options.log ?? null,
   };
+}
+
+function checkWebhook(webhook: { url: string; secret: string }): { url: string; secret: string } {
+  try {
+    const url = new URL(webhook.url);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme');
+  } catch {
+    throw new SandboxSettingError(`webhook url must be an http(s) URL (got ${JSON.stringify(webhook.url)})`);
+  }
+  if (typeof webhook.secret !== 'string' || Buffer.from(webhook.secret.replace(/^whsec_/, ''), 'base64').length < 16) {
+    throw new SandboxSettingError('webhook secret must be whsec_ followed by at least 16 bytes in base64');
+  }
+  return { url: webhook.url, secret: webhook.secret };
 }
 
 const RATE_KEYS = ['rate429', 'rate500', 'rateDrop', 'truncateDownloads', 'requestFaultRate'] as const;

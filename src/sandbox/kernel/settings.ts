@@ -110,6 +110,11 @@ export interface SandboxOptions {
    * can name `gs://anybatch-sandbox/...` without a bucket insert first; more can be made through the JSON API.
    */
   gcsBuckets?: string[];
+  /**
+   * Send OpenAI's batch webhooks (`batch.completed`, `batch.failed`, `batch.cancelled`, `batch.expired`, signed the
+   * Standard Webhooks way as OpenAI signs them) to `url` when an openai batch ends, with `secret` (`whsec_<base64>`).
+   */
+  webhook?: { url: string; secret: string };
   /** Where uploaded and generated files are stored (default: a fresh temp dir, removed on close). */
   dataDir?: string;
   /** Clock in ms (default Date.now); all state is derived from it lazily. */

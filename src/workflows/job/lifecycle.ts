@@ -180,10 +180,10 @@ async function wait(job: Job, policies: Policies, part: Phase<'running'>, failin
         progressIntervalMs: spec.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS,
       });
     } catch (err) {
-      if (isCancellation(err)) throw err; // interrupted: a cancel to send, or a continue-as-new
+      if (isCancellation(err)) throw err; // interrupted: a cancel to send, a continue-as-new, or a provider's event
       failure = err;
     }
-  });
+  }, { waiting: true });
   if (!finished) return;
   const now = job.current(part.index) as Phase<'running'>;
   if (result === undefined) result = { kind: 'unreadable', ...codeAndError(failure) };

@@ -63,6 +63,7 @@ export class Job {
   /** Set once a continue-as-new is due: parts stop at their next safe point. */
   draining = false;
   private readonly scopes = new Set<CancellationScope>();
+  private readonly waitScopes = new Set<CancellationScope>();
   private published = '';
   private slots: number;
   private readonly queue: (() => void)[] = [];
@@ -114,10 +115,14 @@ export class Job {
     if (this.spec.searchAttributes) upsertSearchAttributes(searchAttributesOf(this.spec, view, this.parts.length));
   }
 
-  /** Runs `fn` where a cancel request or a continue-as-new can interrupt it; false when it was interrupted. */
-  async interruptible(fn: () => Promise<void>): Promise<boolean> {
+  /**
+   * Runs `fn` where a cancel request or a continue-as-new can interrupt it; false when it was interrupted. A part's
+   * wait on its provider batch (`waiting`) can also be woken by a provider's event (`wake`), which only waits heed.
+   */
+  async interruptible(fn: () => Promise<void>, opts: { waiting?: boolean } = {}): Promise<boolean> {
     const scope = new CancellationScope({ cancellable: true });
     this.scopes.add(scope);
+    if (opts.waiting) this.waitScopes.add(scope);
     try {
       await scope.run(fn);
       return true;
@@ -126,7 +131,13 @@ export class Job {
       throw err;
     } finally {
       this.scopes.delete(scope);
+      this.waitScopes.delete(scope);
     }
+  }
+
+  /** Interrupts the parts' waits on their provider batches only, so each polls at once (a provider's webhook). */
+  wake(): void {
+    for (const scope of this.waitScopes) scope.cancel();
   }
 
   /** Interrupts every wait (a cancel to send, a continue-as-new to make). */

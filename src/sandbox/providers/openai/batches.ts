@@ -172,6 +172,17 @@ export class BatchStore {
     return counts;
   }
 
+  /** The batches in a terminal status now, with it (for the webhooks the sandbox sends). */
+  ended(): Array<{ id: string; status: string }> {
+    const t = this.deps.now();
+    const out: Array<{ id: string; status: string }> = [];
+    for (const record of this.batches.values()) {
+      const status = (record.final ?? this.view(record, t)).state.status;
+      if (TERMINAL_STATUSES.includes(status)) out.push({ id: record.id, status });
+    }
+    return out;
+  }
+
   /** Waits for background validation and output writing, so the data directory can be removed. */
   async drain(): Promise<void> {
     const pending = this.batches.values().flatMap((r) => (r.finishing ? [r.checking, r.finishing] : [r.checking]));

@@ -10,6 +10,7 @@ import type { OpenAIContext } from './context';
 import type { OpenAIDialect } from './dialect';
 import { FileStore } from './files';
 import { openAIRoutes } from './routes';
+import { startWebhooks } from './webhooks';
 
 export function openAICompatible(kernel: Kernel, dialect: OpenAIDialect): SandboxProvider {
   const { options } = kernel;
@@ -45,6 +46,7 @@ export function openAICompatible(kernel: Kernel, dialect: OpenAIDialect): Sandbo
       ...(dialect.minRequestsPerBatch !== undefined ? { minRequests: dialect.minRequestsPerBatch, label: dialect.name } : {}),
     },
   });
+  let stopWebhooks = () => undefined as void;
   const ctx: OpenAIContext = { kernel, dialect, files, batches, limits, counters: { filesCreated: 0, batchesCreated: 0, batchCancels: 0 } };
   return {
     name: dialect.name,
@@ -56,9 +58,14 @@ export function openAICompatible(kernel: Kernel, dialect: OpenAIDialect): Sandbo
       init: async () => {
         await files.init();
         await batches.init();
+        // OpenAI's batch webhooks, when the sandbox is given where to send them (OpenAI's own module only).
+        if (options.webhook && dialect.name === 'openai') stopWebhooks = startWebhooks(batches, options.webhook, options.log);
       },
       stats: () => ({ ...ctx.counters, batchesByStatus: batches.countByStatus() }),
-      drain: () => batches.drain(),
+      drain: async () => {
+        stopWebhooks();
+        await batches.drain();
+      },
     },
   };
 }
