@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { createBatch } from '../../src';
 import { untilTerminalBatch } from '../support/batches';
+import { recordHistory } from '../support/histories';
 import { startTestEnv, writeChatInput, eventually, type TestEnv } from '../support/env';
 
 const SECRET = `whsec_${Buffer.from('anybatch-test-webhook-secret-0123456789').toString('base64')}`;
@@ -63,6 +64,7 @@ test('an ended batch posts a signed event the Standard Webhooks library verifies
   }) as { type: string; data: { id: string; status: string; request_counts: { completed: number } } };
   expect(event.type).toBe('anybatch.batch.completed');
   expect(event.data).toMatchObject({ id: created.id, status: 'completed', request_counts: { completed: 10 } });
+  await recordHistory(env.client, created.id, 'webhook-delivered');
   // A wrong secret does not verify: the signature is the worker's.
   expect(() => new Webhook(`whsec_${Buffer.from('another-secret-entirely-0123456789').toString('base64')}`).verify(second.body, second.headers as Record<string, string>)).toThrow();
 });
