@@ -8,6 +8,7 @@
 import { Context } from '@temporalio/activity';
 import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { recordAdmission } from './metrics';
 import { budgetProblem, isUnlimited, resolveBudget, type AdmissionRequest, type BudgetOverrides } from '../admission/budget';
 import { admissionWorkflowId, connectionHash } from '../admission/key';
 import { ADMISSION_ENV, workerOverrides } from '../admission/settings';
@@ -72,6 +73,7 @@ export function createAdmissionActivities(): AdmissionActivities {
             workflowIdConflictPolicy: 'USE_EXISTING',
           }),
         });
+        recordAdmission(target.provider, answer.granted, answer.ahead);
         return { ...answer, ticket: { workflowId, id: request.id } };
       } catch (err) {
         // The admission workflow refused the request (its validator): asking again cannot help.

@@ -9,7 +9,10 @@
  *   their durations.
  * - `anybatch_requests_total{provider, outcome}`: requests whose results were written (`succeeded`, `failed`).
  * - `anybatch_batches_merged_total{provider}`: batches whose results were merged (ended).
- * - `anybatch_cost_usd_total{provider}`: what those results cost at batch prices, where every model's price is known.
+ * - `anybatch_cost_usd{provider}` (histogram; `_sum` is the spend): what those results cost at batch prices.
+ * - `anybatch_admission_requests_total{provider, answer}`: parts asking admission control (`granted`, `queued`), and
+ *   `anybatch_admission_ahead{provider}` (histogram) how many waited ahead of a queued one.
+ * - `anybatch_webhook_deliveries_total{result}`: batch webhooks out (`delivered`, `failed` and retried, `refused`).
  */
 import { Context } from '@temporalio/activity';
 import type { MetricMeter } from '@temporalio/common';
@@ -63,4 +66,17 @@ export function recordMerged(provider: string, files: BatchResultFiles): void {
   if (files.cost && files.cost.total !== null && files.cost.total > 0) {
     m.createHistogram('anybatch_cost_usd', 'float', 'USD', 'What merged batches cost at batch prices').record(files.cost.total, { provider });
   }
+}
+
+/** Records one admission answer. */
+export function recordAdmission(provider: string, granted: boolean, ahead: number): void {
+  const m = meter();
+  if (!m) return;
+  m.createCounter('anybatch_admission_requests', 'requests', 'Parts asking admission control, by answer').add(1, { provider, answer: granted ? 'granted' : 'queued' });
+  if (!granted) m.createHistogram('anybatch_admission_ahead', 'int', 'parts', 'How many waited ahead of a queued part').record(ahead, { provider });
+}
+
+/** Records one webhook delivery attempt's result. */
+export function recordWebhook(result: 'delivered' | 'failed' | 'refused'): void {
+  meter()?.createCounter('anybatch_webhook_deliveries', 'deliveries', 'Batch webhook delivery attempts, by result').add(1, { result });
 }

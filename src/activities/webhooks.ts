@@ -17,6 +17,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { AnybatchBatch } from '../contract/batch';
 import type { BatchSpec } from '../contract/spec';
 import { streamingFetch } from '../providers/streaming-fetch';
+import { recordWebhook } from './metrics';
 
 export const WEBHOOK_SECRET_ENV = 'ANYBATCH_WEBHOOK_SECRET';
 export const WEBHOOK_ALLOW_PRIVATE_ENV = 'ANYBATCH_WEBHOOK_ALLOW_PRIVATE';
@@ -74,6 +75,17 @@ export function eventType(batch: AnybatchBatch): string {
 }
 
 export async function deliverWebhook(spec: BatchSpec, batch: AnybatchBatch, env: NodeJS.ProcessEnv = process.env): Promise<{ status: number; id: string }> {
+  try {
+    const delivered = await deliver(spec, batch, env);
+    if (spec.webhook) recordWebhook('delivered');
+    return delivered;
+  } catch (err) {
+    recordWebhook(err instanceof ApplicationFailure && err.nonRetryable ? 'refused' : 'failed');
+    throw err;
+  }
+}
+
+async function deliver(spec: BatchSpec, batch: AnybatchBatch, env: NodeJS.ProcessEnv): Promise<{ status: number; id: string }> {
   const target = spec.webhook;
   if (!target) return { status: 0, id: '' };
   const key = webhookKey(env);
