@@ -14,6 +14,7 @@ import type { CreateBatchOptions, ClientOptions } from '../options';
 import type { ProviderName } from '../providers/registry';
 import type { BlobStore } from '../storage';
 import type { Caller } from './callers';
+import { readStoreJson } from './store-json';
 import { badRequest, notFound } from './errors';
 import { scopeRoot, type GatewayFiles } from './files';
 
@@ -26,13 +27,6 @@ const MAX_ORDER = 9_999_999_999_999;
 interface Marker {
   order: string;
   input_file_id: string;
-}
-
-async function readJson<T>(store: BlobStore, key: string): Promise<T | null> {
-  if (!(await store.head(key))) return null;
-  const chunks: Buffer[] = [];
-  for await (const chunk of await store.get(key)) chunks.push(chunk as Buffer);
-  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
 }
 
 /** A metadata value as JSON when it parses, else as the string it is. */
@@ -95,7 +89,7 @@ export class GatewayBatches {
 
   private async marker(scope: string, batchId: string): Promise<Marker | null> {
     if (!/^ab_[a-z0-9]+$/.test(batchId)) return null;
-    return readJson<Marker>(this.store, `${this.keys(scope).ids}${batchId}.json`);
+    return readStoreJson<Marker>(this.store, `${this.keys(scope).ids}${batchId}.json`);
   }
 
   /** The caller's batch, or a 404 as if it did not exist. */

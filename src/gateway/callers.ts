@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { BlobStore } from '../storage';
 import { unauthorized } from './errors';
+import { readStoreText } from './store-json';
 
 /** One provider's credentials held by the gateway for a tenant. */
 export interface HeldCredentials {
@@ -71,18 +72,16 @@ const SALT_KEY = 'gateway/salt';
 
 /** The gateway's salt for scope hashes: made once in the store, read by every instance. */
 async function salt(store: BlobStore): Promise<Buffer> {
-  const read = async () => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of await store.get(SALT_KEY)) chunks.push(chunk as Buffer);
-    return Buffer.from(Buffer.concat(chunks).toString('utf8'), 'hex');
-  };
-  if (await store.head(SALT_KEY)) return read();
+  const existing = await readStoreText(store, SALT_KEY);
+  if (existing !== null) return Buffer.from(existing, 'hex');
   try {
     await store.put(SALT_KEY, crypto.randomBytes(32).toString('hex'), { ifNoneMatch: true });
   } catch {
     // Another instance made it first: theirs is the salt.
   }
-  return read();
+  const made = await readStoreText(store, SALT_KEY);
+  if (made === null) throw new Error(`The gateway's salt ${store.uri(SALT_KEY)} could not be written or read back.`);
+  return Buffer.from(made, 'hex');
 }
 
 function bearer(req: IncomingMessage): string | null {

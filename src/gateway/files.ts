@@ -16,6 +16,7 @@ import { InputValidationError } from '../errors';
 import type { ProviderCapabilities } from '../providers/capabilities';
 import type { BlobStore } from '../storage';
 import { validateInputFile } from '../validation';
+import { readStoreJson } from './store-json';
 import { badRequest, GatewayError } from './errors';
 
 /** OpenAI's file object, and the endpoint the file's lines call (for the batch created from it). */
@@ -46,13 +47,6 @@ export function newFileId(): string {
 
 export function isInputFileId(id: string): boolean {
   return FILE_ID.test(id);
-}
-
-async function readJson<T>(store: BlobStore, key: string): Promise<T | null> {
-  if (!(await store.head(key))) return null;
-  const chunks: Buffer[] = [];
-  for await (const chunk of await store.get(key)) chunks.push(chunk as Buffer);
-  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
 }
 
 /** The endpoint the file's first line calls (`url`), or null when it names none. */
@@ -138,7 +132,7 @@ export class GatewayFiles {
   /** The caller's file, or null when the scope has none of that id (another scope's is the same as none). */
   async get(scope: string, id: string): Promise<GatewayFile | null> {
     if (!isInputFileId(id)) return null;
-    return readJson<GatewayFile>(this.store, this.keys(scope, id).meta);
+    return readStoreJson<GatewayFile>(this.store, this.keys(scope, id).meta);
   }
 
   /** The file's lines, streamed, with the local path when the store is a folder on this host. */

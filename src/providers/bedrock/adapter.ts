@@ -31,6 +31,8 @@ import type { ProviderInfo } from '../http-errors';
 import { readJsonFile, runKey, runNonce, writeDurable } from '../run-nonce';
 import { preparedFile, requirePreparedFile, ProviderError } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, RequestCheck, ResultLine } from '../types';
+import { folderUri, foldersFromEnv, isUnder } from '../bucket-folders';
+import { partCustomIds } from '../custom-ids';
 import { renameDurably } from '../../storage/fsync';
 import { awsCall, awsFailure } from './aws-errors';
 import { jobIdOf, toOpenAIBatch, type BedrockJob } from './batch-object';
@@ -59,12 +61,7 @@ function workFiles(input: ProviderInput) {
   return { records: path.join(input.workDir, 'records.jsonl'), plan: path.join(input.workDir, 'bedrock-plan.json') };
 }
 
-const uriOf = (loc: S3Location, key = '') => `s3://${loc.bucket}/${loc.prefix}${key}`;
-
-/** Whether `loc` is at or under `root` (both folders). */
-function under(root: S3Location, loc: S3Location): boolean {
-  return root.bucket === loc.bucket && loc.prefix.startsWith(root.prefix);
-}
+const uriOf = (loc: S3Location, key = '') => folderUri('s3', loc, key);
 
 /** The worker's S3 store as an S3 location, when it has one. */
 function storeRoot(): S3Location | null {
@@ -84,13 +81,9 @@ export function outputRoot(options: BedrockOptions, label = 'Bedrock'): S3Locati
   if (!root) {
     throw new ProviderError('invalid_request', `${label} batches need an S3 folder for the job's input and output: pass the outputS3Uri option (s3://bucket/prefix/), or run the worker on an S3 store (ANYBATCH_STORAGE=s3://...).`);
   }
-  const allowed = (env(BEDROCK_S3_URIS_ENV) ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '')
-    .map((s) => parseS3Uri(s, BEDROCK_S3_URIS_ENV));
+  const allowed = foldersFromEnv('s3', BEDROCK_S3_URIS_ENV);
   if (store) allowed.push(store);
-  if (!allowed.some((a) => under(a, root))) {
+  if (!allowed.some((a) => isUnder(a, root))) {
     throw new ProviderError(
       'permission',
       `outputS3Uri ${uriOf(root)} is not under an entry of ${BEDROCK_S3_URIS_ENV} nor in the worker's S3 store: the worker writes there with its own AWS credentials, so its operator must allow it (${BEDROCK_S3_URIS_ENV}=s3://bucket/prefix/).`,
@@ -286,16 +279,6 @@ export class BedrockAdapter implements ProviderAdapter {
     return this.retrieveBatch(conn, id);
   }
 
-  /** The part's custom_ids in line order: record `R<n>` is line n. */
-  private async customIds(input: ProviderInput): Promise<string[]> {
-    const ids: string[] = [];
-    for await (const raw of splitLines(readFileChunks(input.path))) {
-      if (raw.length === 0) continue;
-      ids.push((JSON.parse(raw.toString('utf8')) as { custom_id: string }).custom_id);
-    }
-    return ids;
-  }
-
   async *readResults(conn: ProviderConnection, batch: Batch, input: ProviderInput): AsyncIterable<ResultLine> {
     const job = await this.job(conn, batch.id, 'read results');
     const out = job.outputDataConfig?.s3OutputDataConfig?.s3Uri;
@@ -303,7 +286,7 @@ export class BedrockAdapter implements ProviderAdapter {
     // The job's output folder must still be one this batch may read (the job is this part's own, under its root).
     const folder = parseS3Uri(out, 'the job output');
     const root = outputRoot(this.options(input), this.info.label);
-    if (!under(root, folder)) throw new ProviderError('permission', `${this.info.label} job ${batch.id} writes to ${out}, outside this batch's output root ${uriOf(root)}.`);
+    if (!isUnder(root, folder)) throw new ProviderError('permission', `${this.info.label} job ${batch.id} writes to ${out}, outside this batch's output root ${uriOf(root)}.`);
     const prefix = `${folder.prefix}${jobIdOf(batch.id)}/`;
     const { s3 } = this.client(conn);
     const keys: string[] = [];
@@ -314,7 +297,8 @@ export class BedrockAdapter implements ProviderAdapter {
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     if (keys.length === 0) return;
-    const ids = await this.customIds(input);
+    // Record n is line n of the part.
+    const ids = await partCustomIds(input.path);
     const type: InvocationType = job.modelInvocationType === 'Converse' ? 'Converse' : 'InvokeModel';
     const opts = { type, model: job.modelId ?? '', createdAt: batch.completed_at ?? batch.cancelled_at ?? batch.expired_at ?? batch.created_at };
     const maxLineBytes = maxResultLineBytes(this.capabilities);

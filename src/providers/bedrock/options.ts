@@ -4,6 +4,7 @@
  * options: they come from the worker's AWS credential chain (or a Bedrock API key as `apiKey`).
  */
 import { UsageError } from '../../errors';
+import { parseBucketUri, type BucketFolder } from '../bucket-folders';
 
 export interface BedrockOptions {
   /** The service role Bedrock assumes to read the input and write the output (`arn:aws:iam::<account>:role/<name>`). Required. */
@@ -66,19 +67,10 @@ export function parseBedrockOptions(options: Record<string, unknown>): BedrockOp
   return out;
 }
 
-export interface S3Location {
-  bucket: string;
-  /** The key prefix, ending in `/` unless empty. */
-  prefix: string;
-}
+/** A folder in an S3 bucket. */
+export type S3Location = BucketFolder;
 
 /** An `s3://bucket/prefix` URI as bucket and prefix (a folder: `/` added); anything else is a `UsageError` naming `field`. */
 export function parseS3Uri(uri: string, field: string): S3Location {
-  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(uri);
-  if (!m) throw new UsageError(`${field} must be an s3://bucket/prefix/ URI (got ${JSON.stringify(uri)}).`);
-  const rest = m[2] ?? '';
-  if (rest.split('/').some((segment, i, all) => segment === '..' || segment === '.' || (segment === '' && i < all.length - 1))) {
-    throw new UsageError(`${field} ${JSON.stringify(uri)} has an empty, "." or ".." path segment.`);
-  }
-  return { bucket: m[1], prefix: rest === '' || rest.endsWith('/') ? rest : `${rest}/` };
+  return parseBucketUri('s3', uri, field);
 }

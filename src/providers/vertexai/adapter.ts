@@ -19,6 +19,8 @@ import { once } from 'node:events';
 import type { Batch } from '../../contract/batch';
 import { MalformedLine, readFileChunks, readJsonLines, splitLines } from '../../results/jsonl';
 import { maxResultLineBytes } from '../../results/malformed';
+import { folderUri, foldersFromEnv, isUnder } from '../bucket-folders';
+import { partCustomIds } from '../custom-ids';
 import { renameDurably } from '../../storage/fsync';
 import type { ProviderCapabilities } from '../capabilities';
 import { geminiCalls } from '../gemini/errors';
@@ -46,20 +48,16 @@ function workFiles(input: ProviderInput) {
   return { requests: path.join(input.workDir, 'vertex-requests.jsonl'), plan: path.join(input.workDir, 'vertex-plan.json') };
 }
 
-const uriOf = (loc: GcsLocation, name = '') => `gs://${loc.bucket}/${loc.prefix}${name}`;
+const uriOf = (loc: GcsLocation, name = '') => folderUri('gs', loc, name);
 
 /** The output prefix of a batch: its `outputUriPrefix`, or the first allowed entry; refused when not allowed. */
 export function outputPrefix(options: VertexOptions, label = 'Vertex AI'): GcsLocation {
-  const allowed = (process.env[VERTEX_GCS_URIS_ENV] ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '')
-    .map((s) => parseGcsUri(s, VERTEX_GCS_URIS_ENV));
+  const allowed = foldersFromEnv('gs', VERTEX_GCS_URIS_ENV);
   const root = options.outputUriPrefix !== undefined ? parseGcsUri(options.outputUriPrefix, 'outputUriPrefix') : allowed[0];
   if (!root) {
     throw new ProviderError('invalid_request', `${label} batches need a Cloud Storage folder for the job's input and output: pass the outputUriPrefix option (gs://bucket/prefix/), or set ${VERTEX_GCS_URIS_ENV} on the worker.`);
   }
-  if (!allowed.some((a) => a.bucket === root.bucket && root.prefix.startsWith(a.prefix))) {
+  if (!allowed.some((a) => isUnder(a, root))) {
     throw new ProviderError(
       'permission',
       `outputUriPrefix ${uriOf(root)} is not under an entry of ${VERTEX_GCS_URIS_ENV}: the worker writes there with its own Google credentials, so its operator must allow it (${VERTEX_GCS_URIS_ENV}=gs://bucket/prefix/).`,
@@ -195,29 +193,21 @@ export class VertexAdapter implements ProviderAdapter {
     return this.retrieveBatch(conn, id);
   }
 
-  private async customIds(input: ProviderInput): Promise<string[]> {
-    const ids: string[] = [];
-    for await (const raw of splitLines(readFileChunks(input.path))) {
-      if (raw.length === 0) continue;
-      ids.push((JSON.parse(raw.toString('utf8')) as { custom_id: string }).custom_id);
-    }
-    return ids;
-  }
-
   async *readResults(conn: ProviderConnection, batch: Batch, input: ProviderInput): AsyncIterable<ResultLine> {
     const job = await this.job(conn, batch.id, 'read results');
     const dir = job.outputInfo?.gcsOutputDirectory;
     if (!dir) return;
     const out = parseGcsUri(dir, 'the job output');
     const root = outputPrefix(input.options as VertexOptions, this.info.label);
-    if (out.bucket !== root.bucket || !out.prefix.startsWith(root.prefix)) {
+    if (!isUnder(root, out)) {
       throw new ProviderError('permission', `${this.info.label} job ${batch.id} wrote to ${dir}, outside this batch's output prefix ${uriOf(root)}.`);
     }
     const { gcs } = this.client(conn);
     const names: string[] = [];
     for await (const object of gcs.list(out.bucket, out.prefix)) if (/\.jsonl?$/.test(object.name)) names.push(object.name);
     if (names.length === 0) return;
-    const ids = await this.customIds(input);
+    // Record n is line n of the part.
+    const ids = await partCustomIds(input.path);
     const opts = { model: (job.model ?? '').replace(/^.*\/models\//, ''), createdAt: batch.completed_at ?? batch.cancelled_at ?? batch.expired_at ?? batch.created_at };
     const maxLineBytes = maxResultLineBytes(this.capabilities);
     for (const name of names) {

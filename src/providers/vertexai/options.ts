@@ -3,6 +3,7 @@
  * (src/options.ts) before anything starts; the adapter reads the same keys on the worker.
  */
 import { UsageError } from '../../errors';
+import { parseBucketUri, type BucketFolder } from '../bucket-folders';
 
 export interface VertexOptions {
   /** The Google Cloud project; default: GOOGLE_CLOUD_PROJECT on the worker. */
@@ -49,19 +50,10 @@ export function parseVertexOptions(options: Record<string, unknown>): VertexOpti
   return out;
 }
 
-export interface GcsLocation {
-  bucket: string;
-  /** The object name prefix, ending in `/` unless empty. */
-  prefix: string;
-}
+/** A folder in a Cloud Storage bucket. */
+export type GcsLocation = BucketFolder;
 
 /** A `gs://bucket/prefix` URI as bucket and prefix (a folder: `/` added); anything else is a `UsageError` naming `field`. */
 export function parseGcsUri(uri: string, field: string): GcsLocation {
-  const m = /^gs:\/\/([a-z0-9][a-z0-9._-]{1,220}[a-z0-9])(?:\/(.*))?$/.exec(uri);
-  if (!m) throw new UsageError(`${field} must be a gs://bucket/prefix/ URI (got ${JSON.stringify(uri)}).`);
-  const rest = m[2] ?? '';
-  if (rest.split('/').some((segment, i, all) => segment === '..' || segment === '.' || (segment === '' && i < all.length - 1))) {
-    throw new UsageError(`${field} ${JSON.stringify(uri)} has an empty, "." or ".." path segment.`);
-  }
-  return { bucket: m[1], prefix: rest === '' || rest.endsWith('/') ? rest : `${rest}/` };
+  return parseBucketUri('gs', uri, field);
 }

@@ -8,8 +8,7 @@
 import { createHash } from 'node:crypto';
 import { isPlainObject } from '../../kernel/http';
 import { base62 } from '../../kernel/ids';
-import { CHARS_PER_TOKEN, countTokens, replyTo } from '../../kernel/model';
-import { anthropicText, lastUser } from './content';
+import { anthropicText, lastUser, standInAnswer } from './content';
 import { anthropicModelName } from './models';
 import { malformed, type ModelReply } from './wire';
 
@@ -45,17 +44,7 @@ export function bedrockMessageId(key: string): string {
 export function anthropicReply(body: Record<string, unknown>, modelId: string, key: string): ModelReply {
   const messages = (body.messages as unknown[]).filter(isPlainObject);
   const system = anthropicText(body.system);
-  let text = replyTo(anthropicText(lastUser(messages)?.content));
-  if (system !== '') text += ` [system: ${system.slice(0, 30)}]`;
-  const maxTokens = body.max_tokens as number;
-  let outputTokens = countTokens(text);
-  let stopReason = 'end_turn';
-  if (outputTokens > maxTokens) {
-    text = text.slice(0, maxTokens * CHARS_PER_TOKEN);
-    outputTokens = maxTokens;
-    stopReason = 'max_tokens';
-  }
-  const inputTokens = countTokens([system, ...messages.map((m) => anthropicText(m.content))].join('\n'));
+  const { text, inputTokens, outputTokens, stopReason } = standInAnswer(system, anthropicText(lastUser(messages)?.content), messages.map((m) => anthropicText(m.content)), body.max_tokens as number);
   return {
     modelOutput: {
       id: bedrockMessageId(key),

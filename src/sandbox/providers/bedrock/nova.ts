@@ -6,8 +6,7 @@
  * totalTokens}}` (Nova's InvokeModel response; the Converse response adds `metrics`, see `converse.ts`).
  */
 import { isPlainObject } from '../../kernel/http';
-import { CHARS_PER_TOKEN, countTokens, replyTo } from '../../kernel/model';
-import { blocksText, lastUser } from './content';
+import { blocksText, lastUser, standInAnswer } from './content';
 import { malformed, type ModelReply } from './wire';
 
 /** Why this messages-and-blocks body cannot be answered (a 400 error record), or null. */
@@ -33,18 +32,9 @@ export function messagesProblem(body: Record<string, unknown>): string | null {
 export function messagesReply(body: Record<string, unknown>): ModelReply {
   const messages = (body.messages as unknown[]).filter(isPlainObject);
   const system = blocksText(body.system);
-  let text = replyTo(blocksText(lastUser(messages)?.content));
-  if (system !== '') text += ` [system: ${system.slice(0, 30)}]`;
   const config = isPlainObject(body.inferenceConfig) ? body.inferenceConfig : {};
   const maxTokens = typeof config.maxTokens === 'number' ? config.maxTokens : Infinity;
-  let outputTokens = countTokens(text);
-  let stopReason = 'end_turn';
-  if (outputTokens > maxTokens) {
-    text = text.slice(0, maxTokens * CHARS_PER_TOKEN);
-    outputTokens = maxTokens;
-    stopReason = 'max_tokens';
-  }
-  const inputTokens = countTokens([system, ...messages.map((m) => blocksText(m.content))].join('\n'));
+  const { text, inputTokens, outputTokens, stopReason } = standInAnswer(system, blocksText(lastUser(messages)?.content), messages.map((m) => blocksText(m.content)), maxTokens);
   return {
     modelOutput: {
       output: { message: { role: 'assistant', content: [{ text }] } },
