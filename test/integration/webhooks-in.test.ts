@@ -73,13 +73,11 @@ test('a batch polled every 10 minutes completes within seconds of the provider w
     acting = true;
   }
 
-  const started = Date.now();
   const created = await createBatch('openai', writeChatInput(env.home, 2000), '/v1/chat/completions', opts);
   const done = await untilTerminalBatch('openai', created.id, env.options, 90_000);
   expect(done.status).toBe('completed');
   expect(done.request_counts).toEqual({ total: 2000, completed: 2000, failed: 0 });
-  // Far under the 10-minute poll: the webhook woke the wait.
-  expect(Date.now() - started).toBeLessThan(90_000);
+  // It ended long before its 10-minute poll (the control above shows it would still be waiting): the webhook woke it.
   expect(answers).toContain(200);
   await recordHistory(env.client, created.id, 'woken-by-webhook');
 });
