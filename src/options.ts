@@ -169,6 +169,27 @@ export const COMMON_CREATE_OPTION_NAMES = Object.keys(COMMON_NAMES) as readonly 
 const TEMPORAL_OPTION_NAMES = ['address', 'namespace', 'client', 'connectTimeoutMs'] as const satisfies readonly (keyof TemporalOptions)[];
 
 export const DEFAULT_POLL_INTERVAL_MS = 30_000;
+/** The default poll of a provider whose batch webhooks reach anybatch's receiver: polling is then only the safety net. */
+export const WEBHOOK_POLL_INTERVAL_MS = 10 * 60_000;
+/** Providers whose batch webhooks anybatch receives (src/webhooks/receiver.ts). */
+export const WEBHOOK_PROVIDERS: readonly string[] = ['openai'];
+/** The variable that says which providers' webhooks reach this deployment's receiver (comma-separated). */
+export const PROVIDER_WEBHOOKS_ENV = 'ANYBATCH_PROVIDER_WEBHOOKS';
+
+/**
+ * The poll interval a batch gets when it names none: 30 seconds, or 10 minutes for a provider listed in
+ * ANYBATCH_PROVIDER_WEBHOOKS (its webhooks wake the batch at once; polls only catch a lost event).
+ */
+export function defaultPollIntervalMs(provider: string, env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[PROVIDER_WEBHOOKS_ENV];
+  if (raw === undefined || raw.trim() === '') return DEFAULT_POLL_INTERVAL_MS;
+  const listed = raw.split(',').map((p) => p.trim()).filter(Boolean);
+  const unknown = listed.filter((p) => !WEBHOOK_PROVIDERS.includes(p));
+  if (unknown.length > 0) {
+    throw new UsageError(`${PROVIDER_WEBHOOKS_ENV}=${raw}: ${unknown.map((p) => JSON.stringify(p)).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not a provider whose webhooks anybatch receives (only ${WEBHOOK_PROVIDERS.join(', ')}).`);
+  }
+  return listed.includes(provider) ? WEBHOOK_POLL_INTERVAL_MS : DEFAULT_POLL_INTERVAL_MS;
+}
 
 /** The provider name, checked: an unknown one is a `UsageError` listing the supported ones. */
 export function checkProvider(provider: unknown): ProviderName {
@@ -493,7 +514,7 @@ export function parseCreateOptions(provider: ProviderName, options: unknown): Pa
     completionWindow,
     metadata: checkMetadata(provider, o.metadata),
     apiBase: stringOption(o.apiBase, 'apiBase') ?? null,
-    pollIntervalMs: durationMs(o.pollInterval, 'pollInterval', DEFAULT_POLL_INTERVAL_MS),
+    pollIntervalMs: durationMs(o.pollInterval, 'pollInterval', o.pollInterval === undefined ? defaultPollIntervalMs(provider) : DEFAULT_POLL_INTERVAL_MS),
     noWait: booleanOption(o.noWait, 'noWait') ?? false,
     searchAttributes: booleanOption(o.searchAttributes, 'searchAttributes') ?? true,
     maxRequestsPerPart: positiveOption(o.maxRequestsPerPart, 'maxRequestsPerPart'),

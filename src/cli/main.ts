@@ -12,7 +12,7 @@ import type { AnybatchBatch } from '../contract/batch';
 import { isTerminal } from '../contract/batch';
 import { AnybatchError, InputValidationError, UsageError } from '../errors';
 import { supportedProviders } from '../providers/registry';
-import { COMMON_CREATE_OPTION_NAMES } from '../options';
+import { COMMON_CREATE_OPTION_NAMES, PROVIDER_WEBHOOKS_ENV } from '../options';
 import { registerSandboxCommand } from '../sandbox/cli';
 import { registerServeCommand } from './serve';
 import { registerWebhooksCommand } from './webhooks';
@@ -156,7 +156,7 @@ export function buildProgram(): Command {
     .option('--api-key <key>', "provider API key (default: the worker's key variable, e.g. OPENAI_API_KEY). Visible to other users in ps: prefer --api-key-file, or the worker's key variable")
     .option('--api-key-file <path>', 'read the provider API key from this file (surrounding whitespace trimmed)')
     .option('--api-base <url>', 'provider base URL (e.g. the sandbox)')
-    .option('--poll-interval <duration>', 'how often to poll the provider', '30s')
+    .option('--poll-interval <duration>', `how often to poll the provider (default 30s; 10m for a provider in ${PROVIDER_WEBHOOKS_ENV}, whose webhooks wake the batch)`)
     .option('--retry-timeout <duration>', 'how long a failing step is retried before the provider accepted the batch (default 10m)')
     .option('--results-dir <dir>', 'where to write output.jsonl and errors.jsonl (local store only; with S3 use `anybatch results ID --out DIR`)')
     .addOption(new Option('--max-requests-per-part <n>', "split into provider batches of at most N requests (default: the provider's limit)").argParser(positiveInt('--max-requests-per-part')))

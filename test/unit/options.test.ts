@@ -1,7 +1,7 @@
 /** Option parsing of the public API (src/options.ts) and the result-shape guards (src/results/types.ts): no Temporal needed. */
 import { UsageError } from '../../src/errors';
 import { createBatch, listBatches, retrieveBatch, retrieveBatchResults, waitForBatch } from '../../src';
-import { closestName, parseCreateOptions } from '../../src/options';
+import { closestName, defaultPollIntervalMs, parseCreateOptions } from '../../src/options';
 import { PROVIDERS } from '../../src/providers/catalog';
 import type { ProviderName } from '../../src/providers/catalog';
 import { ENDPOINTS, isEndpointResult, resultAs, resultsEndpointCheck } from '../../src/results/types';
@@ -192,5 +192,33 @@ describe('bounds', () => {
     expect(() => parseCreateOptions('openai', { bounds: { deadlineGrace: 'soon' } })).toThrow(/bounds\.deadlineGrace must be a positive duration/);
     expect(() => parseCreateOptions('openai', { bounds: { cancelGrase: '1h' } } as never)).toThrow(/bounds\.cancelGrase.*did you mean "bounds\.cancelGrace"|cancelGrace/);
     expect(() => parseCreateOptions('openai', { bounds: 5 } as never)).toThrow(/bounds must be an object/);
+  });
+});
+
+describe('the default poll interval', () => {
+  const saved = process.env.ANYBATCH_PROVIDER_WEBHOOKS;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.ANYBATCH_PROVIDER_WEBHOOKS;
+    else process.env.ANYBATCH_PROVIDER_WEBHOOKS = saved;
+  });
+
+  test('is 30 seconds, and 10 minutes for a provider whose webhooks reach the receiver', () => {
+    expect(defaultPollIntervalMs('openai', {})).toBe(30_000);
+    expect(defaultPollIntervalMs('openai', { ANYBATCH_PROVIDER_WEBHOOKS: 'openai' })).toBe(600_000);
+    expect(defaultPollIntervalMs('anthropic', { ANYBATCH_PROVIDER_WEBHOOKS: ' openai ' })).toBe(30_000);
+    expect(defaultPollIntervalMs('openai', { ANYBATCH_PROVIDER_WEBHOOKS: '' })).toBe(30_000);
+  });
+
+  test('names a provider whose webhooks anybatch cannot receive', () => {
+    expect(() => defaultPollIntervalMs('openai', { ANYBATCH_PROVIDER_WEBHOOKS: 'openai,gemni' })).toThrow(
+      'ANYBATCH_PROVIDER_WEBHOOKS=openai,gemni: "gemni" is not a provider whose webhooks anybatch receives (only openai).',
+    );
+  });
+
+  test('applies to createBatch only when the batch names no interval of its own', () => {
+    process.env.ANYBATCH_PROVIDER_WEBHOOKS = 'openai';
+    expect(parseCreateOptions('openai', {}).pollIntervalMs).toBe(600_000);
+    expect(parseCreateOptions('openai', { pollInterval: '5s' }).pollIntervalMs).toBe(5_000);
+    expect(parseCreateOptions('groq', {}).pollIntervalMs).toBe(30_000);
   });
 });
