@@ -95,6 +95,50 @@ function evenParts(limits: SplitLimits): SplitLimits {
   return { ...limits, maxRequests: Math.ceil(count / parts) };
 }
 
+/** A part as a byte range of the staged input: `bytes` bytes from `start`, holding `requestCount` whole lines. */
+export interface PartRange {
+  requestCount: number;
+  start: number;
+  bytes: number;
+}
+
+/**
+ * The split's one rule, fed a line at a time: a part is closed before the line that would take it past `maxRequests`
+ * requests or `maxBytes` sent. Pure (no I/O), so the client can cut parts while it validates and stages the input, and
+ * the worker's split (`splitStaged`) cuts the same parts from the staged copy.
+ */
+export class PartCutter {
+  readonly parts: PartRange[] = [];
+  private current: PartRange & { sent: number } = { requestCount: 0, start: 0, bytes: 0, sent: 0 };
+  private readonly cost: (line: Buffer) => number;
+
+  constructor(private readonly limits: SplitLimits) {
+    this.cost = limits.sentBytes ?? ((line) => line.length + 1);
+  }
+
+  /** Takes the next non-empty line (without its newline); true when it starts a new part (closing the one before). */
+  add(line: Buffer): boolean {
+    const sent = this.cost(line);
+    const c = this.current;
+    let started = c.requestCount === 0 && this.parts.length === 0;
+    if (c.requestCount > 0 && (c.requestCount + 1 > this.limits.maxRequests || c.sent + sent > this.limits.maxBytes)) {
+      this.parts.push({ requestCount: c.requestCount, start: c.start, bytes: c.bytes });
+      this.current = { requestCount: 0, start: c.start + c.bytes, bytes: 0, sent: 0 };
+      started = true;
+    }
+    this.current.requestCount += 1;
+    this.current.bytes += line.length + 1;
+    this.current.sent += sent;
+    return started;
+  }
+
+  /** The parts, the last one included (none for an input without requests). */
+  finish(): PartRange[] {
+    const c = this.current;
+    return c.requestCount > 0 ? [...this.parts, { requestCount: c.requestCount, start: c.start, bytes: c.bytes }] : [...this.parts];
+  }
+}
+
 /** Reads the input once, without writing: whether every request fits one provider batch, and how many there are. */
 async function fitsInOne(source: SplitSource, limits: SplitLimits, cost: (line: Buffer) => number): Promise<number | null> {
   let count = 0;
@@ -163,7 +207,8 @@ export async function splitStaged(source: SplitSource, given: SplitLimits, sink:
   if (single !== null) return [{ index: 0, path: source.path, requestCount: single, bytes: size }];
 
   const parts: PartPlan[] = [];
-  let current: { plan: PartPlan; sent: number; out: PartOut } | null = null;
+  const cutter = new PartCutter(limits);
+  let current: { plan: PartPlan; out: PartOut } | null = null;
   // One reused block: each write is awaited before the block is filled again, so nothing is allocated per line.
   const block = Buffer.allocUnsafe(BLOCK_BYTES);
   let used = 0;
@@ -185,19 +230,18 @@ export async function splitStaged(source: SplitSource, given: SplitLimits, sink:
   try {
     for await (const line of lines) {
       if (line.length === 0) continue;
-      const sent = cost(line);
-      if (current && (current.plan.requestCount + 1 > limits.maxRequests || current.sent + sent > limits.maxBytes)) await close();
-      if (!current) {
+      if (cutter.add(line)) {
+        await close();
         const index = parts.length;
-        current = { plan: { index, path: sink.pathOf(index), requestCount: 0, bytes: 0 }, sent: 0, out: await sink.open(index) };
+        current = { plan: { index, path: sink.pathOf(index), requestCount: 0, bytes: 0 }, out: await sink.open(index) };
       }
-      current.plan.requestCount += 1;
-      current.plan.bytes += line.length + 1;
-      current.sent += sent;
+      const part = current as unknown as { plan: PartPlan; out: PartOut };
+      part.plan.requestCount += 1;
+      part.plan.bytes += line.length + 1;
       if (used + line.length + 1 > BLOCK_BYTES) await flush();
       if (line.length + 1 > BLOCK_BYTES) {
         // A request larger than a block is written on its own.
-        await current.out.write(Buffer.concat([line, NEWLINE]));
+        await part.out.write(Buffer.concat([line, NEWLINE]));
         continue;
       }
       line.copy(block, used);
