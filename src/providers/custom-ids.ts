@@ -10,8 +10,10 @@
  * `<tag>_`, which proves a batch holding it is the part's own.
  */
 import { createHash } from 'node:crypto';
-import { readFileChunks, splitLines } from '../results/jsonl';
+import { splitLines } from '../results/jsonl';
 import type { CustomIdRule } from './capabilities';
+import { partChunks } from './part-input';
+import type { ProviderInput } from './types';
 
 export type { CustomIdRule } from './capabilities';
 
@@ -169,9 +171,9 @@ export class CustomIdMap {
  * The custom_ids of a staged part, in line order: for adapters that send their own ids in line order (Bedrock's
  * `R<n>`, Vertex AI's `r<n>`) and map results back by position. Bounded by the part's size (one provider batch).
  */
-export async function partCustomIds(partPath: string): Promise<string[]> {
+export async function partCustomIds(input: Pick<ProviderInput, 'path' | 'offset' | 'bytes'>): Promise<string[]> {
   const ids: string[] = [];
-  for await (const raw of splitLines(readFileChunks(partPath))) {
+  for await (const raw of splitLines(partChunks(input))) {
     if (raw.length === 0) continue;
     ids.push((JSON.parse(raw.toString('utf8')) as { custom_id: string }).custom_id);
   }

@@ -32,11 +32,18 @@ export interface ProviderLog {
 
 /** The input of one provider batch, staged on the worker's disk. */
 export interface ProviderInput {
-  /** Path of the JSONL file (OpenAI batch format, already validated). */
+  /** Path of the JSONL file (OpenAI batch format, already validated). Read it with `partChunks` / `partBlob` (src/providers/part-input.ts). */
   path: string;
-  /** Requests in the file. */
+  /**
+   * Set when the part is `bytes` bytes of `path` from this offset (a part planned as a byte range of the staged
+   * input, read in place); absent when the file is the part.
+   */
+  offset?: number;
+  /** The name the part's file goes by at the provider (default: the base name of `path`). */
+  name?: string;
+  /** Requests in the part. */
   requestCount: number;
-  /** Bytes of the file. */
+  /** Bytes of the part. */
   bytes: number;
   /**
    * A key unique to this anybatch batch and part (`<batch id>/<part>`). Adapters record it with what they

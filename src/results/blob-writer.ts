@@ -7,7 +7,7 @@
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import type { Readable } from 'node:stream';
-import type { BlobStore, PutResult } from '../storage/types';
+import type { BlobStore, ByteRange, PutResult } from '../storage/types';
 import { splitLines } from './jsonl';
 
 /** Small writes are gathered into blocks of this size before they go to the upload. */
@@ -125,8 +125,8 @@ export class BlobJsonlWriter {
 }
 
 /** The bytes of an object, as chunks (the stream is destroyed when the reader stops early). */
-export async function* objectChunks(store: BlobStore, key: string): AsyncGenerator<Buffer> {
-  const stream: Readable = await store.get(key);
+export async function* objectChunks(store: BlobStore, key: string, range?: ByteRange): AsyncGenerator<Buffer> {
+  const stream: Readable = await store.get(key, range);
   try {
     for await (const chunk of stream as AsyncIterable<Buffer | Uint8Array | string>) {
       yield typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);

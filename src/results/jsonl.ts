@@ -121,13 +121,18 @@ export async function* splitLines(stream: AsyncIterable<Buffer | Uint8Array>, op
  * Reading a 200 MB file this way allocates nothing per chunk (a read stream allocates every chunk afresh, and
  * V8 frees those late, which shows as tens of MB of RSS).
  */
-export async function* readFileChunks(file: string, chunkBytes = 1 << 20): AsyncGenerator<Buffer> {
+export async function* readFileChunks(file: string, chunkBytes = 1 << 20, range?: { start: number; end: number }): AsyncGenerator<Buffer> {
   const handle = await fs.promises.open(file, 'r');
   try {
     const buffer = Buffer.allocUnsafe(chunkBytes);
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, chunkBytes, null);
+    // With a range (both ends inclusive), only those bytes.
+    let position = range?.start ?? 0;
+    let left = range ? range.end - range.start + 1 : Infinity;
+    while (left > 0) {
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(chunkBytes, left), position);
       if (bytesRead === 0) return;
+      position += bytesRead;
+      left -= bytesRead;
       yield buffer.subarray(0, bytesRead);
     }
   } finally {

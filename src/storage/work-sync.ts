@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { StorageError } from './errors';
-import type { BlobStore } from './types';
+import type { BlobStore, ByteRange } from './types';
 
 /** Temp names in the scratch cache (never uploaded, never taken for a file of the work folder). */
 export const SCRATCH_TEMP = '.anybatch-tmp-';
@@ -60,14 +60,15 @@ async function walkFiles(dir: string, rel = ''): Promise<string[]> {
 }
 
 /** Streams an object to a local file: a temp file beside it, its size checked, then renamed into place. */
-export async function download(store: BlobStore, key: string, file: string, expected: number): Promise<void> {
+export async function download(store: BlobStore, key: string, file: string, expected: number, range?: ByteRange): Promise<void> {
   await fs.promises.mkdir(path.dirname(file), { recursive: true });
   const tmp = path.join(path.dirname(file), `${SCRATCH_TEMP}${crypto.randomBytes(6).toString('hex')}`);
   try {
-    await pipeline(await store.get(key), fs.createWriteStream(tmp, { highWaterMark: 1 << 20 }));
+    await pipeline(await store.get(key, range), fs.createWriteStream(tmp, { highWaterMark: 1 << 20 }));
     const { size } = await fs.promises.stat(tmp);
     if (size !== expected) {
-      throw new StorageError('storage_error', `Read ${size} of the ${expected} bytes of ${store.uri(key)} (cut off, or changed meanwhile).`);
+      const what = range ? `bytes ${range.start}-${range.end ?? ''} of ${store.uri(key)}` : store.uri(key);
+      throw new StorageError('storage_error', `Read ${size} of the ${expected} bytes of ${what} (cut off, or changed meanwhile).`);
     }
     await fs.promises.rename(tmp, file);
   } catch (err) {

@@ -36,7 +36,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Anthropic from '@anthropic-ai/sdk';
 import type { MessageBatch } from '@anthropic-ai/sdk/resources/messages/batches';
 import type { Batch } from '../../contract/batch';
-import { MalformedLine, readFileChunks, readJsonLines, splitLines } from '../../results/jsonl';
+import { MalformedLine, readJsonLines, splitLines } from '../../results/jsonl';
 import { malformedResultLine, maxResultLineBytes } from '../../results/malformed';
 import type { ProviderCapabilities } from '../capabilities';
 import { existingRunNonce, readJsonFile, runNonce, runTag, writeDurable } from '../run-nonce';
@@ -50,6 +50,7 @@ import { ANTHROPIC_CUSTOM_ID, CustomIdMap, RequestMappingError, toAnthropicParam
 import type { AnthropicMappingOptions } from './mapping';
 import type { AnthropicResultLine } from './result-line';
 import { ANTHROPIC_CUSTOM_IDS } from './limits';
+import { partChunks } from '../part-input';
 
 const NATIVE_ENDPOINT = '/v1/messages';
 /** How far around a create's sending (our clock) the batch it made may say it was created (Anthropic's clock). */
@@ -172,7 +173,7 @@ export class AnthropicAdapter implements ProviderAdapter {
     const opts = mappingOptions(input.options);
     const out = fs.createWriteStream(f.requests + '.tmp');
     let bytes = 0;
-    for await (const raw of splitLines(readFileChunks(input.path))) {
+    for await (const raw of splitLines(partChunks(input))) {
       if (raw.length === 0) continue;
       const line = JSON.parse(raw.toString('utf8')) as { custom_id: string; body?: Record<string, unknown>; params?: Record<string, unknown> };
       const params = input.endpoint === NATIVE_ENDPOINT ? line.params : toAnthropicParams(line.body ?? {}, opts).params;

@@ -24,7 +24,7 @@ import type { Readable } from 'node:stream';
 import { BedrockClient, CreateModelInvocationJobCommand, GetModelInvocationJobCommand, StopModelInvocationJobCommand } from '@aws-sdk/client-bedrock';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Batch } from '../../contract/batch';
-import { MalformedLine, readFileChunks, readJsonLines, splitLines } from '../../results/jsonl';
+import { MalformedLine, readJsonLines, splitLines } from '../../results/jsonl';
 import { maxResultLineBytes } from '../../results/malformed';
 import type { ProviderCapabilities } from '../capabilities';
 import type { ProviderInfo } from '../http-errors';
@@ -39,6 +39,7 @@ import { jobIdOf, toOpenAIBatch, type BedrockJob } from './batch-object';
 import { BEDROCK_WINDOW_HOURS } from './limits';
 import { parseS3Uri, type BedrockOptions, type S3Location } from './options';
 import { checkBedrockRequest, invocationType, recordIndex, recordLine, toModelInput, toOpenAIResultLine, type InvocationType, type OutputRecord } from './records';
+import { partChunks } from '../part-input';
 
 export const BEDROCK_S3_URIS_ENV = 'ANYBATCH_BEDROCK_S3_URIS';
 export const BEDROCK_KEY_ENV = 'AWS_BEARER_TOKEN_BEDROCK';
@@ -172,7 +173,7 @@ export class BedrockAdapter implements ProviderAdapter {
     let records = 0;
     let bytes = 0;
     try {
-      for await (const raw of splitLines(readFileChunks(input.path))) {
+      for await (const raw of splitLines(partChunks(input))) {
         if (raw.length === 0) continue;
         const line = JSON.parse(raw.toString('utf8')) as { body?: Record<string, unknown> };
         const body = line.body ?? {};
@@ -298,7 +299,7 @@ export class BedrockAdapter implements ProviderAdapter {
     } while (token);
     if (keys.length === 0) return;
     // Record n is line n of the part.
-    const ids = await partCustomIds(input.path);
+    const ids = await partCustomIds(input);
     const type: InvocationType = job.modelInvocationType === 'Converse' ? 'Converse' : 'InvokeModel';
     const opts = { type, model: job.modelId ?? '', createdAt: batch.completed_at ?? batch.cancelled_at ?? batch.expired_at ?? batch.created_at };
     const maxLineBytes = maxResultLineBytes(this.capabilities);

@@ -40,6 +40,7 @@ import {
   toOpenAIResultLine,
 } from './mapping';
 import type { FileRequestLine, GeminiResult } from './types';
+import { partChunks } from '../part-input';
 
 const PAGE = 100;
 /** Gemini's listings have no documented order: a search for an earlier upload or batch looks this far. */
@@ -144,7 +145,7 @@ export class GeminiAdapter implements ProviderAdapter {
     let model: string | null = null;
     let fileBytes = 0;
     let inlineBytes = 0;
-    for await (const raw of splitLines(readFileChunks(input.path))) {
+    for await (const raw of splitLines(partChunks(input))) {
       if (raw.length === 0) continue;
       const line = JSON.parse(raw.toString('utf8')) as { custom_id: string; body?: Record<string, unknown> };
       const mapped = toGeminiRequest(line.body ?? {});

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Batch } from '../../contract/batch';
-import { MalformedLine, readFileChunks, readJsonLines, splitLines } from '../../results/jsonl';
+import { MalformedLine, readJsonLines, splitLines } from '../../results/jsonl';
 import { malformedResultLine, maxResultLineBytes } from '../../results/malformed';
 import type { ProviderCapabilities } from '../capabilities';
 import type { ProviderInfo } from '../http-errors';
@@ -29,6 +29,7 @@ import { mistralCalls } from './errors';
 import { timeoutHours } from './limits';
 import { LineTranslationError, toMistralLine, toOpenAIBatch, toOpenAIResultLine, type MistralJob } from './mapping';
 import { loadMistral, type MistralClient, type MistralModules } from './sdk';
+import { partChunks, partFileName } from '../part-input';
 
 /** Metadata key that ties a Mistral job to its anybatch batch and part (the idempotency key). */
 export const KEY_METADATA = 'anybatch_key';
@@ -54,7 +55,7 @@ function fetcherOf(fetch: FetchFunction) {
 }
 
 function work(input: ProviderInput) {
-  return { requests: path.join(input.workDir, path.basename(input.path)) };
+  return { requests: path.join(input.workDir, partFileName(input)) };
 }
 
 export class MistralAdapter implements ProviderAdapter {
@@ -125,7 +126,7 @@ export class MistralAdapter implements ProviderAdapter {
     let model: string | null = null;
     let lineNo = 0;
     try {
-      for await (const raw of splitLines(readFileChunks(input.path))) {
+      for await (const raw of splitLines(partChunks(input))) {
         lineNo++;
         if (raw.length === 0) continue;
         const line = toMistralLine(JSON.parse(raw.toString('utf8')) as Record<string, unknown>, input.endpoint);

@@ -12,8 +12,6 @@
  *   key AND reads this run's upload (`input_file_id`), which no other part or run can. Creates are sent with no SDK
  *   retry whatever `clientArgs.maxRetries` says: a create the SDK re-sent after a lost answer would be a second batch.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import type OpenAI from 'openai';
 import type { Batch } from '../../contract/batch';
@@ -26,6 +24,7 @@ import { SdkClients, type SdkClientOptions } from '../sdk-clients';
 import { MalformedLine, readJsonLines } from '../../results/jsonl';
 import { runFileName, runNonce } from '../run-nonce';
 import { malformedResultLine, maxResultLineBytes } from '../../results/malformed';
+import { partBlob, partFileName } from '../part-input';
 
 /** Metadata key that ties a provider batch to its anybatch batch and part (the idempotency key). */
 export const KEY_METADATA = 'anybatch_key';
@@ -71,14 +70,14 @@ export class OpenAIAdapter implements ProviderAdapter {
     const client = this.client(conn);
     // The staged file's name is unique to the batch and part, the nonce to this run: an earlier upload of this part of
     // this run is found by name, and nothing else is.
-    const filename = runFileName(path.basename(input.path), await runNonce(input));
+    const filename = runFileName(partFileName(input), await runNonce(input));
     const existing = await this.call('list files', () =>
       this.findSince(client.files.list({ purpose: 'batch', order: 'desc', limit: PAGE }), input.notBefore, (file) => file.filename === filename && file.bytes === input.bytes && file.status !== 'error'),
     );
     if (existing) return preparedFile(existing.id);
     // A file-backed Blob is read lazily while the body is sent, so the upload never sits in memory.
     const file = await this.call('upload input', async () =>
-      client.files.create({ file: new File([await fs.openAsBlob(input.path)], filename, { type: 'application/jsonl' }), purpose: 'batch' }),
+      client.files.create({ file: new File([await partBlob(input)], filename, { type: 'application/jsonl' }), purpose: 'batch' }),
     );
     return preparedFile(file.id);
   }

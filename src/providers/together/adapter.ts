@@ -31,7 +31,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import Together, { type ClientOptions } from 'together-ai';
 import type { Batch } from '../../contract/batch';
-import { MalformedLine, readFileChunks, readJsonLines, splitLines } from '../../results/jsonl';
+import { MalformedLine, readJsonLines, splitLines } from '../../results/jsonl';
 import { malformedResultLine, maxResultLineBytes } from '../../results/malformed';
 import type { ProviderCapabilities } from '../capabilities';
 import { CustomIdMap, fitsRule, type CustomIdRule } from '../custom-ids';
@@ -44,6 +44,7 @@ import { ProviderError, preparedFile, requirePreparedFile } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, RequestCheck, ResultLine } from '../types';
 import { httpError, togetherCalls } from './errors';
 import { keyFileName, LineTranslationError, toOpenAIBatch, toOpenAIResultLine, togetherSeconds, toTogetherLine, type TogetherJob } from './mapping';
+import { partChunks } from '../part-input';
 
 /** The purpose Together's batch inputs are uploaded with. */
 export const UPLOAD_PURPOSE = 'batch-api';
@@ -148,7 +149,7 @@ export class TogetherAdapter implements ProviderAdapter {
     let model: string | null = null;
     let lineNo = 0;
     try {
-      for await (const raw of splitLines(readFileChunks(input.path))) {
+      for await (const raw of splitLines(partChunks(input))) {
         lineNo++;
         if (raw.length === 0) continue;
         let parsed: unknown;

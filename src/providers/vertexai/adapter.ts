@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
 import type { Batch } from '../../contract/batch';
-import { MalformedLine, readFileChunks, readJsonLines, splitLines } from '../../results/jsonl';
+import { MalformedLine, readJsonLines, splitLines } from '../../results/jsonl';
 import { maxResultLineBytes } from '../../results/malformed';
 import { folderUri, foldersFromEnv, isUnder } from '../bucket-folders';
 import { partCustomIds } from '../custom-ids';
@@ -32,6 +32,7 @@ import { toOpenAIBatch, type VertexJob } from './batch-object';
 import { VertexClients, type VertexClient } from './client';
 import { parseGcsUri, type GcsLocation, type VertexOptions } from './options';
 import { checkVertexRequest, predictionIndex, publisherModel, toOpenAIResultLine, vertexLine, type PredictionLine } from './records';
+import { partChunks } from '../part-input';
 
 export const VERTEX_GCS_URIS_ENV = 'ANYBATCH_VERTEX_GCS_URIS';
 const PAGE = 100;
@@ -105,7 +106,7 @@ export class VertexAdapter implements ProviderAdapter {
     let requests = 0;
     let bytes = 0;
     try {
-      for await (const raw of splitLines(readFileChunks(input.path))) {
+      for await (const raw of splitLines(partChunks(input))) {
         if (raw.length === 0) continue;
         const parsed = JSON.parse(raw.toString('utf8')) as { body?: Record<string, unknown> };
         const mapped = vertexLine(requests, parsed.body ?? {});
@@ -207,7 +208,7 @@ export class VertexAdapter implements ProviderAdapter {
     for await (const object of gcs.list(out.bucket, out.prefix)) if (/\.jsonl?$/.test(object.name)) names.push(object.name);
     if (names.length === 0) return;
     // Record n is line n of the part.
-    const ids = await partCustomIds(input.path);
+    const ids = await partCustomIds(input);
     const opts = { model: (job.model ?? '').replace(/^.*\/models\//, ''), createdAt: batch.completed_at ?? batch.cancelled_at ?? batch.expired_at ?? batch.created_at };
     const maxLineBytes = maxResultLineBytes(this.capabilities);
     for (const name of names) {

@@ -16,8 +16,6 @@
  *   `pagination_token`, each mapped to an OpenAI output line (./result-line.ts); requests without a result (cancelled,
  *   expired) are given their line by the worker.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import type OpenAI from 'openai';
 import type { Batch } from '../../contract/batch';
 import type { ProviderCapabilities } from '../capabilities';
@@ -31,6 +29,7 @@ import { toOpenAIBatch, xaiSeconds } from './batch-object';
 import { xaiCalls } from './errors';
 import { toOpenAIResultLine } from './result-line';
 import type { XaiBatch, XaiBatchList, XaiResultPage } from './wire';
+import { partBlob, partFileName } from '../part-input';
 
 /** The prefix of the `name` that carries the idempotency key. */
 export const NAME_PREFIX = 'anybatch:';
@@ -69,10 +68,10 @@ export class XaiAdapter implements ProviderAdapter {
 
   async prepareInput(conn: ProviderConnection, input: ProviderInput): Promise<PreparedInput> {
     const client = this.client(conn);
-    const filename = path.basename(input.path);
+    const filename = partFileName(input);
     // A file-backed Blob is read lazily while the body is sent, so the upload never sits in memory.
     const file = await this.call('upload input', async () =>
-      client.files.create({ file: new File([await fs.openAsBlob(input.path)], filename, { type: 'application/jsonl' }), purpose: 'batch' }),
+      client.files.create({ file: new File([await partBlob(input)], filename, { type: 'application/jsonl' }), purpose: 'batch' }),
     );
     return preparedFile(file.id);
   }
