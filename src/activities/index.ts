@@ -95,6 +95,8 @@ function providerInput(spec: BatchSpec, part: PartPlan, files: PartFiles): Provi
   return {
     ...part,
     path: files.path,
+    // A part that is a byte range of the staged input is read in place, and goes by its part's own name.
+    ...(files.range !== undefined ? { offset: files.range.offset, name: `part-${part.index}.jsonl` } : {}),
     idempotencyKey: `${spec.batchId}/${part.index}`,
     notBefore: spec.createdAt - KEY_SEARCH_SLACK_SECONDS,
     endpoint: spec.endpoint,

@@ -22,7 +22,7 @@ import { splitLines } from '../results/jsonl';
 import { objectChunks } from '../results/blob-writer';
 import { bindingOf, unseal, type Credentials } from '../secrets';
 import { apiBaseRefusal } from '../providers/allowed-bases';
-import type { BlobStore } from '../storage';
+import type { BlobStore, ByteRange } from '../storage';
 import { estimateRequest, tokenCounter } from '../tokens';
 import { classifyFailure } from './failures';
 import { WorkerFiles, type WorkerFilesOptions } from '../storage/worker-files';
@@ -73,9 +73,9 @@ function requestTokens(body: Record<string, unknown>, endpoint: string): number 
 }
 
 /** The part's requests without a result yet, in input order, read from the store as a stream. */
-async function* pendingRequests(store: BlobStore, key: string, endpoint: string, done: DoneSet): AsyncGenerator<OnlineRequest> {
+async function* pendingRequests(store: BlobStore, key: string, range: ByteRange | undefined, endpoint: string, done: DoneSet): AsyncGenerator<OnlineRequest> {
   let index = 0;
-  for await (const raw of splitLines(objectChunks(store, key))) {
+  for await (const raw of splitLines(objectChunks(store, key, range))) {
     if (raw.length === 0) continue;
     const at = index++;
     if (done.has(at)) continue;
@@ -101,13 +101,14 @@ export function createOnlineActivities(opts: WorkerFilesOptions = {}): OnlineAct
   const storage = new WorkerFiles(opts);
 
   /** The batch's store and the part's keys (online batches exist only for batches staged in a store). */
-  const placeOf = (input: OnlineBatchInput): { store: BlobStore; workPrefix: string; inputKey: string } => {
+  const placeOf = (input: OnlineBatchInput): { store: BlobStore; workPrefix: string; inputKey: string; range: ByteRange | undefined } => {
     const staged = storage.forBatch(input.spec);
     const { store, keys } = staged.objects(() =>
       ApplicationFailure.nonRetryable(`batch ${input.spec.batchId} has no blob store staging, which online batches need`, 'online_unsupported'),
     );
     const inputKey = staged.partKey(input.part);
-    return { store, workPrefix: keys.work(input.part.index), inputKey };
+    // A part planned as a byte range of the staged input is that range alone.
+    return { store, workPrefix: keys.work(input.part.index), inputKey, range: staged.partRange(input.part) ?? undefined };
   };
 
   return {
@@ -120,7 +121,7 @@ export function createOnlineActivities(opts: WorkerFilesOptions = {}): OnlineAct
       ctx.heartbeat(progress());
       try {
         creds = credentialsOf(input);
-        const { store, workPrefix, inputKey } = placeOf(input);
+        const { store, workPrefix, inputKey, range } = placeOf(input);
         const options = { ...ONLINE_DEFAULTS, ...parseOpenAICompatibleOptions(input.spec.providerOptions) };
         const target = onlineTarget({ apiKey: creds?.apiKey, clientArgs: creds?.clientArgs, apiBase: input.spec.connection.apiBase ?? undefined });
         const checkpoint = await readCheckpoint(store, workPrefix, input.part.requestCount);
@@ -130,7 +131,7 @@ export function createOnlineActivities(opts: WorkerFilesOptions = {}): OnlineAct
         ctx.heartbeat(progress());
         const send = { target, url: endpointUrl(target.baseURL, input.spec.endpoint), batchId: onlineWorkflowId(`${input.spec.batchId}/${input.part.index}`), timeoutMs: options.requestTimeoutMs };
         const stats = await runRequests(
-          pendingRequests(store, inputKey, input.spec.endpoint, checkpoint.done),
+          pendingRequests(store, inputKey, range, input.spec.endpoint, checkpoint.done),
           { rpm: options.rpm, tpm: options.tpm, concurrency: options.concurrency, maxRetries: options.maxRetries, chunkSize: CHUNK_SIZE, flushMs: FLUSH_MS },
           {
             send: (request) => sendRequest(send, request),

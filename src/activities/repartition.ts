@@ -23,11 +23,13 @@ export async function repartition(staged: BatchFiles, part: PartPlan, firstIndex
   const id = spec.batchId;
   checkPartIndex(id, firstIndex);
   const source = staged.partKey(part);
+  // A part planned as a byte range of the staged input is that range alone.
+  const range = staged.partRange(part) ?? undefined;
   if (maxRequests === null) {
     const key = keys.part(firstIndex);
     const out = new BlobWriter(store, key);
     try {
-      for await (const chunk of objectChunks(store, source)) await out.write(chunk);
+      for await (const chunk of objectChunks(store, source, range)) await out.write(chunk);
       await out.close();
     } catch (err) {
       await out.discard(err);
@@ -42,9 +44,9 @@ export async function repartition(staged: BatchFiles, part: PartPlan, firstIndex
       return { write: (bytes) => out.write(bytes), commit: async () => void (await out.close()), discard: () => out.discard() };
     },
   };
-  const info = await store.head(source);
-  const parts = await splitStaged({ size: info?.size ?? part.bytes, read: () => objectChunks(store, source), path: placeOf(source) }, { ...limits, maxRequests: Math.min(maxRequests, limits.maxRequests) }, sink);
-  if (parts.length === 1 && parts[0].path === placeOf(source)) {
+  const size = range ? part.bytes : ((await store.head(source))?.size ?? part.bytes);
+  const parts = await splitStaged({ size, read: () => objectChunks(store, source, range), path: part.path }, { ...limits, maxRequests: Math.min(maxRequests, limits.maxRequests) }, sink);
+  if (parts.length === 1 && parts[0].path === part.path) {
     throw new AnybatchError('internal', `part ${part.index} of batch ${id} (${part.requestCount} requests) cannot be cut below ${maxRequests} requests a part`);
   }
   return parts.map((p, i) => ({ ...p, index: firstIndex + i }));

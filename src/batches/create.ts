@@ -25,6 +25,8 @@ import { checkProvider, parseCreateOptions } from '../options';
 import type { CreateBatchOptions, ProviderName } from '../options';
 import type { EndpointOf } from '../results/types';
 import { validateInputFile } from '../validation';
+import { splitLimits } from '../results/split';
+import { encodeInputPlan, planUsable } from '../storage/input-plan';
 import { staticDetails, staticSummary } from '../workflows/details';
 import { initialJobState, jobView } from '../workflows/job/view';
 import { loadBatch } from '../batches/read';
@@ -106,6 +108,9 @@ export async function createBatch<P extends ProviderName>(
   const keys = newStagedKeys(batchId);
   const ref: StorageRef = { uri: store.rootUri(), inputKey: keys.input, resultsPrefix: options.resultsDir !== undefined ? null : layout.results(batchId) };
   const checkRequest = adapter.checkRequest?.bind(adapter);
+  // The parts the worker will submit, cut while the input is checked and staged: the worker plans from them without
+  // reading the input, and uploads each part as a byte range of the staged copy (src/storage/input-plan.ts).
+  const limits = splitLimits(adapter, { endpoint, providerOptions, maxRequestsPerPart, maxBytesPerPart });
   // Only this run's folder: a concurrent createBatch of the same id has its own.
   const unstage = () => deleteStaged(store, batchId, keys).catch(() => undefined);
   const input = await validateInputFile(
@@ -118,6 +123,7 @@ export async function createBatch<P extends ProviderName>(
       enforceBatchLimits: false,
       maxBytes: maxBytesPerPart ?? undefined,
       checkPayload: checkRequest && ((payload) => checkRequest(payload, endpoint, providerOptions)),
+      cutParts: limits,
     },
     { stageInto: { store, inputKey: keys.input, idsKey: keys.ids } },
   ).catch(async (err: unknown) => {
@@ -125,6 +131,14 @@ export async function createBatch<P extends ProviderName>(
     throw err;
   });
   const staged = input.stagedPath!;
+  if (input.parts !== null && planUsable(limits, input.parts)) {
+    try {
+      await store.put(keys.plan!, encodeInputPlan(limits, input.parts, input), { contentType: 'application/json' });
+    } catch (err) {
+      await unstage();
+      throw err;
+    }
+  }
   // Sealed for this batch only: its id, provider and base URL are the associated data (src/secrets.ts).
   const credentials =
     options.apiKey !== undefined || options.clientArgs !== undefined

@@ -19,7 +19,7 @@ import { AnybatchError } from '../errors';
 import type { SplitLimits } from '../results/split';
 import type { StoreResults } from '../results/writer';
 import type { StagedKeys } from './layout';
-import type { BlobStore } from './types';
+import type { BlobStore, ByteRange } from './types';
 
 /** Worker env: keep a batch's staged inputs after its results are written (`1`/`true`). */
 export const KEEP_INPUTS_VAR = 'ANYBATCH_KEEP_INPUTS';
@@ -61,6 +61,11 @@ export function checkPartIndex(batchId: string, index: unknown): number {
 export interface PartFiles {
   /** The part's input file (for a batch in S3: the scratch copy, present when asked for with `input`). */
   path: string;
+  /**
+   * Where the part is in `path` when it is a byte range of the staged input (a local folder store: the input itself,
+   * never copied); absent when `path` holds the part alone.
+   */
+  range?: { offset: number; bytes: number };
   /** The part's work folder. */
   workDir: string;
   /**
@@ -110,6 +115,9 @@ export interface BatchFiles {
    * anything else (another batch's key, a file outside the store) is refused.
    */
   partKey(part: PartPlan): string;
+
+  /** The byte range of the part's key that is the part (a part planned as a range of the staged input), or null: all of it. */
+  partRange(part: PartPlan): Required<ByteRange> | null;
 
   /** The local paths an adapter is given for a part (the input file may not be there: see `withPart`). */
   partFiles(part: PartPlan): PartFiles;

@@ -56,6 +56,11 @@ export interface StagedKeys {
   readonly layout: 'run' | 'flat';
   readonly input: string;
   readonly ids: string;
+  /**
+   * The parts the client cut while it validated the input, as byte ranges of it (src/storage/input-plan.ts): only in
+   * run folders (null in the flat layout, which predates it).
+   */
+  readonly plan: string | null;
   part(index: number): string;
   /** The part's work folder (ends with `/`). */
   work(index: number): string;
@@ -84,6 +89,7 @@ function runKeys(batchId: string, run: string): StagedKeys {
     layout: 'run',
     input: `${folder}input.jsonl`,
     ids: `${folder}ids.jsonl`,
+    plan: `${folder}plan.json`,
     part: (index) => `${folder}part-${index}.jsonl`,
     work: (index) => `${folder}work/${index}/`,
     owns: (key) => key.startsWith(folder) && key.length > folder.length,
@@ -103,6 +109,7 @@ function flatKeys(batchId: string): StagedKeys {
     layout: 'flat',
     input: layout.input(batchId),
     ids: layout.inputIds(batchId),
+    plan: null,
     part: (index) => layout.part(batchId, index),
     work: (index) => layout.work(batchId, index),
     owns: flatOwns(batchId),

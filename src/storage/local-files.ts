@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { readFileChunks } from '../results/jsonl';
 import { splitInput } from '../results/split';
 import type { SplitLimits } from '../results/split';
-import { idsOfInput, idsOfList } from '../results/writer';
+import { idsOfInput, idsOfInputChunks, idsOfList } from '../results/writer';
 import type { BatchSpec, PartPlan } from '../contract/spec';
 import type { PartFiles, ResultsTarget, WithPartOptions } from './batch-files';
 import type { StorageRef } from './layout';
@@ -66,7 +66,14 @@ export class LocalBatchFiles extends StagedBatch {
 
   override partFiles(part: PartPlan): PartFiles {
     const key = this.partKey(part);
-    return { path: this.file(key), workDir: this.file(this.keys.work(part.index)), persist: nothingToPersist };
+    const range = this.partRange(part);
+    // A part planned as a range of the staged input is read there, in place: never copied.
+    return {
+      path: this.file(key),
+      ...(range !== null ? { range: { offset: range.start, bytes: range.end - range.start + 1 } } : {}),
+      workDir: this.file(this.keys.work(part.index)),
+      persist: nothingToPersist,
+    };
   }
 
   override async withPart<T>(part: PartPlan, opts: WithPartOptions, fn: (files: PartFiles) => Promise<T>): Promise<T> {
@@ -78,8 +85,9 @@ export class LocalBatchFiles extends StagedBatch {
   override async partIds(part: PartPlan): Promise<AsyncIterable<string> | null> {
     const first = part.firstRequest ?? (part.requestCount === this.spec.input.requestCount ? 0 : undefined);
     const input = this.file(this.partKey(part));
+    const range = this.partRange(part);
     const ids = this.file(this.keys.ids);
-    if (readableFile(input)) return idsOfInput(input);
+    if (readableFile(input)) return range !== null ? idsOfInputChunks(readFileChunks(input, undefined, range)) : idsOfInput(input);
     if (first !== undefined && readableFile(ids)) return idsOfList(ids, first, part.requestCount);
     return null;
   }

@@ -19,7 +19,7 @@ import type { PartFiles, ResultsTarget, WithPartOptions } from './batch-files';
 import { BlobNotFoundError } from './errors';
 import type { StorageRef } from './layout';
 import { StagedBatch } from './staged-batch';
-import type { BlobStore } from './types';
+import type { BlobStore, ByteRange } from './types';
 import { WorkSync, download, statOrNull } from './work-sync';
 
 /** Scratch folders (a cache) untouched this long are removed at worker start. */
@@ -96,7 +96,8 @@ export class RemoteBatchFiles extends StagedBatch {
   }
 
   override partFiles(part: PartPlan): PartFiles {
-    const key = this.partKey(part);
+    // A part planned as a range of the staged input has a scratch copy of that range alone, where its own object would be.
+    const key = this.partRange(part) !== null ? this.keys.part(part.index) : this.partKey(part);
     const work = this.keys.work(part.index);
     // Outside `withPart` nothing syncs the folder: persisting there is refused rather than silently skipped.
     const outside = () => Promise.reject(new Error(`part ${part.index}'s work folder is only kept in the store during an adapter call (withPart)`));
@@ -114,10 +115,11 @@ export class RemoteBatchFiles extends StagedBatch {
     const files = this.partFiles(part);
     const store = this.store;
     const key = this.partKey(part);
+    const range = this.partRange(part);
     await fs.promises.mkdir(this.scratchRoot, { recursive: true });
     const now = new Date();
     await fs.promises.utimes(this.scratchRoot, now, now).catch(() => undefined); // in use: not swept
-    if (opts.input) await this.fetch(key, files.path);
+    if (opts.input) await this.fetch(key, files.path, range);
     const sync = new WorkSync(store, this.keys.work(part.index), files.workDir, this.syncManifest(part.index));
     await sync.restore();
     const stop = sync.watch();
@@ -135,22 +137,32 @@ export class RemoteBatchFiles extends StagedBatch {
     return result;
   }
 
-  /** Downloads `key` to `file` unless a complete copy is there (streamed, size checked, temp + rename). */
-  private async fetch(key: string, file: string): Promise<void> {
+  /**
+   * Downloads `key` (or the range of it) to `file` unless a complete copy is there (streamed, size checked, temp +
+   * rename). A range is one ranged GET, without a HEAD first: the size check catches a short object.
+   */
+  private async fetch(key: string, file: string, range: Required<ByteRange> | null): Promise<void> {
     const store = this.store;
-    const info = await store.head(key);
-    if (!info) throw new BlobNotFoundError(key, store.uri(key));
+    let size: number;
+    if (range !== null) {
+      size = range.end - range.start + 1;
+    } else {
+      const info = await store.head(key);
+      if (!info) throw new BlobNotFoundError(key, store.uri(key));
+      size = info.size;
+    }
     const st = await statOrNull(file);
-    if (st?.isFile() && st.size === info.size) return;
-    await download(store, key, file, info.size);
+    if (st?.isFile() && st.size === size) return;
+    await download(store, key, file, size, range ?? undefined);
   }
 
   override async partIds(part: PartPlan): Promise<AsyncIterable<string> | null> {
     const first = part.firstRequest ?? (part.requestCount === this.spec.input.requestCount ? 0 : undefined);
     const key = this.partKey(part);
+    const range = this.partRange(part);
     const idsKey = this.keys.ids;
     const store = this.store;
-    if (await store.head(key)) return idsOfInputChunks(objectChunks(store, key));
+    if (await store.head(key)) return idsOfInputChunks(objectChunks(store, key, range ?? undefined));
     if (first !== undefined && (await store.head(idsKey))) return idsOfListChunks(objectChunks(store, idsKey), first, part.requestCount);
     return null;
   }

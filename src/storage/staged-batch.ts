@@ -15,7 +15,9 @@ import type { BatchFiles, PartFiles, ResultsTarget, StagedObjects, WithPartOptio
 import { stagedKeys } from './layout';
 import type { StagedKeys, StorageRef } from './layout';
 import { LocalBlobStore } from './local';
-import type { BlobStore } from './types';
+import type { BlobStore, ByteRange } from './types';
+import { decodeInputPlan, readInputPlan } from './input-plan';
+import { parseRangedPath, rangedPath } from './part-range';
 
 export abstract class StagedBatch implements BatchFiles {
   protected readonly ref: StorageRef;
@@ -60,13 +62,39 @@ export abstract class StagedBatch implements BatchFiles {
   }
 
   async plan(limits: SplitLimits, estimateTokens = true): Promise<PartPlan[]> {
-    const parts = await this.split(limits);
+    const parts = (await this.plannedParts(limits)) ?? (await this.split(limits));
     if (!estimateTokens) return parts;
     return estimateParts(this.inputChunks(), parts, new LineEstimator(this.spec.provider, this.spec.endpoint));
   }
 
+  /**
+   * The parts the client cut while staging (src/storage/input-plan.ts), as byte ranges of the staged input: no read of
+   * the input. Null when there is no usable plan (the input is then split here).
+   */
+  private async plannedParts(limits: SplitLimits): Promise<PartPlan[] | null> {
+    if (this.keys.plan === null) return null;
+    const text = await readInputPlan(this.store, this.keys.plan);
+    if (text === null) return null;
+    const info = await this.store.head(this.ref.inputKey);
+    if (!info) return null; // the split says what is missing
+    const ranges = decodeInputPlan(text, limits, { requestCount: this.spec.input.requestCount, bytes: info.size });
+    if (ranges === null) return null;
+    const place = this.placeOf(this.ref.inputKey);
+    // One part is the staged input itself, named as the split names it.
+    if (ranges.length === 1) return [{ index: 0, path: place, requestCount: ranges[0].requestCount, bytes: info.size }];
+    return ranges.map((r, index) => ({ index, path: rangedPath(place, r.start, r.bytes), requestCount: r.requestCount, bytes: r.bytes }));
+  }
+
   partKey(part: PartPlan): string {
     const index = checkPartIndex(this.id, part?.index);
+    const ranged = typeof part.path === 'string' ? parseRangedPath(part.path) : null;
+    if (ranged !== null) {
+      // A byte range of the staged input, of exactly the part's size (src/storage/part-range.ts).
+      const key = this.ref.inputKey;
+      const names = [key, this.placeOf(key), this.store.uri(key)];
+      if (names.includes(ranged.place) && ranged.range.end - ranged.range.start + 1 === part.bytes) return key;
+      throw new StorageRefusedError(this.id, `its part ${index} names ${JSON.stringify(part.path)}, which is not a range of ${part.bytes} bytes of the batch's staged input ${this.placeOf(key)}`);
+    }
     const candidates = [this.ref.inputKey, this.keys.part(index)];
     for (const key of candidates) {
       if (part.path === key || part.path === this.placeOf(key) || part.path === this.store.uri(key)) return key;
@@ -74,6 +102,11 @@ export abstract class StagedBatch implements BatchFiles {
     // The whole input as one part (a batch whose planning failed carries the spec's input).
     if (part.path === this.spec.input.path) return this.ref.inputKey;
     throw new StorageRefusedError(this.id, `its part ${index} names ${JSON.stringify(part.path)}, which is not one of the batch's staged objects in ${this.store.rootUri()}`);
+  }
+
+  partRange(part: PartPlan): Required<ByteRange> | null {
+    this.partKey(part); // refuses what is not the batch's own
+    return parseRangedPath(part.path)?.range ?? null;
   }
 
   objects(_refusal: () => Error): StagedObjects {

@@ -13,6 +13,8 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { BlobStore } from '../storage/types';
 import { StagedFile, StagedObject } from './staging';
+import { PartCutter } from '../results/split';
+import type { PartRange, SplitLimits } from '../results/split';
 
 /**
  * Where the custom_ids of a staged input are kept (one JSON string a line, in input order), beside it, so that
@@ -40,6 +42,11 @@ export interface ValidationTarget {
   enforceBatchLimits?: boolean;
   /** Provider-specific checks of each request body (see `PayloadCheck`). */
   checkPayload?: PayloadCheck;
+  /**
+   * With staging: cut the staged copy into parts by these limits while it is written (`ValidatedInput.parts`), so the
+   * split needs no pass of its own (src/storage/input-plan.ts).
+   */
+  cutParts?: SplitLimits;
 }
 
 export interface ValidatedInput {
@@ -52,6 +59,8 @@ export interface ValidatedInput {
   warnings: string[];
   /** Where the staged copy is: its path for `stageTo` or a local folder store, its URI for another store; null when not staged. */
   stagedPath: string | null;
+  /** The staged copy's parts as byte ranges, cut by `cutParts` (null without it, or without staging). */
+  parts: PartRange[] | null;
 }
 
 /** Staging into a blob store: the accepted lines go to `inputKey`, their custom_ids to `idsKey` (see `layout`). */
@@ -88,14 +97,17 @@ export async function validateInputFile(
   const stageTo = inPlace ?? opts.stageTo;
   const idsTo = inPlace !== null ? into!.store.localFile(into!.idsKey)! : stageTo !== undefined ? requestIdsPath(stageTo) : undefined;
   const stagedPath = stageTo ?? (into ? into.store.uri(into.inputKey) : null);
+  const staging = stageTo !== undefined || into !== undefined;
+  const cutter = staging && target.cutParts ? new PartCutter(target.cutParts) : undefined;
   const scan = new InputScan({
     endpoint: supportedEndpoint(target),
     capabilities: target.capabilities,
     maxRequests: batchLimit('maxRequests', target.maxRequests, target.capabilities.maxRequestsPerBatch),
     maxBytes: batchLimit('maxBytes', target.maxBytes, target.capabilities.maxBytesPerBatch),
     enforceBatchLimits: target.enforceBatchLimits ?? true,
-    stage: stageTo !== undefined || into !== undefined,
+    stage: staging,
     checkPayload: target.checkPayload,
+    cutter,
   });
 
   const input = await openInput(path);
@@ -145,6 +157,7 @@ export async function validateInputFile(
     models: [...scan.models],
     warnings: [...scan.warnings],
     stagedPath,
+    parts: cutter ? cutter.finish() : null,
   };
 }
 

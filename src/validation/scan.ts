@@ -9,6 +9,7 @@ import { IssueList } from './issues';
 import { LineSplitter, type LineSink } from './lines';
 import { checkRequestLine } from './request-line';
 import type { LineProblem } from './request-line';
+import type { PartCutter } from '../results/split';
 
 const NEWLINE = Buffer.from('\n');
 const SPLIT_HINT = 'allowed in one batch: split the file';
@@ -23,6 +24,8 @@ export interface ScanRules {
   stage: boolean;
   /** Provider-specific checks of one request body (e.g. whether it translates to the provider's format). */
   checkPayload?: PayloadCheck;
+  /** Cuts the staged lines into parts as they are staged (src/results/split.ts): the split, in the same pass. */
+  cutter?: PartCutter;
 }
 
 /** Problems make the line invalid; warnings (e.g. a field the provider ignores) are reported once each. */
@@ -91,6 +94,7 @@ export class InputScan implements LineSink {
       this.staged.push(bytes, NEWLINE);
       this.stagedBytes += bytes.length + NEWLINE.length;
       if (checked.customId !== undefined) this.ids.push(JSON.stringify(checked.customId) + '\n');
+      this.rules.cutter?.add(bytes);
     }
   }
 

@@ -159,7 +159,7 @@ describe('createBatch stages into the S3 store', () => {
     const batch = await createBatch('openai', input, '/v1/chat/completions', { ...options(), noWait: true, apiBase: 'http://127.0.0.1:9/v1', apiKey: 'k' });
     started.push(batch.id);
     const id = batch.id;
-    // In a run folder of its own (src/storage/layout.ts): input.jsonl and ids.jsonl.
+    // In a run folder of its own (src/storage/layout.ts): input.jsonl, ids.jsonl and the plan of its parts.
     const run = new RegExp(`^inputs/${id}/r[0-9a-f]{12}/input\\.jsonl$`);
     expect(batch.anybatch.input_path.slice(ROOT().length)).toMatch(run);
     const inputKey = batch.anybatch.input_path.slice(ROOT().length);
@@ -167,7 +167,11 @@ describe('createBatch stages into the S3 store', () => {
     expect(batch.anybatch.results_dir).toBe(`${ROOT()}results/${id}/`);
     expect(await readAll(await store.get(inputKey))).toBe(fs.readFileSync(input, 'utf8'));
     expect(await readAll(await store.get(idsKey))).toBe(Array.from({ length: 5 }, (_, i) => `"req-${i}"\n`).join(''));
-    expect(await keys(`inputs/${id}`)).toEqual([idsKey, inputKey]);
+    const planKey = inputKey.replace(/input\.jsonl$/, 'plan.json');
+    expect(await keys(`inputs/${id}`)).toEqual([idsKey, inputKey, planKey]);
+    // One part: the whole staged input, cut while it was written.
+    const plan = JSON.parse(await readAll(await store.get(planKey))) as { parts: number[][]; requestCount: number; bytes: number };
+    expect(plan).toMatchObject({ requestCount: 5, bytes: fs.statSync(input).size, parts: [[5, 0, fs.statSync(input).size]] });
     expect(fs.existsSync(path.join(home, 'inputs'))).toBe(false);
     // The workflow carries the store and the keys, for the worker.
     const history = await client.workflow.getHandle(id).fetchHistory();
@@ -177,7 +181,7 @@ describe('createBatch stages into the S3 store', () => {
     expect(spec.input.path).toBe(`${ROOT()}${inputKey}`);
     // A chosen id of a batch that is running is refused before anything is staged (src/batches/reuse.ts).
     await expect(createBatch('openai', input, '/v1/chat/completions', { ...options(), noWait: true, batchId: id })).rejects.toThrow(`batchId "${id}" is in use`);
-    expect(await keys(`inputs/${id}`)).toEqual([idsKey, inputKey]);
+    expect(await keys(`inputs/${id}`)).toEqual([idsKey, inputKey, planKey]);
     expect(await readAll(await store.get(inputKey))).toBe(fs.readFileSync(input, 'utf8'));
   });
 

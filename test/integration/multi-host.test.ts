@@ -107,6 +107,9 @@ test('client and worker share only Temporal and the store; a worker killed mid-b
     for (const x of [a, b]) if (x.anybatch.failure) throw new Error(`batch ${x.id} failed: ${x.anybatch.failure}`);
     return a.anybatch.provider_batches.length === 3 && b.anybatch.provider_batches.length === 1 && a.request_counts!.completed > 0;
   }, 120_000, 100);
+  // The three parts went up as byte ranges of the staged input (its plan.json): no part object was written.
+  expect((await keys(runFolder)).filter((k) => /part-\d+\.jsonl$/.test(k))).toEqual([]);
+  expect(await keys(runFolder)).toContain(`${runFolder}plan.json`);
   await kill(worker);
   worker = startWorker();
 

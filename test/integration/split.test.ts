@@ -1,4 +1,7 @@
 /** One anybatch batch over several provider batches: split by the per-part limits, tracked, merged, cancelled. */
+import fs from 'node:fs';
+import path from 'node:path';
+import OpenAI from 'openai';
 import { cancelBatch, createBatch, retrieveBatch } from '../../src';
 import type { AnybatchBatch, ResultLine } from '../../src';
 import { eventually, readJsonl, startTestEnv, writeChatInput } from '../support/env';
@@ -41,6 +44,29 @@ test('an input past the per-batch limit becomes several provider batches merged 
   expect(new Set(ids).size).toBe(130);
   const sa = (await env.client.workflow.getHandle(created.id).describe()).searchAttributes as Record<string, unknown[]>;
   expect((sa.AnybatchProviderBatchIds as string[]).sort()).toEqual(done.anybatch.provider_batches.map((b) => b.id).sort());
+});
+
+test('parts are byte ranges of the staged input, cut while it was staged: no part is copied, and each upload is its range', async () => {
+  const input = writeChatInput(env.home, 130);
+  const created = await createBatch('openai', input, '/v1/chat/completions', opts());
+  expect(created.anybatch.provider_batches).toHaveLength(4);
+  const [run] = fs.readdirSync(path.join(env.home, 'inputs', created.id));
+  const folder = path.join(env.home, 'inputs', created.id, run);
+  // The plan the client cut while it validated; the worker split nothing (no part files beside the input).
+  expect(fs.readdirSync(folder).filter((f) => f.endsWith('.jsonl') || f.endsWith('.json')).sort()).toEqual(['ids.jsonl', 'input.jsonl', 'plan.json']);
+  const staged = fs.readFileSync(path.join(folder, 'input.jsonl'), 'utf8');
+  // What the provider received, part by part, is the staged input cut at line boundaries, in order.
+  const openai = new OpenAI({ apiKey: 'k', baseURL: env.apiBase });
+  const uploads: string[] = [];
+  for (const b of created.anybatch.provider_batches) {
+    const batch = await openai.batches.retrieve(b.id);
+    const file = await openai.files.retrieve(batch.input_file_id);
+    expect(file.filename).toMatch(/^part-\d\.[0-9a-f]+\.jsonl$/);
+    uploads.push(await (await openai.files.content(batch.input_file_id)).text());
+  }
+  expect(uploads.map((u) => u.split('\n').filter(Boolean).length)).toEqual([40, 40, 40, 10]);
+  expect(uploads.join('')).toBe(staged);
+  expect((await untilTerminal(created.id)).request_counts).toEqual({ total: 130, completed: 130, failed: 0 });
 });
 
 test('cancel reaches every part and all partial results are delivered', async () => {

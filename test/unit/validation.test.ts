@@ -64,7 +64,7 @@ describe('validateInputFile', () => {
   test('accepts a valid file and reports its requests, bytes and models', async () => {
     const content = jsonl([request('a'), request('b'), request('c')]);
     const result = await validateInputFile(await inputFile(content), target());
-    expect(result).toEqual({ requestCount: 3, bytes: Buffer.byteLength(content), models: ['gpt-4o-mini'], warnings: [], stagedPath: null });
+    expect(result).toEqual({ requestCount: 3, bytes: Buffer.byteLength(content), models: ['gpt-4o-mini'], warnings: [], stagedPath: null, parts: null });
   });
 
   test('a provider check adds its problems by line and its warnings once each', async () => {
