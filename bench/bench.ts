@@ -25,6 +25,7 @@ import { MB, writeInput } from './inputs';
 import { PEER_PACKAGE, ensurePeer, runPeer } from './peer';
 
 const CREATE_CALL = path.join(__dirname, 'create-call.js');
+const FLOOR = path.join(__dirname, 'floor.js');
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -97,6 +98,8 @@ interface Measured {
   submit: number;
   /** The createBatch call alone (no process start, no imports). */
   submitCall: number;
+  /** The floor in the same run (bench/floor.ts): read and parse every line once, upload the bytes once. */
+  floor: number;
   /** Of `submit`, the worker's part: plan (split), upload, create. */
   submitWorker: number;
   clientRss: number;
@@ -142,6 +145,11 @@ async function main(): Promise<void> {
       const file = path.join(dir, `input-${i}.jsonl`);
       const requests = await writeInput(file, spec.bytes, spec.lines);
       const mib = fs.statSync(file).size / MB;
+      // The floor of this input, measured beside anybatch's runs (the same sandbox, a plain script: bench/floor.ts).
+      const floorRun = await measureNode(FLOOR, [file, '--api-base', apiBase], {}, dir);
+      if (floorRun.code !== 0) throw new Error(`the floor script failed: ${floorRun.stderr}`);
+      const floor = (JSON.parse(floorRun.stdout.trim().split('\n').pop()!) as { call_seconds: number }).call_seconds;
+      log(`bench: ${spec.label}: floor ${floor.toFixed(2)} s`);
       for (const store of stores) {
         const run = `${store}-${i}`;
         const env = { TEMPORAL_ADDRESS: temporal.address, ANYBATCH_HOME: path.join(dir, `home-${run}`), ANYBATCH_TASK_QUEUE: `bench-${run}`, ...storeEnv(store, run) };
@@ -171,6 +179,7 @@ async function main(): Promise<void> {
             parts: batch.anybatch.provider_batches.length,
             submit: submit.seconds,
             submitCall: created.call_seconds,
+            floor,
             clientRss: submit.peakRssMb,
             results: activitySpan(history, 'downloadPartResults', 'mergeResults'),
             submitWorker: activitySpan(history, 'planParts', 'createPartBatch'),
@@ -211,16 +220,18 @@ async function main(): Promise<void> {
   }
 
   console.log(`anybatch bench: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), ${(os.totalmem() / 1024 ** 3).toFixed(0)} GB, Node ${process.version}; peer: ${peerMissing ? `none (${peerMissing})` : `${PEER_PACKAGE} (Python)`}`);
-  console.log('\nsubmit: validate, stage, upload, create (anybatch: `createBatch`; any-llm: `create_batch`; each in its own process, timed whole and the call alone)');
+  console.log('\nsubmit: validate, stage, upload, create (anybatch: `createBatch`; any-llm: `create_batch`; each in its own process, timed whole and the call alone; floor: bench/floor.ts, read and parse every line once and upload the bytes once)');
   console.log(
     table(
-      ['input', 'store', 'requests', 'provider batches', 'anybatch wall (call alone; worker part)', 'MB/s', 'anybatch client RSS', 'any-llm wall (call alone)', 'any-llm RSS', 'any-llm / anybatch (wall; call alone)'],
+      ['input', 'store', 'requests', 'provider batches', 'anybatch wall (call alone; worker part)', 'floor', 'call / floor', 'MB/s', 'anybatch client RSS', 'any-llm wall (call alone)', 'any-llm RSS', 'any-llm / anybatch (wall; call alone)'],
       rows.map((r) => [
         `${r.label} (${r.mib.toFixed(1)} MiB)`,
         storeLabel(r.store),
         String(r.requests),
         String(r.parts),
         `${s(r.submit)} (${s(r.submitCall)}; ${s(r.submitWorker)})`,
+        s(r.floor),
+        `${(r.submitCall / r.floor).toFixed(2)}x`,
         (r.mib / r.submitCall).toFixed(1),
         mb(r.clientRss),
         r.peer ? `${s(r.peer.submit)} (${s(r.peer.submitCall)})` : 'n/a',
