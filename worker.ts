@@ -9,6 +9,10 @@
  * store, the worker's `ANYBATCH_HOME` holds only its scratch cache (`cache/<batch>/`, deleted as each batch's
  * results are written). `ANYBATCH_KEEP_INPUTS=1` keeps a batch's staged inputs (input, request ids, parts,
  * adapter state) in the store after its results are written; by default they are deleted then.
+ *
+ * Traces: when the standard OTEL_* variables ask for them (src/temporal/tracing.ts), the worker adds Temporal's
+ * OpenTelemetry interceptors (activities, the activities' client, the workflows through dist/workflow-bundle-otel.js)
+ * and exports by OTLP; otherwise nothing of OpenTelemetry is loaded.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,6 +24,7 @@ import { workerLogger } from './src/logging';
 import { taskQueue as defaultTaskQueue, temporalSettings } from './src/config';
 import { ensureSearchAttributes } from './src/temporal/search-attributes';
 import { connectTemporal, guardConnect } from './src/temporal/client';
+import { otlpTarget, shutdownTracing, tracingEnabled, withWorkerTracing, workerTracing } from './src/temporal/tracing';
 
 export interface AnybatchWorkerOptions {
   address?: string;
@@ -37,11 +42,25 @@ export interface AnybatchWorkerOptions {
  * The workflow code: ANYBATCH_WORKFLOW_BUNDLE, else the bundle `npm run build` writes next to the compiled
  * worker (dist/workflow-bundle.js), else bundled at start (running from the TypeScript sources, as the tests do).
  * A prebuilt bundle starts faster and keeps webpack out of the worker: about 80 MB less RSS for its lifetime.
+ *
+ * With traces on (src/temporal/tracing.ts), the bundle's `-otel` sibling (dist/workflow-bundle-otel.js, also written
+ * by `npm run build`: the same workflows with Temporal's OpenTelemetry workflow interceptor), else the bundle
+ * itself (its workflows then make no spans: a warning says so), else bundled at start with the interceptor.
  */
-function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
-  const bundle = process.env.ANYBATCH_WORKFLOW_BUNDLE || path.join(__dirname, 'workflow-bundle.js');
+export function workflowSource(traced = false, env: NodeJS.ProcessEnv = process.env): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  const bundle = env.ANYBATCH_WORKFLOW_BUNDLE || path.join(__dirname, 'workflow-bundle.js');
+  if (traced) {
+    const otel = tracedBundlePath(bundle);
+    if (fs.existsSync(otel)) return { workflowBundle: { codePath: otel } };
+    if (fs.existsSync(bundle)) console.error(`anybatch worker: warning: traces on, but no ${otel} (npm run build writes it next to ${path.basename(bundle)}): workflows make no spans`);
+  }
   if (fs.existsSync(bundle)) return { workflowBundle: { codePath: bundle } };
   return { workflowsPath: require.resolve(path.join(__dirname, 'src', 'workflows')) };
+}
+
+/** The traced sibling of a prebuilt bundle: `x.js` -> `x-otel.js` (scripts/bundle-workflows.js writes both). */
+export function tracedBundlePath(bundle: string): string {
+  return bundle.replace(/\.js$/, '') + '-otel.js';
 }
 
 /**
@@ -70,6 +89,8 @@ export async function createWorker(opts: AnybatchWorkerOptions = {}): Promise<Wo
       await admin.close();
     }
   }
+  // OpenTelemetry traces when the OTEL_* variables ask for them (src/temporal/tracing.ts); null, and nothing loaded, when not.
+  const tracing = workerTracing();
   const address = settings.connection.address ?? '127.0.0.1:7233';
   const connection = await guardConnect(address, () => NativeConnection.connect({
     address,
@@ -77,11 +98,11 @@ export async function createWorker(opts: AnybatchWorkerOptions = {}): Promise<Wo
     apiKey: settings.connection.apiKey as string | undefined,
     metadata: settings.connection.metadata,
   }), { dispose: (c) => c.close() });
-  return Worker.create({
+  const options: WorkerOptions = {
     connection,
     namespace: settings.namespace,
     taskQueue: opts.taskQueue ?? defaultTaskQueue(),
-    ...workflowSource(),
+    ...workflowSource(tracing !== null),
     activities: createActivities(),
     // A waiting batch holds nothing but its place in this cache (its wait is an activity retried by the server), and
     // one evicted is replayed from its short history at its next checkpoint: the cache bounds the worker's memory,
@@ -93,7 +114,8 @@ export async function createWorker(opts: AnybatchWorkerOptions = {}): Promise<Wo
     // cancel reaches its sending activity, and its live counts show, that fast.
     maxHeartbeatThrottleInterval: '1s',
     ...opts.worker,
-  });
+  };
+  return Worker.create(tracing ? withWorkerTracing(options, tracing) : options);
 }
 
 /** Runs a worker until SIGINT/SIGTERM, logging one line per entry at ANYBATCH_LOG_LEVEL (see src/logging.ts). */
@@ -110,7 +132,13 @@ export async function runWorker(opts: AnybatchWorkerOptions = {}): Promise<void>
   const worker = await createWorker(opts);
   const settings = temporalSettings({ address: opts.address, namespace: opts.namespace });
   console.error(`anybatch worker: task queue "${worker.options.taskQueue}" on ${settings.connection.address} (namespace ${settings.namespace})`);
-  await worker.run();
+  if (tracingEnabled()) console.error(`anybatch worker: OpenTelemetry traces to ${otlpTarget()}`);
+  try {
+    await worker.run();
+  } finally {
+    // The spans of the last tasks, exported before the process ends.
+    await shutdownTracing();
+  }
 }
 
 export const METRICS_ADDRESS_ENV = 'ANYBATCH_METRICS_ADDRESS';

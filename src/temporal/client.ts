@@ -1,12 +1,15 @@
 /**
  * One Temporal client per process and address, opened on first use. Connecting fails within seconds with
- * `TemporalUnavailableError` (naming the address and how to change it) when Temporal cannot be reached.
+ * `TemporalUnavailableError` (naming the address and how to change it) when Temporal cannot be reached. When the
+ * OTEL_* variables turn traces on (src/temporal/tracing.ts), the clients opened here carry Temporal's OpenTelemetry
+ * interceptor (a client passed in as `client` is used as given).
  */
 import net from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import type { ConnectionOptions } from '@temporalio/client';
 import { temporalSettings } from '../config';
 import { TemporalUnavailableError } from '../errors';
+import { clientTracingInterceptors, flushTracing } from './tracing';
 
 export interface TemporalOptions {
   /** `host:port` of the Temporal frontend (default: TEMPORAL_ADDRESS, then 127.0.0.1:7233). */
@@ -178,18 +181,23 @@ export function temporalClient(opts: TemporalOptions = {}): Promise<Client> {
   const id = `${settings.connection.address}/${settings.namespace}`;
   let client = clients.get(id);
   if (!client) {
-    client = connectTemporal(settings.connection, connectTimeoutMs(opts.connectTimeoutMs)).then(
-      (connection) => new Client({ connection, namespace: settings.namespace }),
-    );
+    // Traces when the OTEL_* variables ask for them (src/temporal/tracing.ts): nothing is loaded otherwise.
+    client = Promise.resolve()
+      .then(() => clientTracingInterceptors())
+      .then(async (interceptors) => {
+        const connection = await connectTemporal(settings.connection, connectTimeoutMs(opts.connectTimeoutMs));
+        return new Client({ connection, namespace: settings.namespace, ...(interceptors ? { interceptors } : {}) });
+      });
     client.catch(() => clients.delete(id));
     clients.set(id, client);
   }
   return client;
 }
 
-/** Closes the connections opened by `temporalClient` (lets a script exit promptly). */
+/** Closes the connections opened by `temporalClient` (lets a script exit promptly), and exports the spans ended so far. */
 export async function closeTemporalClients(): Promise<void> {
   const all = [...clients.values()];
   clients.clear();
   await Promise.all(all.map(async (c) => (await c.catch(() => null))?.connection.close()));
+  await flushTracing();
 }
