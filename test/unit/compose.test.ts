@@ -44,6 +44,8 @@ function isLongRunning(s: Service): boolean {
   return !s.profiles?.length && !/^on-failure/.test(s.restart ?? '');
 }
 const longRunning = Object.entries(services).filter(([, s]) => isLongRunning(s));
+/** Long-running services that only start with their profile (`metrics`). */
+const profiledLongRunning = Object.entries(services).filter(([, s]) => !!s.profiles?.length && s.restart === 'unless-stopped');
 const oneShots = Object.entries(services).filter(([, s]) => !s.profiles?.length && !isLongRunning(s));
 
 const PINNED = /^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9][A-Za-z0-9._-]*@sha256:[0-9a-f]{64}$/;
@@ -51,8 +53,9 @@ const imageTag = (image: string): string => image.split('@')[0].split(':').pop()
 
 test('the stack has the production layout', () => {
   expect(Object.keys(services).sort()).toEqual([
-    'cli', 'gateway', 'objectstore', 'postgresql', 'sandbox', 'storage-init', 'temporal', 'temporal-namespace', 'temporal-schema', 'temporal-ui', 'worker',
+    'cli', 'gateway', 'grafana', 'objectstore', 'postgresql', 'prometheus', 'sandbox', 'storage-init', 'temporal', 'temporal-namespace', 'temporal-schema', 'temporal-ui', 'worker',
   ]);
+  expect(profiledLongRunning.map(([n]) => n).sort()).toEqual(['grafana', 'prometheus']);
   expect(longRunning.map(([n]) => n).sort()).toEqual(['gateway', 'objectstore', 'postgresql', 'sandbox', 'temporal', 'temporal-ui', 'worker']);
   expect(oneShots.map(([n]) => n).sort()).toEqual(['storage-init', 'temporal-namespace', 'temporal-schema']);
 });
@@ -104,7 +107,7 @@ test('every published port is bound to loopback', () => {
 });
 
 test('every long-running service has a healthcheck and restarts unless stopped; one-shots retry a few times', () => {
-  for (const [name, s] of longRunning) {
+  for (const [name, s] of [...longRunning, ...profiledLongRunning]) {
     const check = s.healthcheck;
     expect({ name, test: Array.isArray(check?.test) ? check!.test[0] : check?.test }).toEqual({ name, test: expect.stringMatching(/^CMD(-SHELL)?$/) });
     expect({ name, restart: s.restart }).toEqual({ name, restart: 'unless-stopped' });
@@ -138,7 +141,7 @@ test('healthchecks use tools that exist in their images and routes that exist', 
 });
 
 test('every dependency names a service and waits for it to be healthy (long-running) or done (one-shot)', () => {
-  const longNames = new Set(longRunning.map(([n]) => n));
+  const longNames = new Set([...longRunning, ...profiledLongRunning].map(([n]) => n));
   const oneShotNames = new Set(oneShots.map(([n]) => n));
   for (const [name, s] of Object.entries(services)) {
     for (const [dep, { condition }] of Object.entries(s.depends_on ?? {})) {
@@ -181,7 +184,7 @@ test('worker, cli and sandbox reach Temporal; worker, cli and the bucket one-sho
   for (const other of ['cli', 'sandbox', 'storage-init', 'gateway']) {
     expect({ other, shared: named(other).filter((v) => named('worker').includes(v)) }).toEqual({ other, shared: [] });
   }
-  expect(Object.keys(compose.volumes).sort()).toEqual(['objectstore-data', 'postgres-data', 'worker-scratch']);
+  expect(Object.keys(compose.volumes).sort()).toEqual(['grafana-data', 'objectstore-data', 'postgres-data', 'prometheus-data', 'worker-scratch']);
   // With no shared folder, the key that seals provider credentials cannot be a shared secret.key: compose
   // refuses to start without ANYBATCH_SECRET_KEY, and clients and the worker get the same one.
   const secret = services.worker.environment?.ANYBATCH_SECRET_KEY;
@@ -326,4 +329,56 @@ test('.dockerignore excludes nothing the Dockerfile copies', () => {
     expect({ source, exists: fs.existsSync(path.join(root, source)) }).toEqual({ source, exists: true });
     for (const file of filesUnder(source)) expect({ file, excluded: excluded(rules, file) }).toEqual({ file, excluded: false });
   }
+});
+
+describe('the metrics profile', () => {
+  const dashboard = JSON.parse(read('monitoring/grafana/dashboards/anybatch.json')) as {
+    uid: string;
+    panels: Array<{ title: string; datasource: { uid: string }; targets: Array<{ expr: string }> }>;
+  };
+  const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
+
+  test('Prometheus and Grafana start only with the profile, and Prometheus scrapes the worker where it serves /metrics', () => {
+    expect(services.prometheus.profiles).toEqual(['metrics']);
+    expect(services.grafana.profiles).toEqual(['metrics']);
+    const address = services.worker.environment?.ANYBATCH_METRICS_ADDRESS;
+    expect(address).toMatch(/^0\.0\.0\.0:\d+$/);
+    const port = address!.split(':')[1];
+    // The worker's metrics stay on the compose network: not published.
+    expect((services.worker.ports ?? []).join(' ')).not.toContain(port);
+    const scrape = parse(read('monitoring/prometheus.yml')) as { scrape_configs: Array<{ metrics_path: string; static_configs: Array<{ targets: string[] }> }> };
+    expect(scrape.scrape_configs[0].metrics_path).toBe('/metrics');
+    expect(scrape.scrape_configs[0].static_configs[0].targets).toEqual([`worker:${port}`]);
+    expect(services.prometheus.volumes).toContain('./monitoring/prometheus.yml:/etc/prometheus/prometheus.yml:ro');
+    // The worker's environment is the shared one plus the metrics address (same store and Temporal as before).
+    expect(services.worker.environment?.ANYBATCH_STORAGE).toBe(services.cli.environment?.ANYBATCH_STORAGE);
+  });
+
+  test('Grafana is provisioned with that Prometheus and the dashboard, which reads only metrics the worker exports', () => {
+    const ds = parse(read('monitoring/grafana/provisioning/datasources/prometheus.yml')) as { datasources: Array<{ uid: string; url: string }> };
+    expect(ds.datasources[0].url).toBe('http://prometheus:9090');
+    for (const p of dashboard.panels) expect({ panel: p.title, uid: p.datasource.uid }).toEqual({ panel: p.title, uid: ds.datasources[0].uid });
+    const provider = parse(read('monitoring/grafana/provisioning/dashboards/anybatch.yml')) as { providers: Array<{ options: { path: string } }> };
+    const dashboardsMount = (services.grafana.volumes ?? []).find((v) => v.startsWith('./monitoring/grafana/dashboards:'));
+    expect(dashboardsMount).toBe(`./monitoring/grafana/dashboards:${provider.providers[0].options.path}:ro`);
+    expect(services.grafana.volumes).toContain('./monitoring/grafana/provisioning:/etc/grafana/provisioning:ro');
+    // Every anybatch_ series the dashboard reads is one src/activities/metrics.ts makes (counters as _total, histograms as _bucket/_sum).
+    const made = [...read('src/activities/metrics.ts').matchAll(/create(Counter|Histogram)\('(anybatch_[a-z_]+)'/g)].map((m) => ({ kind: m[1], name: m[2] }));
+    const series = new Set(made.flatMap(({ kind, name }) => (kind === 'Counter' ? [`${name}_total`] : [`${name}_bucket`, `${name}_sum`, `${name}_count`])));
+    const read_ = exprs.flatMap((e) => [...e.matchAll(/\banybatch_[a-z_]+/g)].map((m) => m[0]));
+    expect(read_.length).toBeGreaterThan(5);
+    for (const name of read_) expect({ name, known: series.has(name) }).toEqual({ name, known: true });
+    // And every kind of metric the worker makes has a panel.
+    for (const { name } of made) expect({ name, shown: exprs.some((e) => e.includes(name)) }).toEqual({ name, shown: true });
+    expect(exprs.some((e) => e.includes('temporal_'))).toBe(true);
+  });
+
+  test('both images are pinned, published on loopback only, and checked on their health routes', () => {
+    expect(services.prometheus.ports).toEqual(['127.0.0.1:9090:9090']);
+    expect(services.grafana.ports).toEqual(['127.0.0.1:3000:3000']);
+    expect((services.prometheus.healthcheck!.test as string[]).join(' ')).toMatch(/^CMD wget .*http:\/\/127\.0\.0\.1:9090\/-\/ready$/);
+    expect((services.grafana.healthcheck!.test as string[]).join(' ')).toMatch(/^CMD wget .*http:\/\/127\.0\.0\.1:3000\/api\/health$/);
+    expect(services.prometheus.image).toMatch(/^prom\/prometheus:v3\./);
+    expect(services.grafana.image).toMatch(/^grafana\/grafana:12\./);
+  });
 });
