@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import type { Readable } from 'node:stream';
 import type { BlobStore, ByteRange, PutResult } from '../storage/types';
-import { splitLines } from './jsonl';
+import { LineBlocks, splitLines } from './jsonl';
 
 /** Small writes are gathered into blocks of this size before they go to the upload. */
 const BLOCK_BYTES = 256 * 1024;
@@ -97,29 +97,51 @@ export class BlobWriter {
   }
 }
 
-/** JSON lines into the store, counted. */
+/**
+ * JSON lines into the store, counted, gathered into blocks as `JsonlWriter` gathers them: `write` returns a promise
+ * only when a block went to the upload (await it then), so a line costs no promise.
+ */
 export class BlobJsonlWriter {
   private readonly out: BlobWriter;
   count = 0;
+  private readonly lines: LineBlocks;
+  /** The writes of the blocks emitted by the last `write`, in order. */
+  private pending: Promise<void> | undefined;
 
   constructor(store: BlobStore, key: string) {
     this.out = new BlobWriter(store, key);
+    this.lines = new LineBlocks((bytes) => {
+      const before = this.pending;
+      this.pending = before ? before.then(() => this.out.write(bytes)) : this.out.write(bytes);
+      return false;
+    });
   }
 
   get key(): string {
     return this.out.key;
   }
 
-  async write(value: unknown): Promise<void> {
+  write(value: unknown): Promise<void> | undefined {
     this.count += 1;
-    await this.out.write(JSON.stringify(value) + '\n');
+    if (this.lines.add(value)) return undefined;
+    const wait = this.pending;
+    this.pending = undefined;
+    return wait;
   }
 
   async close(): Promise<PutResult> {
+    this.lines.flush();
+    const wait = this.pending;
+    this.pending = undefined;
+    if (wait) await wait;
     return this.out.close();
   }
 
   async discard(reason?: unknown): Promise<void> {
+    this.lines.clear();
+    const wait = this.pending;
+    this.pending = undefined;
+    await wait?.catch(() => undefined);
     await this.out.discard(reason);
   }
 }

@@ -221,10 +221,57 @@ export async function* readJsonLines<T>(stream: Readable, opts: ReadJsonLinesOpt
   }
 }
 
-/** Appends JSON lines to a file with backpressure. */
+/** JSON lines are gathered into blocks of this many bytes: one write per block, not per line. */
+export const LINE_BLOCK_BYTES = 256 * 1024;
+
+/**
+ * JSON lines encoded straight into blocks of bytes, each handed to `emit` once full: one write per block instead of
+ * one per line, and no string per block. An emitted block belongs to the receiver (a fresh one is taken).
+ */
+export class LineBlocks {
+  private block = Buffer.allocUnsafe(LINE_BLOCK_BYTES);
+  private used = 0;
+
+  /** `emit` returns false when the receiver asks the writer to wait (a stream's backpressure). */
+  constructor(private readonly emit: (bytes: Buffer) => boolean) {}
+
+  /** Adds `value` as one line; false when an emit asked to wait. */
+  add(value: unknown): boolean {
+    const text = JSON.stringify(value);
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit, so the line surely fits in `most`.
+    const most = text.length * 3 + 1;
+    let ok = true;
+    if (this.used + most > this.block.length) ok = this.flush();
+    if (most > this.block.length) return this.emit(Buffer.from(text + '\n')) && ok;
+    this.used += this.block.write(text, this.used);
+    this.block[this.used++] = 0x0a;
+    return ok;
+  }
+
+  /** Emits the lines gathered so far, if any. */
+  flush(): boolean {
+    if (this.used === 0) return true;
+    const full = this.block.subarray(0, this.used);
+    this.block = Buffer.allocUnsafe(LINE_BLOCK_BYTES);
+    this.used = 0;
+    return this.emit(full);
+  }
+
+  /** Drops the lines gathered so far. */
+  clear(): void {
+    this.used = 0;
+  }
+}
+
+/**
+ * Appends JSON lines to a file with backpressure. `write` gathers lines into blocks (`LineBlocks`) and returns a
+ * promise only when the caller has to wait (the stream is full until it drains): a caller writes `const wait =
+ * out.write(v); if (wait) await wait;`, and a line costs no promise.
+ */
 export class JsonlWriter {
   private readonly out: fs.WriteStream;
   count = 0;
+  private readonly lines: LineBlocks;
 
   /** A write error, kept so it is thrown by the next call (and never escapes as an unhandled 'error' event). */
   private failure: Error | null = null;
@@ -232,16 +279,18 @@ export class JsonlWriter {
   constructor(readonly path: string) {
     this.out = fs.createWriteStream(path, { flags: 'w', highWaterMark: 1 << 20 });
     this.out.on('error', (err) => (this.failure ??= err));
+    this.lines = new LineBlocks((bytes) => this.out.write(bytes));
   }
 
-  async write(value: unknown): Promise<void> {
+  write(value: unknown): Promise<void> | undefined {
     if (this.failure) throw this.failure;
     this.count += 1;
-    if (!this.out.write(JSON.stringify(value) + '\n')) await once(this.out, 'drain');
+    return this.lines.add(value) ? undefined : once(this.out, 'drain').then(() => undefined);
   }
 
   async close(): Promise<void> {
     if (this.failure) throw this.failure;
+    this.lines.flush();
     this.out.end();
     await once(this.out, 'finish');
     const fd = await fs.promises.open(this.path, 'r+');
@@ -250,6 +299,7 @@ export class JsonlWriter {
 
   /** Abandons the file: closes the stream (waiting for a pending open, which would otherwise recreate it) and removes it. */
   async discard(): Promise<void> {
+    this.lines.clear();
     this.out.destroy();
     await finished(this.out).catch(() => undefined);
     await fs.promises.rm(this.path, { force: true });

@@ -63,8 +63,53 @@ export function idsOfInput(file: string): AsyncGenerator<string> {
 export async function* idsOfInputChunks(chunks: AsyncIterable<Buffer>): AsyncGenerator<string> {
   for await (const line of splitLines(chunks)) {
     if (line.length === 0) continue;
-    yield (JSON.parse(line.toString('utf8')) as { custom_id: string }).custom_id;
+    yield customIdOf(line);
   }
+}
+
+const CUSTOM_ID_KEY = Buffer.from('"custom_id"');
+const UNICODE_ESCAPE = Buffer.from('\\u00');
+/** The hex digits after `\u00` that spell a character of `custom_id` (c u s t o m _ i d), lower-cased. */
+const ESCAPED_KEY_CHARS = new Set(['63', '75', '73', '74', '6f', '6d', '5f', '69', '64']);
+
+function skipSpace(buf: Buffer, at: number): number {
+  while (at < buf.length && (buf[at] === 0x20 || buf[at] === 0x09 || buf[at] === 0x0d || buf[at] === 0x0a)) at += 1;
+  return at;
+}
+
+/**
+ * The custom_id of one staged request line (valid JSON: it was validated), exactly what `JSON.parse(line).custom_id`
+ * is, mostly read in place: parsing every request, prompts and all, only to name it cost more than reading the
+ * provider's results. In place only when that is certain: the bytes `"custom_id"` occur once (a second occurrence
+ * may be a nested key, a string value or a duplicate key, which JSON.parse resolves to the last one), no `\u00XX`
+ * escape in the line can spell a character of `custom_id` (a duplicate key spelt with escapes), and the value is a
+ * string without escapes. A string cannot hold an unescaped `"`, so a single occurrence followed by `:` is a key;
+ * a staged line always has its top-level custom_id, so it is that one. Anything else is parsed, as before.
+ */
+function customIdOf(line: Buffer): string {
+  const key = line.indexOf(CUSTOM_ID_KEY);
+  if (key !== -1 && line.indexOf(CUSTOM_ID_KEY, key + CUSTOM_ID_KEY.length) === -1 && !escapesKeyChars(line)) {
+    let at = skipSpace(line, key + CUSTOM_ID_KEY.length);
+    if (line[at] === 0x3a /* : */) {
+      at = skipSpace(line, at + 1);
+      if (line[at] === 0x22 /* " */) {
+        const start = at + 1;
+        const end = line.indexOf(0x22, start);
+        let plain = end !== -1;
+        for (let i = start; plain && i < end; i++) if (line[i] === 0x5c /* \ */ || line[i] < 0x20) plain = false;
+        if (plain) return line.toString('utf8', start, end);
+      }
+    }
+  }
+  return (JSON.parse(line.toString('utf8')) as { custom_id: string }).custom_id;
+}
+
+/** Whether a `\u00XX` escape in `line` may stand for a character of `custom_id`. */
+function escapesKeyChars(line: Buffer): boolean {
+  for (let at = line.indexOf(UNICODE_ESCAPE); at !== -1; at = line.indexOf(UNICODE_ESCAPE, at + UNICODE_ESCAPE.length)) {
+    if (ESCAPED_KEY_CHARS.has(line.toString('latin1', at + 4, at + 6).toLowerCase())) return true;
+  }
+  return false;
 }
 
 /** `count` custom_ids from the `first`-th (0-based) of a request-ids file written at validation (one JSON string a line). */
@@ -120,7 +165,8 @@ export interface WritePartOptions {
 interface LineSink {
   readonly path: string;
   readonly count: number;
-  write(value: unknown): Promise<void>;
+  /** Adds a line; a promise only when the caller must wait for it (see `JsonlWriter.write`). */
+  write(value: unknown): Promise<void> | undefined;
   close(): Promise<void>;
   publish(): Promise<void>;
   discard(reason: unknown): Promise<void>;
@@ -202,12 +248,14 @@ export async function writePartResults(opts: WritePartOptions): Promise<PartResu
       else {
         ids.set(line.custom_id, true);
         usage.add(line);
-        await (isSuccess(line) ? output : errors).write(line);
+        const wait = (isSuccess(line) ? output : errors).write(line);
+        if (wait) await wait;
       }
     }
     for (const [customId, seen] of ids) {
       if (seen) continue;
-      await errors.write(unreadable.get(customId) ?? { id: requestLineId(opts.batchId, customId), custom_id: customId, response: null, error: opts.outcome });
+      const wait = errors.write(unreadable.get(customId) ?? { id: requestLineId(opts.batchId, customId), custom_id: customId, response: null, error: opts.outcome });
+      if (wait) await wait;
     }
     await output.close();
     await errors.close();
