@@ -26,6 +26,7 @@ import { PEER_PACKAGE, ensurePeer, runPeer } from './peer';
 
 const CREATE_CALL = path.join(__dirname, 'create-call.js');
 const FLOOR = path.join(__dirname, 'floor.js');
+const DOWNLOADS = ['downloadPart', 'downloadPartResults'];
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -57,21 +58,24 @@ const ms = (t: Timestamp | null | undefined) => num(t?.seconds) * 1000 + (t?.nan
 
 type History = { events?: HistoryEvent[] | null };
 
-/** Seconds from the first `from` activity being scheduled to the last `to` activity completing, in a batch's history. */
-function activitySpan(history: History, from: string, to: string): number {
+/**
+ * Seconds from a `from` activity being scheduled (the first one, or with `start: 'last'` the last one) to the last `to`
+ * activity completing, in a batch's history.
+ */
+function activitySpan(history: History, from: string[], to: string, start: 'first' | 'last' = 'first'): number {
   const scheduled = new Map<number, string>();
-  let first = Infinity;
+  let begin = start === 'first' ? Infinity : -Infinity;
   let last = NaN;
   for (const event of history.events ?? []) {
     const name = event.activityTaskScheduledEventAttributes?.activityType?.name;
     if (name) {
       scheduled.set(num(event.eventId), name);
-      if (name === from) first = Math.min(first, ms(event.eventTime));
+      if (from.includes(name)) begin = start === 'first' ? Math.min(begin, ms(event.eventTime)) : Math.max(begin, ms(event.eventTime));
     }
     const done = event.activityTaskCompletedEventAttributes;
     if (done && scheduled.get(num(done.scheduledEventId)) === to) last = ms(event.eventTime);
   }
-  return (last - first) / 1000;
+  return (last - begin) / 1000;
 }
 
 /** Waits until a provider batch (created by the peer directly at the sandbox) is terminal; returns its status. */
@@ -104,6 +108,8 @@ interface Measured {
   submitWorker: number;
   clientRss: number;
   results: number;
+  /** From the last part's download to the merge (the parts' end at the provider not waited for). */
+  resultsLast: number;
   endToEnd: number;
   workerRss: number;
   peer: { submit: number; submitCall: number; submitRss: number; results: number; resultsCall: number; resultsRss: number; note: string } | null;
@@ -181,8 +187,12 @@ async function main(): Promise<void> {
             submitCall: created.call_seconds,
             floor,
             clientRss: submit.peakRssMb,
-            results: activitySpan(history, 'downloadPartResults', 'mergeResults'),
-            submitWorker: activitySpan(history, 'planParts', 'createPartBatch'),
+            // From the first part's download (the job workflow downloads each part as it ends: `downloadPart`; the
+            // first workflow all at once: `downloadPartResults`) to the merge, which includes any wait for the other
+            // parts to end at the provider; and from the last part's download, which does not.
+            results: activitySpan(history, DOWNLOADS, 'mergeResults'),
+            resultsLast: activitySpan(history, DOWNLOADS, 'mergeResults', 'last'),
+            submitWorker: activitySpan(history, ['planParts'], 'createPartBatch'),
             endToEnd: batch.completed_at !== undefined ? batch.completed_at - batch.created_at : NaN,
             workerRss,
             peer: null,
@@ -240,7 +250,7 @@ async function main(): Promise<void> {
       ]),
     ),
   );
-  console.log('\nresults: download and write every result line (anybatch: the worker, from the batch history; any-llm: `retrieve_batch_results`)');
+  console.log('\nresults: download and write every result line (anybatch: the worker, from the batch history: first part\'s download to the merge, and in parentheses from the last part\'s download; any-llm: `retrieve_batch_results`)');
   console.log(
     table(
       ['input', 'store', 'result lines', 'anybatch results', 'anybatch worker peak RSS', 'end to end', 'any-llm wall (call alone)', 'any-llm RSS', 'any-llm / anybatch (wall; call alone)', 'any-llm note'],
@@ -248,7 +258,7 @@ async function main(): Promise<void> {
         r.label,
         storeLabel(r.store),
         String(r.requests),
-        s(r.results),
+        `${s(r.results)} (${s(r.resultsLast)})`,
         mb(r.workerRss),
         `~${r.endToEnd} s`,
         r.peer && Number.isFinite(r.peer.results) ? `${s(r.peer.results)} (${s(r.peer.resultsCall)})` : 'n/a',
