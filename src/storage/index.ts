@@ -7,7 +7,9 @@
  *   (default us-east-1 with a custom endpoint), credentials from the SDK's default chain; and
  *   `ANYBATCH_S3_PATH_STYLE` (true/false; default true with a custom endpoint),
  *   `ANYBATCH_S3_CHECKSUMS` (WHEN_SUPPORTED / WHEN_REQUIRED; default WHEN_REQUIRED with a custom endpoint),
- *   `ANYBATCH_S3_CONDITIONAL_CREATE` (if-none-match / head-check; default head-check on GCS).
+ *   `ANYBATCH_S3_CONDITIONAL_CREATE` (if-none-match / head-check; default head-check on GCS),
+ *   `ANYBATCH_S3_PART_MB` (multipart part size in MiB, 5 to 5120; default 8) and `ANYBATCH_S3_PARTS_IN_FLIGHT`
+ *   (parts uploaded at once per put, 1 to 16; default 4): a put holds about part size x parts in flight x 2.
  */
 import crypto from 'node:crypto';
 import os from 'node:os';
@@ -47,6 +49,13 @@ function envBool(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
   if (['1', 'true', 'yes', 'on'].includes(v)) return true;
   if (['0', 'false', 'no', 'off'].includes(v)) return false;
   throw badValue(name, env[name]!, 'expected true or false');
+}
+
+function envInt(env: NodeJS.ProcessEnv, name: string, min: number, max: number, unit: string): number | undefined {
+  const v = env[name]?.trim();
+  if (!v) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw badValue(name, v, `expected a whole number of ${unit} from ${min} to ${max}`);
+  return Number(v);
 }
 
 function envEnum<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[]): T | undefined {
@@ -107,7 +116,17 @@ function s3ConfigFromEnv(raw: string, env: NodeJS.ProcessEnv): S3StoreConfig {
     forcePathStyle: envBool(env, 'ANYBATCH_S3_PATH_STYLE'),
     checksumMode: envEnum<ChecksumMode>(env, 'ANYBATCH_S3_CHECKSUMS', ['WHEN_SUPPORTED', 'WHEN_REQUIRED']),
     conditionalCreate: envEnum<ConditionalCreateMode>(env, 'ANYBATCH_S3_CONDITIONAL_CREATE', ['if-none-match', 'head-check']),
+    ...optional('partSize', mib(envInt(env, 'ANYBATCH_S3_PART_MB', 5, 5120, 'MiB'))),
+    ...optional('queueSize', envInt(env, 'ANYBATCH_S3_PARTS_IN_FLIGHT', 1, 16, 'parts')),
   };
+}
+
+function mib(n: number | undefined): number | undefined {
+  return n === undefined ? undefined : n * 1024 * 1024;
+}
+
+function optional<K extends string>(key: K, value: number | undefined): { [P in K]?: number } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: number };
 }
 
 /** The store a config (default: from the environment) names. Opening does no I/O; see `checkStore`. */

@@ -39,6 +39,11 @@ describe('storageConfigFromEnv', () => {
       checksumMode: 'WHEN_SUPPORTED',
       conditionalCreate: 'head-check',
     });
+    expect(storageConfigFromEnv({ ANYBATCH_STORAGE: 's3://bkt', ANYBATCH_S3_PART_MB: '16', ANYBATCH_S3_PARTS_IN_FLIGHT: '2' })).toMatchObject({
+      partSize: 16 * 1024 * 1024,
+      queueSize: 2,
+    });
+    expect(storageConfigFromEnv({ ANYBATCH_STORAGE: 's3://bkt' })).not.toHaveProperty('partSize');
     expect(storageConfigFromEnv({ ANYBATCH_STORAGE: 's3://b.example', AWS_ENDPOINT_URL: 'https://storage.googleapis.com' })).toMatchObject({
       endpoint: 'https://storage.googleapis.com',
     });
@@ -57,6 +62,10 @@ describe('storageConfigFromEnv', () => {
     ['AWS_ENDPOINT_URL_S3', 'ftp://h', { ANYBATCH_STORAGE: 's3://bucket', AWS_ENDPOINT_URL_S3: 'ftp://h' }],
     ['ANYBATCH_S3_CHECKSUMS', 'sometimes', { ANYBATCH_STORAGE: 's3://bucket', ANYBATCH_S3_CHECKSUMS: 'sometimes' }],
     ['ANYBATCH_S3_PATH_STYLE', 'maybe', { ANYBATCH_STORAGE: 's3://bucket', ANYBATCH_S3_PATH_STYLE: 'maybe' }],
+    ['ANYBATCH_S3_PART_MB', '4', { ANYBATCH_STORAGE: 's3://bucket', ANYBATCH_S3_PART_MB: '4' }],
+    ['ANYBATCH_S3_PART_MB', '8.5', { ANYBATCH_STORAGE: 's3://bucket', ANYBATCH_S3_PART_MB: '8.5' }],
+    ['ANYBATCH_S3_PARTS_IN_FLIGHT', '0', { ANYBATCH_STORAGE: 's3://bucket', ANYBATCH_S3_PARTS_IN_FLIGHT: '0' }],
+    ['ANYBATCH_S3_PARTS_IN_FLIGHT', 'many', { ANYBATCH_STORAGE: 's3://bucket', ANYBATCH_S3_PARTS_IN_FLIGHT: 'many' }],
   ])('a bad %s=%s names the variable and the value', (name, value, env) => {
     let err: unknown;
     try {
