@@ -11,6 +11,7 @@ import { cancelBatch, createBatch, retrieveBatch } from '../api';
 import { openResultFile } from '../batches/results';
 import { BatchNotFoundError, UsageError, InputValidationError } from '../errors';
 import type { CreateBatchOptions, ClientOptions } from '../options';
+import { providerDefinition } from '../providers/registry';
 import type { ProviderName } from '../providers/registry';
 import type { BlobStore } from '../storage';
 import type { Caller } from './callers';
@@ -42,9 +43,11 @@ function valueOf(text: string): unknown {
  * The caller's metadata split into theirs and anybatch's options: `anybatch_max_requests_per_part`,
  * `anybatch_max_bytes_per_part`, `anybatch_retry_failed` (rounds, or `{"rounds","codes"}`), `anybatch_admission`
  * (`{"requests","batches","enqueuedTokens"}`), `anybatch_submit_concurrency`, `anybatch_webhook` (a URL), and `anybatch_option_<name>` for the
- * provider's own options. Any other `anybatch_` key is refused, so a misspelt option is not silently ignored.
+ * provider's own options (its definition's names only: never anybatch's common options such as `apiBase`, `apiKey`,
+ * `temporal`, `taskQueue`, `resultsDir` or `batchId`, which would let a caller send a key the gateway holds, or the
+ * worker, where it chooses). Any other `anybatch_` key is refused, so a misspelt option is not silently ignored.
  */
-export function optionsFromMetadata(metadata: Record<string, string> | null): { metadata: Record<string, string> | null; options: Record<string, unknown>; providerOptions: Record<string, unknown> } {
+export function optionsFromMetadata(provider: ProviderName, metadata: Record<string, string> | null): { metadata: Record<string, string> | null; options: Record<string, unknown>; providerOptions: Record<string, unknown> } {
   if (!metadata) return { metadata: null, options: {}, providerOptions: {} };
   const own: Record<string, string> = {};
   const options: Record<string, unknown> = {};
@@ -64,7 +67,13 @@ export function optionsFromMetadata(metadata: Record<string, string> | null): { 
       const parsed = valueOf(value);
       options[named[key]] = key === 'anybatch_retry_failed' && typeof parsed === 'number' ? { rounds: parsed } : key === 'anybatch_webhook' && typeof parsed === 'string' ? { url: parsed } : parsed;
     } else if (key.startsWith(`${OPTION_PREFIX}option_`) && key.length > `${OPTION_PREFIX}option_`.length) {
-      providerOptions[key.slice(`${OPTION_PREFIX}option_`.length)] = valueOf(value);
+      const name = key.slice(`${OPTION_PREFIX}option_`.length);
+      const names: readonly string[] = providerDefinition(provider).options.names;
+      if (!names.includes(name)) {
+        const known = names.length ? `its options: ${names.map((n) => `anybatch_option_${n}`).join(', ')}` : 'it has no options of its own';
+        throw badRequest(`metadata key ${JSON.stringify(key)} is not an option of ${provider} (${known}).`, 'metadata');
+      }
+      providerOptions[name] = valueOf(value);
     } else {
       throw badRequest(`metadata key ${JSON.stringify(key)} is not one of anybatch's options (${[...Object.keys(named), 'anybatch_option_<name>'].join(', ')}).`, 'metadata');
     }
@@ -112,7 +121,7 @@ export class GatewayBatches {
     const endpoint = typeof body.endpoint === 'string' ? body.endpoint : file.anybatch.endpoint;
     if (endpoint !== file.anybatch.endpoint) throw badRequest(`endpoint ${JSON.stringify(endpoint)} is not the endpoint of the lines of ${inputFileId} (${file.anybatch.endpoint}).`, 'endpoint');
     if (body.metadata !== undefined && body.metadata !== null && (typeof body.metadata !== 'object' || Array.isArray(body.metadata))) throw badRequest('metadata must be an object of strings.', 'metadata');
-    const split = optionsFromMetadata((body.metadata as Record<string, string> | null | undefined) ?? null);
+    const split = optionsFromMetadata(this.provider, (body.metadata as Record<string, string> | null | undefined) ?? null);
     const held = caller.credentials(this.provider);
     const options = {
       ...this.client,

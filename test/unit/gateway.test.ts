@@ -8,30 +8,53 @@ import { GatewayError } from '../../src/gateway/errors';
 
 test('anybatch_ metadata keys become options; the rest stays the batch metadata; a misspelt option is a 400 naming it', () => {
   expect(
-    optionsFromMetadata({
+    optionsFromMetadata('bedrock', {
       team: 'qa',
       anybatch_max_requests_per_part: '500',
       anybatch_retry_failed: '2',
       anybatch_admission: '{"batches":3}',
       anybatch_option_roleArn: 'arn:aws:iam::123456789012:role/x',
-      anybatch_option_maxInlineBytes: '1000',
+      anybatch_option_modelId: 'anthropic.claude-3-haiku-20240307-v1:0',
     }),
   ).toEqual({
     metadata: { team: 'qa' },
     options: { maxRequestsPerPart: 500, retryFailed: { rounds: 2 }, admission: { batches: 3 } },
-    providerOptions: { roleArn: 'arn:aws:iam::123456789012:role/x', maxInlineBytes: 1000 },
+    providerOptions: { roleArn: 'arn:aws:iam::123456789012:role/x', modelId: 'anthropic.claude-3-haiku-20240307-v1:0' },
   });
-  expect(optionsFromMetadata({ anybatch_retry_failed: '{"rounds":1,"codes":["5xx"]}' }).options).toEqual({ retryFailed: { rounds: 1, codes: ['5xx'] } });
-  expect(optionsFromMetadata(null)).toEqual({ metadata: null, options: {}, providerOptions: {} });
+  expect(optionsFromMetadata('gemini', { anybatch_option_maxInlineBytes: '1000' }).providerOptions).toEqual({ maxInlineBytes: 1000 });
+  expect(optionsFromMetadata('openai', { anybatch_retry_failed: '{"rounds":1,"codes":["5xx"]}' }).options).toEqual({ retryFailed: { rounds: 1, codes: ['5xx'] } });
+  expect(optionsFromMetadata('openai', null)).toEqual({ metadata: null, options: {}, providerOptions: {} });
   let err: unknown;
   try {
-    optionsFromMetadata({ anybatch_max_request_per_part: '5' });
+    optionsFromMetadata('openai', { anybatch_max_request_per_part: '5' });
   } catch (e) {
     err = e;
   }
   expect(err).toBeInstanceOf(GatewayError);
   expect(err).toMatchObject({ status: 400, param: 'metadata' });
   expect((err as Error).message).toContain('"anybatch_max_request_per_part" is not one of anybatch\'s options');
+});
+
+test.each(['apiBase', 'apiKey', 'temporal', 'taskQueue', 'resultsDir', 'batchId', 'clientArgs', 'pollInterval'])(
+  'anybatch_option_%s is refused: only the provider\'s own options pass through metadata (a caller cannot redirect a held key or the worker)',
+  (name) => {
+    for (const provider of ['openai', 'anthropic', 'bedrock'] as const) {
+      let err: unknown;
+      try {
+        optionsFromMetadata(provider, { [`anybatch_option_${name}`]: name === 'temporal' ? '{"address":"10.0.0.1:7233"}' : 'https://attacker.example/v1' });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(GatewayError);
+      expect(err).toMatchObject({ status: 400, param: 'metadata' });
+      expect((err as Error).message).toContain(`"anybatch_option_${name}" is not an option of ${provider}`);
+    }
+  },
+);
+
+test('an option of another provider is refused too, naming the provider\'s own', () => {
+  expect(() => optionsFromMetadata('openai', { anybatch_option_roleArn: 'arn:aws:iam::1:role/x' })).toThrow(/not an option of openai/);
+  expect(() => optionsFromMetadata('bedrock', { anybatch_option_maxInlineBytes: '5' })).toThrow(/anybatch_option_roleArn/);
 });
 
 describe('the keys file', () => {
