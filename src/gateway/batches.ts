@@ -140,10 +140,13 @@ export class GatewayBatches {
     const input = await this.files.localPath(caller.scope, inputFileId, this.tmpDir);
     let created: AnybatchBatch;
     try {
-      created = await createBatch(this.provider, input, endpoint as never, options as never);
+      // createBatch stages the input into the store before it returns: a copy is not needed after it.
+      created = await createBatch(this.provider, input.path, endpoint as never, options as never);
     } catch (err) {
       if (err instanceof UsageError || err instanceof InputValidationError) throw badRequest(err.message);
       throw err;
+    } finally {
+      await input.release();
     }
     const order = `${String(MAX_ORDER - Date.now()).padStart(13, '0')}-${created.id}`;
     const keys = this.keys(caller.scope);

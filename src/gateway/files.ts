@@ -140,14 +140,24 @@ export class GatewayFiles {
     return this.store.get(this.keys(scope, id).input);
   }
 
-  /** A path of the file's content on this host: the store's own file, or a copy in `tmpDir`. */
-  async localPath(scope: string, id: string, tmpDir: string): Promise<string> {
+  /**
+   * A path of the file's content on this host: the store's own file, or a copy in `tmpDir` of its own (two creates
+   * from one file never share it). `release` removes a copy once the batch has staged its input (a no-op for the
+   * store's own file), so a remote store's gateway keeps no copy per create.
+   */
+  async localPath(scope: string, id: string, tmpDir: string): Promise<{ path: string; release(): Promise<void> }> {
     const key = this.keys(scope, id).input;
     const local = this.store.localFile(key);
-    if (local) return local;
-    const copy = path.join(tmpDir, `${id}.jsonl`);
-    await pipeline(await this.store.get(key), fs.createWriteStream(copy));
-    return copy;
+    if (local) return { path: local, release: async () => {} };
+    const copy = path.join(tmpDir, `${id}-${crypto.randomBytes(6).toString('hex')}.jsonl`);
+    const release = () => fs.promises.rm(copy, { force: true });
+    try {
+      await pipeline(await this.store.get(key), fs.createWriteStream(copy));
+    } catch (err) {
+      await release();
+      throw err;
+    }
+    return { path: copy, release };
   }
 
   async delete(scope: string, id: string): Promise<void> {

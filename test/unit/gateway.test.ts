@@ -5,6 +5,10 @@ import path from 'node:path';
 import { optionsFromMetadata } from '../../src/gateway/batches';
 import { readKeysFile } from '../../src/gateway/callers';
 import { GatewayError } from '../../src/gateway/errors';
+import { GatewayFiles, scopeRoot } from '../../src/gateway/files';
+import { providerDefinition } from '../../src/providers/registry';
+import { LocalBlobStore } from '../../src/storage';
+import type { BlobStore } from '../../src/storage';
 
 test('anybatch_ metadata keys become options; the rest stays the batch metadata; a misspelt option is a 400 naming it', () => {
   expect(
@@ -73,5 +77,36 @@ describe('the keys file', () => {
     expect(() => readKeysFile(short)).toThrow(`${short}: keys[0].key must be a string of at least 16 characters.`);
     expect(() => readKeysFile(write(JSON.stringify({ keys: [{ key: 'gw-0123456789abcdef', tenant: 'Team A' }] })))).toThrow(/keys\[0\]\.tenant must be/);
     expect(() => readKeysFile(write(JSON.stringify({ keys: [{ key: 'gw-0123456789abcdef', tenant: 'a' }, { key: 'gw-0123456789abcdef', tenant: 'b' }] })))).toThrow(/keys\[1\]\.key is listed twice/);
+  });
+});
+
+describe('an input file staged from a store on another host', () => {
+  /** A real folder store seen as S3 is: no file on this host, so reads go through `get`. */
+  const remoteLike = (store: LocalBlobStore): BlobStore => Object.assign(Object.create(store) as BlobStore, { localFile: () => null });
+
+  test('each create gets a copy of its own, removed by release; a folder store gives its own file, never removed', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'anybatch-gw-store-'));
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'anybatch-gw-tmp-'));
+    const id = 'file-0123456789abcdefghijklmn';
+    const key = `${scopeRoot('openai', 'scope1')}files/${id}/input.jsonl`;
+    const content = '{"custom_id":"a"}\n{"custom_id":"b"}\n';
+    const remote = new GatewayFiles(remoteLike(new LocalBlobStore({ root })), 'openai', providerDefinition('openai').capabilities);
+    await new LocalBlobStore({ root }).put(key, content);
+
+    const [one, two] = await Promise.all([remote.localPath('scope1', id, tmp), remote.localPath('scope1', id, tmp)]);
+    expect(one.path).not.toBe(two.path);
+    expect(fs.readFileSync(one.path, 'utf8')).toBe(content);
+    expect(fs.readFileSync(two.path, 'utf8')).toBe(content);
+    await one.release();
+    expect(fs.existsSync(one.path)).toBe(false);
+    expect(fs.readFileSync(two.path, 'utf8')).toBe(content);
+    await two.release();
+    expect(fs.readdirSync(tmp)).toEqual([]);
+
+    const local = new GatewayFiles(new LocalBlobStore({ root }), 'openai', providerDefinition('openai').capabilities);
+    const own = await local.localPath('scope1', id, tmp);
+    expect(own.path).toBe(path.join(root, key));
+    await own.release();
+    expect(fs.readFileSync(own.path, 'utf8')).toBe(content);
   });
 });
