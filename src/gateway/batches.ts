@@ -165,7 +165,11 @@ export class GatewayBatches {
     return view(await cancelBatch(this.provider, batchId, this.client), marker.input_file_id);
   }
 
-  /** The caller's batches, newest first, after the batch `after`: one listing page of markers, then each batch read. */
+  /**
+   * The caller's batches, newest first, after the batch `after`: markers listed from the cursor on, each batch read,
+   * until the page is full and one more exists (`has_more`). A batch deleted meanwhile (`anybatch delete`) is skipped
+   * and the page reads on, so a page is never short (or empty) while more batches follow.
+   */
   async list(caller: Caller, after: string | null, limit: number): Promise<{ object: 'list'; data: Batch[]; first_id: string | null; last_id: string | null; has_more: boolean }> {
     const keys = this.keys(caller.scope);
     let startAfter: string | undefined;
@@ -174,23 +178,20 @@ export class GatewayBatches {
       if (!marker) throw notFound(`No batch found with id '${after}'.`);
       startAfter = `${keys.order}${marker.order}`;
     }
-    const ids: string[] = [];
+    const data: Batch[] = [];
     let more = false;
     for await (const entry of this.store.list(keys.order, startAfter !== undefined ? { startAfter } : {})) {
-      if (ids.length === limit) {
+      const id = entry.key.slice(entry.key.lastIndexOf('-') + 1);
+      const batch = await this.retrieve(caller, id).catch((err: unknown) => {
+        if (err instanceof Error && 'status' in err && (err as { status: number }).status === 404) return null;
+        throw err;
+      });
+      if (batch === null) continue; // deleted (anybatch delete): not listed, and the page reads on
+      if (data.length === limit) {
         more = true;
         break;
       }
-      ids.push(entry.key.slice(entry.key.lastIndexOf('-') + 1));
-    }
-    const data: Batch[] = [];
-    for (const id of ids) {
-      try {
-        data.push(await this.retrieve(caller, id));
-      } catch (err) {
-        // A batch deleted meanwhile (anybatch delete) is no longer listed.
-        if (!(err instanceof Error && 'status' in err && (err as { status: number }).status === 404)) throw err;
-      }
+      data.push(batch);
     }
     return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data[data.length - 1]?.id ?? null, has_more: more };
   }

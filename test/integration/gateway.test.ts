@@ -143,6 +143,30 @@ test("open mode: a caller sees only what its key made (another key's batch or fi
   expect(all).toEqual([...ids].reverse());
 });
 
+test('a batch gone from Temporal (retention, or deleted there) is skipped by the list, which reads on: no short or empty page while more follow', async () => {
+  const mine = client('sk-retention-gone-a');
+  const file = await upload(mine, 2, 'gpt-4o-mini', 'gone');
+  const ids: string[] = [];
+  for (let i = 0; i < 3; i++) ids.push((await mine.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' })).id);
+  for (const id of ids) await untilTerminal(mine, id);
+  // What the namespace's retention does to a closed batch: its workflow is deleted; the gateway's markers stay.
+  await env.client.workflowService.deleteWorkflowExecution({ namespace: env.client.options.namespace, workflowExecution: { workflowId: ids[1] } });
+  const deadline = Date.now() + 30_000;
+  while (await retrieveBatch('openai', ids[1]!, env.options).then(() => true, () => false)) {
+    if (Date.now() > deadline) throw new Error(`workflow ${ids[1]} still readable`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const first = await mine.batches.list({ limit: 1 });
+  expect(first.data.map((b) => b.id)).toEqual([ids[2]]);
+  expect(first.has_more).toBe(true);
+  const second = await mine.batches.list({ limit: 1, after: ids[2] });
+  expect(second.data.map((b) => b.id)).toEqual([ids[0]]);
+  expect(second.has_more).toBe(false);
+  const all: string[] = [];
+  for await (const b of mine.batches.list({ limit: 1 })) all.push(b.id);
+  expect(all).toEqual([ids[2], ids[0]]);
+});
+
 test('a keys file: the gateway holds the provider credentials, tenants are isolated, unknown keys refused; options through metadata', async () => {
   const keyed = await startGateway({
     keys: [
