@@ -28,8 +28,8 @@ import { startSandbox, type Sandbox, type SandboxProviderName } from '../../src/
 
 /**
  * The providers whose parts go through a file API of their own. Bedrock and Vertex AI put their input in the cloud's
- * storage (S3, Cloud Storage) and have their own suites for these cases (test/integration/bedrock.test.ts,
- * vertexai.test.ts); `gcs` is the sandbox's storage, not a provider.
+ * storage (S3, Cloud Storage): their lost-create cases run end to end in their own suites
+ * (test/integration/bedrock.test.ts, vertexai.test.ts: "lost create answers for two equal parts ..."); `gcs` is the sandbox's storage, not a provider.
  */
 const MODELS: Record<Exclude<SandboxProviderName, 'bedrock' | 'vertexai' | 'gcs'>, string> = {
   openai: 'gpt-4o-mini',
