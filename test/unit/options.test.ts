@@ -25,6 +25,10 @@ describe('createBatch options', () => {
     expect(usage(() => parseCreateOptions('openai', { metdata: { a: 'b' } })).message).toContain('did you mean "metadata"?');
     expect(usage(() => parseCreateOptions('openai', { apikey: 'k' })).message).toContain('did you mean "apiKey"?');
     expect(usage(() => parseCreateOptions('anthropic', { defaultMaxToken: 5 })).message).toContain('did you mean "defaultMaxTokens"?');
+    expect(usage(() => parseCreateOptions('bedrock', { rolearn: 'arn:aws:iam::1:role/x' })).message).toBe('Unknown option "rolearn" for createBatch (bedrock); did you mean "roleArn"?');
+    expect(usage(() => parseCreateOptions('bedrock', { outputS3Url: 's3://b/p/' })).message).toContain('did you mean "outputS3Uri"?');
+    expect(usage(() => parseCreateOptions('vertexai', { outputUriPrefx: 'gs://b/p/' })).message).toBe('Unknown option "outputUriPrefx" for createBatch (vertexai); did you mean "outputUriPrefix"?');
+    expect(usage(() => parseCreateOptions('vertexai', { locaton: 'us-central1' })).message).toContain('did you mean "location"?');
     const far = usage(() => parseCreateOptions('openai', { frobnicate: true })).message;
     expect(far).toMatch(/^Unknown option "frobnicate" for createBatch \(openai\); known options: .*pollInterval/);
     expect(usage(() => parseCreateOptions('openai', { temporal: { adress: 'x:1' } })).message).toContain('Unknown option "temporal.adress" for createBatch (openai); did you mean "temporal.address"?');
