@@ -25,6 +25,8 @@ import { taskQueue as defaultTaskQueue, temporalSettings } from './src/config';
 import { ensureSearchAttributes } from './src/temporal/search-attributes';
 import { connectTemporal, guardConnect } from './src/temporal/client';
 import { otlpTarget, shutdownTracing, tracingEnabled, withWorkerTracing, workerTracing } from './src/temporal/tracing';
+import { createWebhookReceiver } from './src/webhooks/receiver';
+import { closeWebhooks, listenWebhooks } from './src/webhooks/server';
 
 export interface AnybatchWorkerOptions {
   address?: string;
@@ -121,6 +123,7 @@ export async function createWorker(opts: AnybatchWorkerOptions = {}): Promise<Wo
 /** Runs a worker until SIGINT/SIGTERM, logging one line per entry at ANYBATCH_LOG_LEVEL (see src/logging.ts). */
 export async function runWorker(opts: AnybatchWorkerOptions = {}): Promise<void> {
   const metrics = metricsAddress();
+  const webhooks = webhooksAddress();
   Runtime.install({
     shutdownSignals: ['SIGINT', 'SIGTERM'],
     logger: workerLogger(),
@@ -133,23 +136,43 @@ export async function runWorker(opts: AnybatchWorkerOptions = {}): Promise<void>
   const settings = temporalSettings({ address: opts.address, namespace: opts.namespace });
   console.error(`anybatch worker: task queue "${worker.options.taskQueue}" on ${settings.connection.address} (namespace ${settings.namespace})`);
   if (tracingEnabled()) console.error(`anybatch worker: OpenTelemetry traces to ${otlpTarget()}`);
+  // Provider webhooks (OpenAI's at /webhooks/openai) received in the worker process, waking the batches they name.
+  const receiver = webhooks
+    ? await listenWebhooks(createWebhookReceiver({ client: { temporal: { address: opts.address, namespace: opts.namespace }, taskQueue: worker.options.taskQueue } }), webhooks.host, webhooks.port)
+    : null;
+  if (webhooks) console.error(`anybatch worker: provider webhooks on http://${webhooks.address}/webhooks/openai`);
   try {
     await worker.run();
   } finally {
+    if (receiver) await closeWebhooks(receiver);
     // The spans of the last tasks, exported before the process ends.
     await shutdownTracing();
   }
 }
 
 export const METRICS_ADDRESS_ENV = 'ANYBATCH_METRICS_ADDRESS';
+export const WEBHOOKS_ADDRESS_ENV = 'ANYBATCH_WEBHOOKS_ADDRESS';
+
+/** `host:port` from `name` (null when unset); anything else is an error naming the variable. */
+function hostPort(name: string, env: NodeJS.ProcessEnv, example: string): { address: string; host: string; port: number } | null {
+  const value = env[name]?.trim();
+  if (!value) return null;
+  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
+  if (!m || Number(m[2]) > 65535) throw new Error(`${name}=${JSON.stringify(value)} is not host:port (${example}).`);
+  return { address: value, host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}
 
 /** ANYBATCH_METRICS_ADDRESS as `host:port` (null when unset); anything else is an error naming the variable. */
 export function metricsAddress(env: NodeJS.ProcessEnv = process.env): string | null {
-  const value = env[METRICS_ADDRESS_ENV]?.trim();
-  if (!value) return null;
-  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
-  if (!m || Number(m[2]) > 65535) throw new Error(`${METRICS_ADDRESS_ENV}=${JSON.stringify(value)} is not host:port (e.g. 127.0.0.1:9464, or 0.0.0.0:9464 to be scraped from other hosts).`);
-  return value;
+  return hostPort(METRICS_ADDRESS_ENV, env, 'e.g. 127.0.0.1:9464, or 0.0.0.0:9464 to be scraped from other hosts')?.address ?? null;
+}
+
+/**
+ * ANYBATCH_WEBHOOKS_ADDRESS (`host:port`): where the worker receives provider webhooks itself, as `anybatch webhooks`
+ * does (OpenAI's at `/webhooks/openai`, verified with OPENAI_WEBHOOK_SECRET); null when unset.
+ */
+export function webhooksAddress(env: NodeJS.ProcessEnv = process.env): { address: string; host: string; port: number } | null {
+  return hostPort(WEBHOOKS_ADDRESS_ENV, env, 'e.g. 127.0.0.1:8091, or 0.0.0.0:8091 behind a proxy that terminates TLS');
 }
 
 if (require.main === module) {

@@ -2,10 +2,10 @@
  * `anybatch webhooks`: the provider webhook receiver (src/webhooks/receiver.ts) on its own, in the foreground until
  * SIGINT/SIGTERM, on loopback unless `--host` says otherwise. OpenAI's events at `/webhooks/openai`.
  */
-import http from 'node:http';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { createWebhookReceiver, OPENAI_WEBHOOK_SECRET_ENV } from '../webhooks/receiver';
+import { closeWebhooks, listenWebhooks } from '../webhooks/server';
 
 interface GlobalOpts {
   address?: string;
@@ -22,29 +22,13 @@ export function registerWebhooksCommand(program: Command, positiveInt: (flag: st
     .action(async (o: { port: number; host: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOpts>();
       const receiver = createWebhookReceiver({ client: { temporal: { address: g.address, namespace: g.namespace }, taskQueue: g.taskQueue } });
-      const server = http.createServer((req, res) => {
-        const url = new URL(req.url ?? '/', 'http://webhooks.invalid');
-        receiver
-          .handle(req, res, url)
-          .then((served) => {
-            if (!served) res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `no webhook route at ${url.pathname}: /webhooks/openai` }));
-          })
-          .catch(() => {
-            if (!res.headersSent) res.writeHead(500).end();
-            else res.destroy();
-          });
-      });
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(o.port, o.host, () => resolve());
-      });
+      const server = await listenWebhooks(receiver, o.host, o.port);
       process.stdout.write(`anybatch webhooks listening on http://${o.host}:${o.port} (OpenAI: /webhooks/openai)\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
-          server.close(() => resolve());
-          server.closeAllConnections?.();
+          void closeWebhooks(server).then(resolve);
         };
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
