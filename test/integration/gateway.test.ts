@@ -6,12 +6,14 @@
  * or missing key, tenant isolation (open mode and a keys file), anybatch options through metadata, and a gateway
  * restarted mid-batch. Every gateway batch is an anybatch batch the library sees.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import { retrieveBatch } from '../../src';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/gateway';
+import { openStore } from '../../src/storage';
 import { startTestEnv, writeChatInput, type TestEnv } from '../support/env';
 
 let env: TestEnv;
@@ -143,28 +145,34 @@ test("open mode: a caller sees only what its key made (another key's batch or fi
   expect(all).toEqual([...ids].reverse());
 });
 
-test('a batch gone from Temporal (retention, or deleted there) is skipped by the list, which reads on: no short or empty page while more follow', async () => {
+test('a batch gone from Temporal (retention) is skipped by the list, which reads on: no short or empty page while more follow', async () => {
   const mine = client('sk-retention-gone-a');
   const file = await upload(mine, 2, 'gpt-4o-mini', 'gone');
   const ids: string[] = [];
-  for (let i = 0; i < 3; i++) ids.push((await mine.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' })).id);
-  for (const id of ids) await untilTerminal(mine, id);
-  // What the namespace's retention does to a closed batch: its workflow is deleted; the gateway's markers stay.
-  await env.client.workflowService.deleteWorkflowExecution({ namespace: env.client.options.namespace, workflowExecution: { workflowId: ids[1] } });
-  const deadline = Date.now() + 30_000;
-  while (await retrieveBatch('openai', ids[1]!, env.options).then(() => true, () => false)) {
-    if (Date.now() > deadline) throw new Error(`workflow ${ids[1]} still readable`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  for (let i = 0; i < 2; i++) ids.push((await mine.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' })).id);
+  // What the namespace's retention leaves: the gateway's markers of a batch whose workflow is gone. One is put between
+  // the two batches' markers (same order as the newer one, an id after it), as a batch Temporal no longer has.
+  const store = openStore();
+  const markers: string[] = [];
+  for await (const entry of store.list('gateway/openai/')) if (entry.key.endsWith(`-${ids[1]}`) && entry.key.includes('/batches/')) markers.push(entry.key);
+  expect(markers).toHaveLength(1);
+  const newer = markers[0]!;
+  const root = newer.slice(0, newer.indexOf('/batches/') + 1);
+  const order = newer.slice(newer.lastIndexOf('/') + 1, newer.lastIndexOf('-'));
+  const gone = `ab_zzz${crypto.randomBytes(8).toString('hex')}`;
+  await store.put(`${root}batches/${order}-${gone}`, gone);
+  await store.put(`${root}batch-ids/${gone}.json`, JSON.stringify({ order: `${order}-${gone}`, input_file_id: file.id }));
+
   const first = await mine.batches.list({ limit: 1 });
-  expect(first.data.map((b) => b.id)).toEqual([ids[2]]);
+  expect(first.data.map((b) => b.id)).toEqual([ids[1]]);
   expect(first.has_more).toBe(true);
-  const second = await mine.batches.list({ limit: 1, after: ids[2] });
+  const second = await mine.batches.list({ limit: 1, after: ids[1] });
   expect(second.data.map((b) => b.id)).toEqual([ids[0]]);
   expect(second.has_more).toBe(false);
   const all: string[] = [];
   for await (const b of mine.batches.list({ limit: 1 })) all.push(b.id);
-  expect(all).toEqual([ids[2], ids[0]]);
+  expect(all).toEqual([ids[1], ids[0]]);
+  await expect(mine.batches.retrieve(gone)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
 });
 
 test('a keys file: the gateway holds the provider credentials, tenants are isolated, unknown keys refused; options through metadata', async () => {
