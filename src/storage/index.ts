@@ -108,6 +108,8 @@ function s3ConfigFromEnv(raw: string, env: NodeJS.ProcessEnv): S3StoreConfig {
     }
     if (!url || !/^https?:$/.test(url.protocol)) throw badValue(endpointVar, endpoint, 'expected an http:// or https:// URL');
   }
+  const partMiB = envInt(env, 'ANYBATCH_S3_PART_MB', 5, 5120, 'MiB');
+  const partsInFlight = envInt(env, 'ANYBATCH_S3_PARTS_IN_FLIGHT', 1, 16, 'parts');
   return {
     bucket,
     prefix,
@@ -116,17 +118,9 @@ function s3ConfigFromEnv(raw: string, env: NodeJS.ProcessEnv): S3StoreConfig {
     forcePathStyle: envBool(env, 'ANYBATCH_S3_PATH_STYLE'),
     checksumMode: envEnum<ChecksumMode>(env, 'ANYBATCH_S3_CHECKSUMS', ['WHEN_SUPPORTED', 'WHEN_REQUIRED']),
     conditionalCreate: envEnum<ConditionalCreateMode>(env, 'ANYBATCH_S3_CONDITIONAL_CREATE', ['if-none-match', 'head-check']),
-    ...optional('partSize', mib(envInt(env, 'ANYBATCH_S3_PART_MB', 5, 5120, 'MiB'))),
-    ...optional('queueSize', envInt(env, 'ANYBATCH_S3_PARTS_IN_FLIGHT', 1, 16, 'parts')),
+    ...(partMiB !== undefined ? { partSize: partMiB * 1024 * 1024 } : {}),
+    ...(partsInFlight !== undefined ? { queueSize: partsInFlight } : {}),
   };
-}
-
-function mib(n: number | undefined): number | undefined {
-  return n === undefined ? undefined : n * 1024 * 1024;
-}
-
-function optional<K extends string>(key: K, value: number | undefined): { [P in K]?: number } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: number };
 }
 
 /** The store a config (default: from the environment) names. Opening does no I/O; see `checkStore`. */

@@ -29,6 +29,7 @@ Object.assign(process.env, {
 });
 
 const suite = providerSuite('bedrock', {
+  lostCreates: true,
   model: NOVA,
   validationFailure: { status: 'failed' },
   refusedWindow: '336h',
@@ -97,24 +98,4 @@ test('awkward custom_ids (long, spaces, slashes, non-ASCII) come back exactly: B
   const output = fs.readFileSync(path.join(done.anybatch.results_dir, 'output.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { custom_id: string; response: { body: { choices: Array<{ message: { content: string } }> } } });
   expect(output.map((l) => l.custom_id).sort()).toEqual([...ids].sort());
   for (const [i, id] of ids.entries()) expect(output.find((l) => l.custom_id === id)!.response.body.choices[0].message.content).toBe(`Sandbox reply to: Question number ${i}`);
-});
-
-test('lost create answers for two equal parts leave one Bedrock job per part, every request answered once (the create is sent again and finds its job)', async () => {
-  const env = suite.env();
-  const before = suite.created();
-  const lostBefore = env.sandbox.stats().faults.lostCreates;
-  env.sandbox.setFaults({ loseCreateResponses: 2 });
-  try {
-    const created = await createBatch('bedrock', suite.input(200, 'lost'), '/v1/chat/completions', suite.opts({ maxRequestsPerPart: 100 }));
-    const done = await suite.untilTerminal(created.id);
-    expect(done.status).toBe('completed');
-    expect(env.sandbox.stats().faults.lostCreates - lostBefore).toBe(2);
-    expect(suite.created() - before).toBe(2);
-    expect(done.anybatch.provider_batches).toHaveLength(2);
-    expect(new Set(done.anybatch.provider_batches.map((b) => b.id)).size).toBe(2);
-    const { errors } = suite.accountFor(done, 200, 'lost');
-    expect(errors).toEqual([]);
-  } finally {
-    env.sandbox.setFaults({});
-  }
 });

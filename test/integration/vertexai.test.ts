@@ -16,6 +16,7 @@ const root = `vertex-e2e/${randomUUID()}/`;
 process.env.ANYBATCH_VERTEX_GCS_URIS = `gs://${BUCKET}/${root}`;
 
 const suite = providerSuite('vertexai', {
+  lostCreates: true,
   model: MODEL,
   validationFailure: { status: 'failed' },
   refusedWindow: '48h',
@@ -93,24 +94,4 @@ test('Claude on Vertex: the Messages body as {custom_id, request} lines, Anthrop
     object: 'chat.completion',
     choices: [{ message: { content: 'Sandbox reply to: Question number 5: what is 5 + 5?' }, finish_reason: 'stop' }],
   });
-});
-
-test('lost create answers for two equal parts leave one Vertex AI job per part, every request answered once (the create is sent again and finds its job)', async () => {
-  const env = suite.env();
-  const before = suite.created();
-  const lostBefore = env.sandbox.stats().faults.lostCreates;
-  env.sandbox.setFaults({ loseCreateResponses: 2 });
-  try {
-    const created = await createBatch('vertexai', suite.input(20, 'lost'), '/v1/chat/completions', suite.opts({ maxRequestsPerPart: 10 }));
-    const done = await suite.untilTerminal(created.id);
-    expect(done.status).toBe('completed');
-    expect(env.sandbox.stats().faults.lostCreates - lostBefore).toBe(2);
-    expect(suite.created() - before).toBe(2);
-    expect(done.anybatch.provider_batches).toHaveLength(2);
-    expect(new Set(done.anybatch.provider_batches.map((b) => b.id)).size).toBe(2);
-    const { errors } = suite.accountFor(done, 20, 'lost');
-    expect(errors).toEqual([]);
-  } finally {
-    env.sandbox.setFaults({});
-  }
 });

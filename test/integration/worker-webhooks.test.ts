@@ -7,10 +7,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createBatch } from '../../src';
+import { freePort } from '../../src/temporal/devserver';
 import { untilTerminalBatch } from '../support/batches';
 import { startTestEnv, writeChatInput, type TestEnv } from '../support/env';
 
@@ -20,14 +20,6 @@ let env: TestEnv;
 let worker: ChildProcess | null = null;
 let port: number;
 let stderr = '';
-
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port: p } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return p;
-}
 
 beforeAll(async () => {
   port = await freePort();

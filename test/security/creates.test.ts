@@ -29,7 +29,7 @@ import { startSandbox, type Sandbox, type SandboxProviderName } from '../../src/
 /**
  * The providers whose parts go through a file API of their own. Bedrock and Vertex AI put their input in the cloud's
  * storage (S3, Cloud Storage): their lost-create cases run end to end in their own suites
- * (test/integration/bedrock.test.ts, vertexai.test.ts: "lost create answers for two equal parts ..."); `gcs` is the sandbox's storage, not a provider.
+ * (test/integration/bedrock.test.ts, vertexai.test.ts, through the standard suite's `lostCreates` case); `gcs` is the sandbox's storage, not a provider.
  */
 const MODELS: Record<Exclude<SandboxProviderName, 'bedrock' | 'vertexai' | 'gcs'>, string> = {
   openai: 'gpt-4o-mini',

@@ -74,6 +74,12 @@ export interface ProviderProfile<P extends SuiteProvider> {
    * split's 130 by 40) times this, for a provider that takes no batch smaller than some size (Bedrock: 100). Default 1.
    */
   scale?: number;
+  /**
+   * Also run the lost-create case here (issue 17: both parts' first create answers lost after the provider made the
+   * batch), for providers test/security/creates.e2e.test.ts leaves out (Bedrock and Vertex AI keep their input in the
+   * cloud's storage): 20 requests (times `scale`) in two parts.
+   */
+  lostCreates?: boolean;
   /** What the happy-path batch (20 requests, metadata `{team: 'qa'}`) adds at this provider. */
   happyPath?: {
     /** More options of its create (Mistral: a window other than 24h, sent as `timeout_hours`). */
@@ -198,6 +204,23 @@ export function providerSuite<P extends SuiteProvider>(provider: P, profile: Pro
       expect(faults.rate500 + faults.rate429 + faults.drops).toBeGreaterThan(2);
       expect(suite.created()).toBe(before + 1);
     });
+
+    if (profile.lostCreates) {
+      test('lost create answers for two equal parts leave one job per part, every request answered once (the create is sent again and finds its job)', async () => {
+        const before = suite.created();
+        const lostBefore = env.sandbox.stats().faults.lostCreates;
+        env.sandbox.setFaults({ loseCreateResponses: 2 });
+        const created = await createBatch(provider, input(small(20), 'lost'), ENDPOINT, opts({ maxRequestsPerPart: small(10) } as CreateBatchOptions<P>));
+        const done = await untilTerminal(created.id);
+        expect(done.status).toBe('completed');
+        expect(env.sandbox.stats().faults.lostCreates - lostBefore).toBe(2);
+        expect(suite.created() - before).toBe(2);
+        expect(done.anybatch.provider_batches).toHaveLength(2);
+        expect(new Set(done.anybatch.provider_batches.map((b) => b.id)).size).toBe(2);
+        const { errors } = accountFor(done, small(20), 'lost');
+        expect(errors).toEqual([]);
+      });
+    }
 
     test('an input past maxRequestsPerPart becomes several provider batches merged into one result', async () => {
       const before = suite.created();
