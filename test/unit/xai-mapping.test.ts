@@ -1,5 +1,5 @@
 /** xAI's batch objects and results -> OpenAI's (src/providers/xai): the derived status table, counts, result lines. */
-import { toOpenAIBatch, xaiSeconds, xaiStatus } from '../../src/providers/xai/batch-object';
+import { toOpenAIBatch, xaiMillis, xaiSeconds, xaiStatus } from '../../src/providers/xai/batch-object';
 import { httpStatusOf, toOpenAIResultLine } from '../../src/providers/xai/result-line';
 import type { XaiBatch } from '../../src/providers/xai/wire';
 
@@ -31,11 +31,21 @@ test.each<[string, XaiBatch, string]>([
   ['expire_time passed, nothing pending', batch({ num_requests: 10, num_success: 10 }, { expire_time: iso(NOW - 1) }), 'completed'],
   ['expire_time passed before any request was known', batch({}, { expire_time: iso(NOW - 1) }), 'expired'],
 ])('%s -> %s', (_, b, status) => {
-  expect(xaiStatus(b, NOW)).toBe(status);
+  expect(xaiStatus(b, NOW * 1000)).toBe(status);
+});
+
+test('expiry is read to the millisecond: an expire_time later in the current second has not passed yet', () => {
+  // Floored to seconds on both sides, this batch read as expired 0.9 s before xAI expired it (a CI failure: its
+  // results were read while the sandbox had run none of them yet).
+  const b = batch({ num_requests: 10, num_pending: 10 }, { expire_time: '2026-12-01T12:00:00.950Z' });
+  expect(xaiStatus(b, NOW * 1000 + 50)).toBe('in_progress');
+  expect(xaiStatus(b, NOW * 1000 + 950)).toBe('expired');
+  expect(xaiMillis('2026-12-01T12:00:00.950Z')).toBe(NOW * 1000 + 950);
+  expect(xaiMillis(NOW + 0.5)).toBe(NOW * 1000 + 500);
 });
 
 test('counts: total num_requests, completed num_success, failed num_error + num_cancelled (+ pending once expired)', () => {
-  expect(toOpenAIBatch(batch({ num_requests: 10, num_success: 5, num_error: 2, num_cancelled: 3 }, { cancel_time: iso(NOW) }), { endpoint: '/v1/chat/completions', nowS: NOW })).toMatchObject({
+  expect(toOpenAIBatch(batch({ num_requests: 10, num_success: 5, num_error: 2, num_cancelled: 3 }, { cancel_time: iso(NOW) }), { endpoint: '/v1/chat/completions', nowMs: NOW * 1000 })).toMatchObject({
     id: 'batch_1',
     object: 'batch',
     status: 'cancelled',
@@ -43,14 +53,14 @@ test('counts: total num_requests, completed num_success, failed num_error + num_
     cancelled_at: NOW,
     created_at: NOW - 60,
   });
-  const expired = toOpenAIBatch(batch({ num_requests: 10, num_pending: 4, num_success: 6 }, { expire_time: iso(NOW - 1) }), { endpoint: '/v1/chat/completions', nowS: NOW });
+  const expired = toOpenAIBatch(batch({ num_requests: 10, num_pending: 4, num_success: 6 }, { expire_time: iso(NOW - 1) }), { endpoint: '/v1/chat/completions', nowMs: NOW * 1000 });
   expect(expired).toMatchObject({ status: 'expired', expired_at: NOW - 1, request_counts: { total: 10, completed: 6, failed: 4 } });
-  expect(toOpenAIBatch(batch({ num_requests: 10, num_pending: 4, num_success: 6 }), { endpoint: '/v1/chat/completions', nowS: NOW }).request_counts).toEqual({ total: 10, completed: 6, failed: 0 });
+  expect(toOpenAIBatch(batch({ num_requests: 10, num_pending: 4, num_success: 6 }), { endpoint: '/v1/chat/completions', nowMs: NOW * 1000 }).request_counts).toEqual({ total: 10, completed: 6, failed: 0 });
 });
 
 test("a batch xAI cancelled itself carries xAI's message in errors", () => {
   const b = { ...batch({ num_requests: 2, num_success: 1, num_cancelled: 1 }, { cancel_time: iso(NOW) }), cancel_by_xai_message: 'Team out of credits' };
-  expect(toOpenAIBatch(b, { endpoint: '/v1/chat/completions', nowS: NOW })).toMatchObject({ status: 'cancelled', errors: { data: [{ code: 'cancelled_by_xai', message: 'Team out of credits' }] } });
+  expect(toOpenAIBatch(b, { endpoint: '/v1/chat/completions', nowMs: NOW * 1000 })).toMatchObject({ status: 'cancelled', errors: { data: [{ code: 'cancelled_by_xai', message: 'Team out of credits' }] } });
 });
 
 test('timestamps: RFC 3339 or unix seconds', () => {

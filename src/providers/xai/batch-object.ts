@@ -27,37 +27,49 @@ export const XAI_STATUS_MAP = {
   cancelled: 'cancelled',
 } as const satisfies Record<string, BatchStatus>;
 
-/** Unix seconds of an xAI timestamp; null when unset. */
-export function xaiSeconds(time: XaiTime): number | null {
+/** Unix milliseconds of an xAI timestamp, to its full precision; null when unset. */
+export function xaiMillis(time: XaiTime): number | null {
   if (time === null || time === undefined || time === '') return null;
-  if (typeof time === 'number') return Number.isFinite(time) ? Math.floor(time) : null;
-  if (/^\d+(\.\d+)?$/.test(time)) return Math.floor(Number(time));
+  if (typeof time === 'number') return Number.isFinite(time) ? time * 1000 : null;
+  if (/^\d+(\.\d+)?$/.test(time)) return Number(time) * 1000;
   const ms = Date.parse(time);
   if (Number.isNaN(ms)) throw new Error(`xAI returned an unparseable timestamp: ${JSON.stringify(time)}`);
-  return Math.floor(ms / 1000);
+  return ms;
 }
 
-export function xaiStatus(batch: XaiBatch, nowS: number): BatchStatus {
+/** Unix seconds of an xAI timestamp (floored, as OpenAI's batch fields are); null when unset. */
+export function xaiSeconds(time: XaiTime): number | null {
+  const ms = xaiMillis(time);
+  return ms === null ? null : Math.floor(ms / 1000);
+}
+
+/**
+ * The derived status at `nowMs`. Expiry is compared to the millisecond: with both sides floored to seconds, a batch
+ * whose expire_time falls late in a second read as expired up to a second early, while xAI was still running it, and
+ * its results were read before the requests it was about to finish.
+ */
+export function xaiStatus(batch: XaiBatch, nowMs: number): BatchStatus {
   const s = batch.state;
   const pending = s.num_pending ?? 0;
   const requests = s.num_requests ?? 0;
   if (xaiSeconds(batch.cancel_time) !== null) return pending === 0 ? 'cancelled' : 'cancelling';
   if (pending === 0 && requests > 0) return 'completed';
-  const expires = xaiSeconds(batch.expire_time);
-  if (expires !== null && expires <= nowS) return 'expired';
+  const expiresMs = xaiMillis(batch.expire_time);
+  if (expiresMs !== null && expiresMs <= nowMs) return 'expired';
   return requests === 0 ? 'validating' : 'in_progress';
 }
 
 export interface XaiBatchContext {
   endpoint: string;
   inputFileId?: string;
-  /** The clock, unix seconds (tests pass their own). */
-  nowS?: number;
+  /** The clock, unix milliseconds (tests pass their own). */
+  nowMs?: number;
 }
 
 export function toOpenAIBatch(batch: XaiBatch, ctx: XaiBatchContext): Batch {
-  const nowS = ctx.nowS ?? Math.floor(Date.now() / 1000);
-  const status = xaiStatus(batch, nowS);
+  const nowMs = ctx.nowMs ?? Date.now();
+  const nowS = Math.floor(nowMs / 1000);
+  const status = xaiStatus(batch, nowMs);
   const s = batch.state;
   const created = xaiSeconds(batch.create_time) ?? nowS;
   const expires = xaiSeconds(batch.expire_time);
