@@ -17,6 +17,7 @@ import { OnlineEndpoints } from './providers/online';
 import { createSandboxServer } from './server';
 
 export type { ProviderStats, SandboxFaults, SandboxOptions, SandboxStats } from './kernel/settings';
+export type { ReceivedCredentials } from './kernel/auth';
 export { SandboxSettingError } from './kernel/options';
 export type { SandboxProviderName } from './providers';
 
@@ -54,7 +55,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const dataDir = opts.dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'anybatch-sandbox-')));
   const tmpDir = path.join(dataDir, 'tmp');
   const faults = new FaultInjector(opts.faults);
-  const kernel: Kernel = { options: opts, faults, now: opts.now, dataDir, tmpDir, counters: { requests: 0, contentDownloadsInFlight: 0 } };
+  const kernel: Kernel = { options: opts, faults, now: opts.now, dataDir, tmpDir, counters: { requests: 0, contentDownloadsInFlight: 0 }, credentials: new Map() };
   const providers = Object.values(PROVIDER_MODULES).map((module) => module.create(kernel));
   const online = new OnlineEndpoints(kernel, { rpm: options.rpm, tpm: options.tpm });
   await fs.mkdir(tmpDir, { recursive: true });
@@ -115,6 +116,7 @@ function sandboxStats(kernel: Kernel, providers: readonly SandboxProvider[], onl
     requests: kernel.counters.requests,
     faults: { ...kernel.faults.counts },
     contentDownloadsInFlight: kernel.counters.contentDownloadsInFlight,
+    lastCredentials: Object.fromEntries(kernel.credentials),
     batchesByStatus,
     providers: byProvider,
     onlineCompletions: online.stats().completions,

@@ -7,6 +7,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { receivedCredentials } from './kernel/auth';
 import { ApiError, readJsonBody, sendJson } from './kernel/http';
 import { checkFaults, SandboxSettingError } from './kernel/options';
 import { findRoute, type Kernel, type Route, type SandboxProvider } from './kernel/provider';
@@ -100,6 +101,8 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse): Prom
 async function api(app: App, mount: Mount, method: string, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { kernel } = app;
   kernel.counters.requests++;
+  const credentials = receivedCredentials(req, url);
+  if (credentials) kernel.credentials.set(mount.provider.name, credentials);
   const faults = kernel.faults.current;
   if (faults.slowMs) await sleep(faults.slowMs);
   const fault = kernel.faults.decide();

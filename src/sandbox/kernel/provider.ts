@@ -4,6 +4,7 @@
  * admit the request (`authenticate`), matches the provider's `routes`, and renders refusals with `sendError`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ReceivedCredentials } from './auth';
 import type { FaultInjector } from './faults';
 import type { ApiError } from './http';
 import type { ResolvedOptions } from './options';
@@ -20,6 +21,11 @@ export interface Kernel {
   /** Scratch space for uploads and result files in progress. */
   tmpDir: string;
   counters: KernelCounters;
+  /**
+   * By provider module name, the credentials of the last API request under its path that carried any (as sent,
+   * whether admitted or not): what a test reads to know which key reached the provider.
+   */
+  credentials: Map<string, ReceivedCredentials>;
 }
 
 export interface KernelCounters {

@@ -1,4 +1,5 @@
 /** The sandbox's settings and statistics: what `startSandbox` takes and what `stats()` reports. */
+import type { ReceivedCredentials } from './auth';
 
 export interface SandboxFaults {
   /** 0..1 probability per API request of a 429 (rate_limit_exceeded; Anthropic: rate_limit_error) with `retry-after` header. */
@@ -178,6 +179,13 @@ export interface SandboxStats {
   faults: { rate429: number; rate500: number; drops: number; truncated: number; lostCreates: number };
   /** File content responses currently streaming (every provider). */
   contentDownloadsInFlight: number;
+  /**
+   * By provider module (`openai`, `anthropic`, ...), the credentials the last API request under its path carried, as
+   * sent (`Authorization`, `x-api-key`, `api-key`, `x-goog-api-key`, `?key=`): which key reached the provider. A
+   * request carrying none leaves it as it was; a module no such request reached is absent. Keys are held in the clear:
+   * the sandbox is for keys that open nothing.
+   */
+  lastCredentials: Record<string, ReceivedCredentials>;
   /** OpenAI batches by status; the other providers' keyed `<provider>:<status>` (`anthropic:ended`, `groq:completed`). */
   batchesByStatus: Record<string, number>;
   /** The same, per provider module. */
