@@ -1,6 +1,10 @@
-/** A Bedrock model invocation job -> OpenAI's `Batch` (provider-apis-3.md section 1: statuses and counts). */
+/**
+ * A Bedrock model invocation job -> OpenAI's `Batch` (provider-apis-3.md section 1: statuses and counts), with what
+ * its `manifest.json.out` adds once it ended (./manifest.ts): the counts the job lacks, and its tokens as `usage`.
+ */
 import type { GetModelInvocationJobCommandOutput } from '@aws-sdk/client-bedrock';
 import type { Batch, BatchStatus } from '../../contract/batch';
+import { manifestUsage, type BedrockManifest } from './manifest';
 
 /** Bedrock's job statuses and the OpenAI status each reads as. */
 export const BEDROCK_STATUS_MAP: Readonly<Record<string, BatchStatus>> = {
@@ -27,14 +31,15 @@ export function jobIdOf(jobArn: string): string {
   return jobArn.slice(jobArn.lastIndexOf('/') + 1);
 }
 
-export function toOpenAIBatch(job: BedrockJob): Batch {
+/** The job as a batch; `manifest`, when read, fills each count the job lacks and gives the batch its `usage`. */
+export function toOpenAIBatch(job: BedrockJob, manifest: BedrockManifest | null = null): Batch {
   const status = BEDROCK_STATUS_MAP[job.status ?? ''];
   if (!status) throw new Error(`Bedrock job ${job.jobArn} has a status anybatch does not know: ${JSON.stringify(job.status)}`);
   const created = seconds(job.submitTime) ?? 0;
   const ended = seconds(job.endTime) ?? seconds(job.lastModifiedTime);
-  const total = job.totalRecordCount ?? 0;
-  const completed = job.successRecordCount ?? 0;
-  const failed = job.errorRecordCount ?? 0;
+  const total = job.totalRecordCount ?? manifest?.totalRecordCount ?? 0;
+  const completed = job.successRecordCount ?? manifest?.successRecordCount ?? 0;
+  const failed = job.errorRecordCount ?? manifest?.errorRecordCount ?? 0;
   const at = (when: number | null) => (when === null ? undefined : when);
   const batch: Batch = {
     id: job.jobArn ?? '',
@@ -54,6 +59,8 @@ export function toOpenAIBatch(job: BedrockJob): Batch {
     request_counts: { total: Math.max(total, completed + failed), completed, failed },
     metadata: null,
   };
+  const usage = manifest ? manifestUsage(manifest) : null;
+  if (usage) batch.usage = usage;
   if (status === 'failed') batch.errors = { object: 'list', data: [{ code: 'job_failed', message: job.message ?? 'The Bedrock job failed without a message.' }] };
   return batch;
 }
