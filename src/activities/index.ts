@@ -97,6 +97,9 @@ function providerInput(spec: BatchSpec, part: PartPlan, files: PartFiles): Provi
     path: files.path,
     // A part that is a byte range of the staged input is read in place, and goes by its part's own name.
     ...(files.range !== undefined ? { offset: files.range.offset, name: `part-${part.index}.jsonl` } : {}),
+    // A part in a remote store is streamed from it.
+    ...(files.read !== undefined ? { read: files.read } : {}),
+    ...(files.name !== undefined ? { name: files.name } : {}),
     idempotencyKey: `${spec.batchId}/${part.index}`,
     notBefore: spec.createdAt - KEY_SEARCH_SLACK_SECONDS,
     endpoint: spec.endpoint,
@@ -180,7 +183,7 @@ export function createActivities(opts: WorkerFilesOptions = {}): BatchActivities
         const staged = storage.forBatch(spec);
         return providerCall(
           spec,
-          (conn) => staged.withPart(part, { input: true, releaseInput: true }, (files) => getAdapter(spec.provider).prepareInput(conn, providerInput(spec, part, files))),
+          (conn) => staged.withPart(part, { input: true }, (files) => getAdapter(spec.provider).prepareInput(conn, providerInput(spec, part, files))),
           part.path,
         );
       }, part.path);

@@ -171,7 +171,7 @@ export class CustomIdMap {
  * The custom_ids of a staged part, in line order: for adapters that send their own ids in line order (Bedrock's
  * `R<n>`, Vertex AI's `r<n>`) and map results back by position. Bounded by the part's size (one provider batch).
  */
-export async function partCustomIds(input: Pick<ProviderInput, 'path' | 'offset' | 'bytes'>): Promise<string[]> {
+export async function partCustomIds(input: Pick<ProviderInput, 'path' | 'offset' | 'bytes' | 'read'>): Promise<string[]> {
   const ids: string[] = [];
   for await (const raw of splitLines(partChunks(input))) {
     if (raw.length === 0) continue;

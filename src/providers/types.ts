@@ -32,8 +32,13 @@ export interface ProviderLog {
 
 /** The input of one provider batch, staged on the worker's disk. */
 export interface ProviderInput {
-  /** Path of the JSONL file (OpenAI batch format, already validated). Read it with `partChunks` / `partBlob` (src/providers/part-input.ts). */
+  /**
+   * Path of the JSONL file (OpenAI batch format, already validated), or, with `read`, the URI of the stored object
+   * the part is in. Read it with `partChunks` / `partUpload` (src/providers/part-input.ts), never directly.
+   */
   path: string;
+  /** Set when the part is in a remote store: its bytes, streamed from there on each call (length checked). */
+  read?: () => AsyncIterable<Buffer>;
   /**
    * Set when the part is `bytes` bytes of `path` from this offset (a part planned as a byte range of the staged
    * input, read in place); absent when the file is the part.

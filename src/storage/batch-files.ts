@@ -59,8 +59,16 @@ export function checkPartIndex(batchId: string, index: unknown): number {
 
 /** What an adapter gets for a part: local paths. */
 export interface PartFiles {
-  /** The part's input file (for a batch in S3: the scratch copy, present when asked for with `input`). */
+  /** The part's input file; for a batch in a remote store, the URI of the object it is in (read it with `read`). */
   path: string;
+  /**
+   * For a batch in a remote store: the part's bytes, streamed from the store on each call (one ranged read when the
+   * part is a range of the staged input), and an error rather than fewer bytes when the store returns less than the
+   * part. The part is never copied to the worker. Absent for a local folder store, where `path` is the part.
+   */
+  read?: () => AsyncIterable<Buffer>;
+  /** The name the part's file goes by at the provider, where it is not the base name of `path`. */
+  name?: string;
   /**
    * Where the part is in `path` when it is a byte range of the staged input (a local folder store: the input itself,
    * never copied); absent when `path` holds the part alone.
@@ -77,10 +85,8 @@ export interface PartFiles {
 }
 
 export interface WithPartOptions {
-  /** The adapter reads the part's input: make it a local file first (and fail clearly when it is gone). */
+  /** The adapter reads the part's input: fail clearly, before the adapter runs, when it is gone. */
   input?: boolean;
-  /** Drop the scratch copy of the input once `fn` succeeded (it is in the store; the upload no longer needs it). */
-  releaseInput?: boolean;
 }
 
 /** Where a batch's results are written: a local folder, or under a prefix of the store. */

@@ -1,8 +1,9 @@
 /**
  * A batch in an S3-compatible store: the worker keeps a scratch cache under its own ANYBATCH_HOME (`cache/<batch>/`,
  * mirroring the keys) for what adapters need as files. Parts are split into objects at the batch's part keys (nothing
- * on the worker's disk for planning). A part's input is downloaded before its upload (streamed to a temp file, its
- * size checked against the object's, then renamed into place); the part's work folder is restored from the store
+ * on the worker's disk for planning). A part's input is never copied to the worker: adapters read it streamed from
+ * the store (`PartFiles.read`, a ranged read for a part that is a range of the staged input, its length checked),
+ * straight into the provider's upload; the part's work folder is restored from the store
  * before each adapter call, and whatever the adapter wrote is uploaded back while it runs (on each change) and once
  * more when it returns (src/storage/work-sync.ts), so that another worker host, after a crash, finds the id maps,
  * translations and create markers. The scratch is only a cache: deleting it loses nothing; it is deleted once the
@@ -16,11 +17,11 @@ import type { PartSink, SplitLimits } from '../results/split';
 import { idsOfInputChunks, idsOfListChunks } from '../results/writer';
 import type { BatchSpec, PartPlan } from '../contract/spec';
 import type { PartFiles, ResultsTarget, WithPartOptions } from './batch-files';
-import { BlobNotFoundError } from './errors';
+import { BlobNotFoundError, StorageError } from './errors';
 import type { StorageRef } from './layout';
 import { StagedBatch } from './staged-batch';
 import type { BlobStore, ByteRange } from './types';
-import { WorkSync, download, statOrNull } from './work-sync';
+import { WorkSync } from './work-sync';
 
 /** Scratch folders (a cache) untouched this long are removed at worker start. */
 export const SCRATCH_MAX_AGE_MS = 7 * 24 * 3600_000;
@@ -96,12 +97,23 @@ export class RemoteBatchFiles extends StagedBatch {
   }
 
   override partFiles(part: PartPlan): PartFiles {
-    // A part planned as a range of the staged input has a scratch copy of that range alone, where its own object would be.
-    const key = this.partRange(part) !== null ? this.keys.part(part.index) : this.partKey(part);
+    const store = this.store;
+    const key = this.partKey(part);
+    const range = this.partRange(part);
+    const bytes = range === null ? null : range.end - range.start + 1;
+    const where = store.uri(key);
     const work = this.keys.work(part.index);
     // Outside `withPart` nothing syncs the folder: persisting there is refused rather than silently skipped.
     const outside = () => Promise.reject(new Error(`part ${part.index}'s work folder is only kept in the store during an adapter call (withPart)`));
-    return { path: this.scratchOf(key), workDir: this.scratchOf(work), persist: outside };
+    return {
+      path: where,
+      // Streamed from the store each time it is read (never a copy on this worker's disk).
+      read: () => (bytes !== null ? exactly(objectChunks(store, key, range ?? undefined), bytes, where) : wholeObject(store, key, where)),
+      // A range goes by its part's own name, as it did when it was copied to the part's key.
+      name: path.posix.basename(range !== null ? this.keys.part(part.index) : key),
+      workDir: this.scratchOf(work),
+      persist: outside,
+    };
   }
 
   /** The scratch manifest of a part's work folder (one per run folder: a later run of the id never reads an earlier one's). */
@@ -115,11 +127,10 @@ export class RemoteBatchFiles extends StagedBatch {
     const files = this.partFiles(part);
     const store = this.store;
     const key = this.partKey(part);
-    const range = this.partRange(part);
     await fs.promises.mkdir(this.scratchRoot, { recursive: true });
     const now = new Date();
     await fs.promises.utimes(this.scratchRoot, now, now).catch(() => undefined); // in use: not swept
-    if (opts.input) await this.fetch(key, files.path, range);
+    if (opts.input && !(await store.head(key))) throw new BlobNotFoundError(key, store.uri(key));
     const sync = new WorkSync(store, this.keys.work(part.index), files.workDir, this.syncManifest(part.index));
     await sync.restore();
     const stop = sync.watch();
@@ -133,27 +144,7 @@ export class RemoteBatchFiles extends StagedBatch {
     }
     await stop();
     await sync.push();
-    if (opts.releaseInput) await fs.promises.rm(files.path, { force: true });
     return result;
-  }
-
-  /**
-   * Downloads `key` (or the range of it) to `file` unless a complete copy is there (streamed, size checked, temp +
-   * rename). A range is one ranged GET, without a HEAD first: the size check catches a short object.
-   */
-  private async fetch(key: string, file: string, range: Required<ByteRange> | null): Promise<void> {
-    const store = this.store;
-    let size: number;
-    if (range !== null) {
-      size = range.end - range.start + 1;
-    } else {
-      const info = await store.head(key);
-      if (!info) throw new BlobNotFoundError(key, store.uri(key));
-      size = info.size;
-    }
-    const st = await statOrNull(file);
-    if (st?.isFile() && st.size === size) return;
-    await download(store, key, file, size, range ?? undefined);
   }
 
   override async partIds(part: PartPlan): Promise<AsyncIterable<string> | null> {
@@ -174,4 +165,22 @@ export class RemoteBatchFiles extends StagedBatch {
   protected override async removeScratch(problems: string[]): Promise<void> {
     await fs.promises.rm(this.scratchRoot, { recursive: true, force: true }).catch((err: Error) => problems.push(`could not remove the scratch ${this.scratchRoot}: ${err.message}`));
   }
+}
+
+/** `chunks`, failing at the end if they were not exactly `bytes` bytes (a short read never becomes a short upload). */
+async function* exactly(chunks: AsyncIterable<Buffer>, bytes: number, where: string): AsyncGenerator<Buffer> {
+  let seen = 0;
+  for await (const chunk of chunks) {
+    seen += chunk.length;
+    if (seen > bytes) throw new StorageError('storage_error', `Read more than the ${bytes} bytes of ${where} (changed meanwhile).`);
+    yield chunk;
+  }
+  if (seen !== bytes) throw new StorageError('storage_error', `Read ${seen} of the ${bytes} bytes of ${where} (cut off, or changed meanwhile).`);
+}
+
+/** A whole object, its length checked against the store's size for it. */
+async function* wholeObject(store: BlobStore, key: string, where: string): AsyncGenerator<Buffer> {
+  const info = await store.head(key);
+  if (!info) throw new BlobNotFoundError(key, where);
+  yield* exactly(objectChunks(store, key), info.size, where);
 }

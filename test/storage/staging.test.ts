@@ -14,6 +14,7 @@ import { StorageMismatchError } from '../../src/storage/batch-files';
 import { LegacyBatchFiles } from '../../src/storage/legacy-files';
 import { LocalBatchFiles } from '../../src/storage/local-files';
 import { RemoteBatchFiles } from '../../src/storage/remote-files';
+import { partFileName } from '../../src/providers/part-input';
 import { WorkerFiles, checkWorkerStore, sweepScratch } from '../../src/storage/worker-files';
 import { mergeResults, writePartResults } from '../../src/results/writer';
 import type { StoreResults } from '../../src/results/writer';
@@ -53,6 +54,12 @@ afterAll(async () => {
 });
 
 const line = (i: number, pad = 0) => JSON.stringify({ custom_id: `r${i}`, method: 'POST', url: '/v1/chat/completions', body: { model: 'm', pad: 'x'.repeat(pad) } });
+
+/** Every file under `dir` (none when it does not exist). */
+function filesUnder(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return (fs.readdirSync(dir, { recursive: true, withFileTypes: true }) as fs.Dirent[]).filter((e) => e.isFile()).map((e) => path.join(e.parentPath ?? e.path, e.name));
+}
 
 async function readAll(store: BlobStore, key: string): Promise<string> {
   const chunks: Buffer[] = [];
@@ -262,17 +269,23 @@ describe('a batch in S3: parts as objects, a scratch cache, the work folder kept
     expect(failure.message).toContain(store.uri(spec.storage!.inputKey));
   });
 
-  test('the input is downloaded for the adapter and the work folder follows the part from host to host', async () => {
+  test('the input is streamed from the store for the adapter (no copy on the worker) and the work folder follows the part from host to host', async () => {
     const spec = await stage(store, 6, { pad: 50 });
     const [part0] = (await hostA().forBatch(spec).plan({ maxRequests: 3, maxBytes: 1e9 })).map((p, i) => ({ ...p, firstRequest: i * 3 }));
     const a = hostA().forBatch(spec);
     const filesA = a.partFiles(part0);
-    expect(filesA.path).toBe(path.join(tmp, 'hostA', 'cache', spec.batchId, 'inputs', `${spec.batchId}.part-0.jsonl`));
-    expect(path.basename(filesA.path)).toBe(`${spec.batchId}.part-0.jsonl`); // the name an upload is found by again
+    expect(filesA.path).toBe(store.uri(layout.part(spec.batchId, 0)));
+    expect(partFileName({ path: filesA.path, name: filesA.name })).toBe(`${spec.batchId}.part-0.jsonl`); // the name an upload is found by again
 
     // Host A: the adapter reads the input and writes its translations; a marker written mid-call is in the store before the call returns.
-    await a.withPart(part0, { input: true, releaseInput: true }, async (f) => {
-      expect(fs.readFileSync(f.path, 'utf8')).toBe([line(0, 50), line(1, 50), line(2, 50)].join('\n') + '\n');
+    await a.withPart(part0, { input: true }, async (f) => {
+      const read = async () => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of f.read!()) chunks.push(Buffer.from(chunk));
+        return Buffer.concat(chunks).toString('utf8');
+      };
+      expect(await read()).toBe([line(0, 50), line(1, 50), line(2, 50)].join('\n') + '\n');
+      expect(await read()).toBe([line(0, 50), line(1, 50), line(2, 50)].join('\n') + '\n'); // again, for a retried upload
       fs.mkdirSync(f.workDir, { recursive: true });
       fs.writeFileSync(path.join(f.workDir, 'requests.jsonl.tmp'), 'translated\n');
       fs.renameSync(path.join(f.workDir, 'requests.jsonl.tmp'), path.join(f.workDir, 'requests.jsonl'));
@@ -281,7 +294,8 @@ describe('a batch in S3: parts as objects, a scratch cache, the work folder kept
       while (!(await store.head(layout.work(spec.batchId, 0) + 'ids.json')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(await store.head(layout.work(spec.batchId, 0) + 'ids.json')).not.toBeNull();
     });
-    expect(fs.existsSync(filesA.path)).toBe(false); // released once uploaded
+    // Nothing of the input was written to this worker's disk.
+    expect(filesUnder(path.join(tmp, 'hostA', 'cache', spec.batchId)).filter((f) => !f.startsWith(filesA.workDir + path.sep) && !f.includes(`${path.sep}.sync${path.sep}`))).toEqual([]);
     expect((await keysOf(store, layout.work(spec.batchId, 0))).sort()).toEqual([`${layout.work(spec.batchId, 0)}ids.json`, `${layout.work(spec.batchId, 0)}requests.jsonl`]);
 
     // Host B (after a crash of A): finds A's files, writes a create marker, even when its call then fails.
@@ -331,7 +345,7 @@ describe('a batch in S3: parts as objects, a scratch cache, the work folder kept
     await expect(a.partFiles(part0).persist()).rejects.toThrow(/only kept in the store during an adapter call/);
   });
 
-  test('a cut-off download is an error (retried), and leaves no file', async () => {
+  test('a cut-off read of the input is an error (retried), never fewer bytes, and leaves no file', async () => {
     const spec = await stage(store, 4, { pad: 1000 });
     const short: BlobStore = Object.create(store, {
       get: {
@@ -343,11 +357,17 @@ describe('a batch in S3: parts as objects, a scratch cache, the work folder kept
     });
     const b = new RemoteBatchFiles(spec, short, path.join(tmp, 'hostC'));
     const part: PartPlan = { index: 0, path: spec.input.path, requestCount: 4, bytes: spec.input.bytes };
-    const err = await b.withPart(part, { input: true }, async () => 1).catch((e: Error) => e);
+    const seen: Buffer[] = [];
+    const err = await b
+      .withPart(part, { input: true }, async (f) => {
+        for await (const chunk of f.read!()) seen.push(chunk);
+      })
+      .catch((e: Error) => e);
     expect(err).toBeInstanceOf(StorageError);
+    expect((err as Error).message).toContain(`Read 100 of the ${spec.input.bytes} bytes of ${store.uri(spec.storage!.inputKey)}`);
     expect(classifyFailure(err)).toMatchObject({ type: 'storage_error', nonRetryable: false });
-    expect(fs.existsSync(b.partFiles(part).path)).toBe(false);
-    expect(fs.readdirSync(path.dirname(b.partFiles(part).path))).toEqual([]);
+    expect(Buffer.concat(seen).length).toBe(100); // what came before the error, never a complete-looking part
+    expect(filesUnder(path.join(tmp, 'hostC')).filter((f) => !f.includes(`${path.sep}.sync${path.sep}`))).toEqual([]);
   });
 
   test('ids from the part object, else from the ids list; results and merge in the store; clean-up after', async () => {

@@ -24,7 +24,7 @@ import { SdkClients, type SdkClientOptions } from '../sdk-clients';
 import { MalformedLine, readJsonLines } from '../../results/jsonl';
 import { runFileName, runNonce } from '../run-nonce';
 import { malformedResultLine, maxResultLineBytes } from '../../results/malformed';
-import { partBlob, partFileName } from '../part-input';
+import { partFileName, partUpload } from '../part-input';
 
 /** Metadata key that ties a provider batch to its anybatch batch and part (the idempotency key). */
 export const KEY_METADATA = 'anybatch_key';
@@ -75,9 +75,9 @@ export class OpenAIAdapter implements ProviderAdapter {
       this.findSince(client.files.list({ purpose: 'batch', order: 'desc', limit: PAGE }), input.notBefore, (file) => file.filename === filename && file.bytes === input.bytes && file.status !== 'error'),
     );
     if (existing) return preparedFile(existing.id);
-    // A file-backed Blob is read lazily while the body is sent, so the upload never sits in memory.
+    // Read lazily while the body is sent (from the file, or streamed from a remote store), never held in memory.
     const file = await this.call('upload input', async () =>
-      client.files.create({ file: new File([await partBlob(input)], filename, { type: 'application/jsonl' }), purpose: 'batch' }),
+      client.files.create({ file: await partUpload(input, filename), purpose: 'batch' }),
     );
     return preparedFile(file.id);
   }

@@ -29,7 +29,7 @@ import { toOpenAIBatch, xaiSeconds } from './batch-object';
 import { xaiCalls } from './errors';
 import { toOpenAIResultLine } from './result-line';
 import type { XaiBatch, XaiBatchList, XaiResultPage } from './wire';
-import { partBlob, partFileName } from '../part-input';
+import { partFileName, partUpload } from '../part-input';
 
 /** The prefix of the `name` that carries the idempotency key. */
 export const NAME_PREFIX = 'anybatch:';
@@ -69,9 +69,9 @@ export class XaiAdapter implements ProviderAdapter {
   async prepareInput(conn: ProviderConnection, input: ProviderInput): Promise<PreparedInput> {
     const client = this.client(conn);
     const filename = partFileName(input);
-    // A file-backed Blob is read lazily while the body is sent, so the upload never sits in memory.
+    // Read lazily while the body is sent (from the file, or streamed from a remote store), never held in memory.
     const file = await this.call('upload input', async () =>
-      client.files.create({ file: new File([await partBlob(input)], filename, { type: 'application/jsonl' }), purpose: 'batch' }),
+      client.files.create({ file: await partUpload(input, filename), purpose: 'batch' }),
     );
     return preparedFile(file.id);
   }
