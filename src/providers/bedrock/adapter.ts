@@ -5,7 +5,9 @@
  * A part's requests are translated (./records.ts) into records in its work folder, put in S3 under the batch's own
  * folder of the output root (`<outputS3Uri><batch id>/<part>/<run nonce>/input/records.jsonl`), and a job is
  * created reading it and writing beside it (`.../output/`, where Bedrock adds `<job id>/records.jsonl.out` and
- * `manifest.json.out`). Results are joined back on the record ids, which are anybatch's own.
+ * `manifest.json.out`). Results are joined back on the record ids, which are anybatch's own. The manifest, read once
+ * the job ended, gives the batch the counts the job lacks and its tokens as `usage`; it never decides a request's
+ * outcome (./manifest.ts).
  *
  * Idempotency: the job's `clientRequestToken` is a digest of the part's run key (its batch, part and run nonce):
  * Bedrock "ignores the request, but does not return an error" when a token repeats, answering with the same job,
@@ -23,7 +25,7 @@ import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { BedrockClient, CreateModelInvocationJobCommand, GetModelInvocationJobCommand, StopModelInvocationJobCommand } from '@aws-sdk/client-bedrock';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { Batch } from '../../contract/batch';
+import { isTerminal, type Batch } from '../../contract/batch';
 import { MalformedLine, readJsonLines, splitLines } from '../../results/jsonl';
 import { maxResultLineBytes } from '../../results/malformed';
 import type { ProviderCapabilities } from '../capabilities';
@@ -31,6 +33,7 @@ import type { ProviderInfo } from '../http-errors';
 import { readJsonFile, runKey, runNonce, writeDurable } from '../run-nonce';
 import { preparedFile, requirePreparedFile, ProviderError } from '../types';
 import type { CreateProviderBatch, PreparedInput, ProviderAdapter, ProviderConnection, ProviderInput, RequestCheck, ResultLine } from '../types';
+import { manifestDisagreement, manifestKey, readManifest, type GetObject, type LinesRead, type ManifestRead } from './manifest';
 import { folderUri, foldersFromEnv, isUnder } from '../bucket-folders';
 import { partCustomIds } from '../custom-ids';
 import { renameDurably } from '../../storage/fsync';
@@ -266,7 +269,50 @@ export class BedrockAdapter implements ProviderAdapter {
   }
 
   async retrieveBatch(conn: ProviderConnection, id: string): Promise<Batch> {
-    return toOpenAIBatch(await this.job(conn, id, 'retrieve job'));
+    const job = await this.job(conn, id, 'retrieve job');
+    const batch = toOpenAIBatch(job);
+    // Bedrock writes the manifest when the job ends; until then there is nothing to read.
+    if (!isTerminal(batch.status)) return batch;
+    const read = await this.jobManifest(conn, (conn.options ?? {}) as BedrockOptions, job);
+    if (read.kind === 'read') return toOpenAIBatch(job, read.manifest);
+    // A job that failed, expired or was stopped before it answered a record writes no manifest: nothing to say.
+    const answered = (job.status === 'Completed' || job.status === 'PartiallyCompleted') && job.processedRecordCount !== 0;
+    if (read.kind !== 'missing' || answered) this.warn(conn, `${this.info.label} job ${id}: ${manifestProblem(read)}; its counts are the job's own.`, { job: id });
+    return batch;
+  }
+
+  /** The job's output folder, refused when it is not under this batch's output root (the worker reads it with its own credentials). */
+  private outputFolder(options: BedrockOptions, job: BedrockJob, id: string): S3Location | null {
+    const out = job.outputDataConfig?.s3OutputDataConfig?.s3Uri;
+    if (!out) return null;
+    const folder = parseS3Uri(out, 'the job output');
+    const root = outputRoot(options, this.info.label);
+    if (!isUnder(root, folder)) throw new ProviderError('permission', `${this.info.label} job ${id} writes to ${out}, outside this batch's output root ${uriOf(root)}.`);
+    return folder;
+  }
+
+  /** The job's `manifest.json.out`, or what kept it from being read (never a failure: the manifest is optional). */
+  private async jobManifest(conn: ProviderConnection, options: BedrockOptions, job: BedrockJob): Promise<ManifestRead> {
+    const id = job.jobArn ?? '';
+    let folder: S3Location | null;
+    try {
+      folder = this.outputFolder(options, job, id);
+    } catch (err) {
+      return { kind: 'unreadable', problem: (err as Error).message };
+    }
+    if (!folder) return { kind: 'missing' };
+    return readManifest(this.getObject(conn), folder.bucket, manifestKey(folder, jobIdOf(id)), this.info.label);
+  }
+
+  private getObject(conn: ProviderConnection): GetObject {
+    const { s3 } = this.client(conn);
+    return (bucket, key) => s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  }
+
+  /** The worker's log in an activity; a process warning elsewhere. */
+  private warn(conn: ProviderConnection, message: string, attrs: Record<string, unknown>): void {
+    if (conn.log) conn.log.warn(message, attrs);
+    else process.emitWarning(message);
   }
 
   async cancelBatch(conn: ProviderConnection, id: string): Promise<Batch> {
@@ -282,19 +328,21 @@ export class BedrockAdapter implements ProviderAdapter {
 
   async *readResults(conn: ProviderConnection, batch: Batch, input: ProviderInput): AsyncIterable<ResultLine> {
     const job = await this.job(conn, batch.id, 'read results');
-    const out = job.outputDataConfig?.s3OutputDataConfig?.s3Uri;
-    if (!out) return;
     // The job's output folder must still be one this batch may read (the job is this part's own, under its root).
-    const folder = parseS3Uri(out, 'the job output');
-    const root = outputRoot(this.options(input), this.info.label);
-    if (!isUnder(root, folder)) throw new ProviderError('permission', `${this.info.label} job ${batch.id} writes to ${out}, outside this batch's output root ${uriOf(root)}.`);
+    const folder = this.outputFolder(this.options(input), job, batch.id);
+    if (!folder) return;
     const prefix = `${folder.prefix}${jobIdOf(batch.id)}/`;
+    const manifest = manifestKey(folder, jobIdOf(batch.id));
     const { s3 } = this.client(conn);
     const keys: string[] = [];
+    let hasManifest = false;
     let token: string | undefined;
     do {
       const page = await awsCall(this.info.label, 'list outputs', () => s3.send(new ListObjectsV2Command({ Bucket: folder.bucket, Prefix: prefix, ContinuationToken: token })), `s3://${folder.bucket}/${prefix}`);
-      for (const object of page.Contents ?? []) if (object.Key?.endsWith('.jsonl.out')) keys.push(object.Key);
+      for (const object of page.Contents ?? []) {
+        if (object.Key?.endsWith('.jsonl.out')) keys.push(object.Key);
+        else if (object.Key === manifest) hasManifest = true;
+      }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     if (keys.length === 0) return;
@@ -303,6 +351,7 @@ export class BedrockAdapter implements ProviderAdapter {
     const type: InvocationType = job.modelInvocationType === 'Converse' ? 'Converse' : 'InvokeModel';
     const opts = { type, model: job.modelId ?? '', createdAt: batch.completed_at ?? batch.cancelled_at ?? batch.expired_at ?? batch.created_at };
     const maxLineBytes = maxResultLineBytes(this.capabilities);
+    const counted: LinesRead = { succeeded: 0, failed: 0, requests: input.requestCount };
     for (const key of keys) {
       const where = `s3://${folder.bucket}/${key}`;
       const object = await awsCall(this.info.label, 'download results', () => s3.send(new GetObjectCommand({ Bucket: folder.bucket, Key: key })), where);
@@ -313,12 +362,28 @@ export class BedrockAdapter implements ProviderAdapter {
           if (line instanceof MalformedLine) continue;
           const index = recordIndex(line.recordId);
           const customId = index === null ? undefined : ids[index];
-          if (customId !== undefined) yield toOpenAIResultLine(line, customId, opts);
+          if (customId === undefined) continue;
+          // As toOpenAIResultLine reads them: an error object is Bedrock's error, else a model output is an answer.
+          if (typeof line.error === 'object' && line.error !== null) counted.failed += 1;
+          else if (typeof line.modelOutput === 'object' && line.modelOutput !== null) counted.succeeded += 1;
+          yield toOpenAIResultLine(line, customId, opts);
         }
       } catch (err) {
         // A cut-off download is a transient fault: the activity retries and writes nothing short.
         throw err instanceof ProviderError ? err : new ProviderError('transient', `download of ${where} failed: ${(err as Error).message}`, { cause: err });
       }
     }
+    // Every line is out: the manifest is checked against them, and only logged where it disagrees (the lines stand).
+    // Without one, retrieveBatch has already said so.
+    if (!hasManifest) return;
+    const read = await readManifest(this.getObject(conn), folder.bucket, manifest, this.info.label);
+    const problem = read.kind === 'read' ? manifestDisagreement(read.manifest, counted, batch.id) : `${this.info.label} job ${batch.id}: ${manifestProblem(read)}; the results follow the output lines.`;
+    if (problem) this.warn(conn, problem, { job: batch.id });
   }
+}
+
+/** Why a manifest was not read, in a clause. */
+function manifestProblem(read: Exclude<ManifestRead, { kind: 'read' }>): string {
+  if (read.kind === 'missing') return 'no manifest.json.out beside its output';
+  return read.kind === 'malformed' ? `its manifest.json.out is not a manifest: ${read.problem}` : `its manifest.json.out could not be read: ${read.problem}`;
 }
