@@ -182,7 +182,9 @@ function receive(req: IncomingMessage, target: string, maxBytes: number): Promis
     }
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { fileSize: maxBytes, files: 1, fields: 10 } });
+      // busboy calls a file that reaches its limit truncated (it cannot know whether more follows): one byte over
+      // the most taken, so a file of exactly `maxBytes` is taken whole.
+      parser = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { fileSize: maxBytes + 1, files: 1, fields: 10 } });
     } catch (err) {
       reject(badRequest(`The multipart body cannot be read: ${(err as Error).message}`));
       return;

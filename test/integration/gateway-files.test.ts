@@ -252,6 +252,20 @@ describe('the upload size limit', () => {
       await limited.gateway.close();
     }
   });
+
+  test('an upload of exactly the limit is taken, one byte more is not', async () => {
+    const limited = await startGateway({ maxUploadBytes: 2000 });
+    try {
+      const openai = client('sk-upload-limit-exact', '/v1', limited.base);
+      // One request and blank lines up to the size wanted.
+      const sized = (bytes: number) => Buffer.concat([Buffer.from(line(0)), Buffer.alloc(bytes - Buffer.byteLength(line(0)), '\n')]);
+      const taken = await openai.files.create({ file: await toFile(sized(2000), 'fits.jsonl'), purpose: 'batch' });
+      expect(taken).toMatchObject({ bytes: 2000, status: 'processed' });
+      await expect(openai.files.create({ file: await toFile(sized(2001), 'over.jsonl'), purpose: 'batch' })).rejects.toMatchObject({ status: 413 });
+    } finally {
+      await limited.gateway.close();
+    }
+  });
 });
 
 describe('a keys file', () => {
