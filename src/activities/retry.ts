@@ -1,7 +1,8 @@
 /**
  * One retry round of `retryFailed`: the requests of the last round's parts that ended with a retryable error
  * (src/results/retryable.ts) are copied from the staged input into new parts, split by the provider's limits like
- * any part, so that the workflow submits them as follow-up provider batches.
+ * any part, so that the workflow submits them as follow-up provider batches. A round smaller than the provider's
+ * minimum batch (Bedrock's 100 records, Cerebras's 10 requests) is not sent: its requests keep their error lines.
  *
  * Streams both ways: the last round's error files are read line by line (only the retryable custom_ids are kept:
  * memory grows with the number of requests retried, never with the input), then the staged input is read once and
@@ -11,6 +12,7 @@
  * - otherwise they are cut into parts `firstIndex + 1`, `firstIndex + 2`, ... (part `firstIndex` then only holds
  *   the round's requests until the batch's staged inputs are deleted).
  */
+import { log } from '@temporalio/activity';
 import { AnybatchError } from '../errors';
 import { BlobWriter, objectChunks } from '../results/blob-writer';
 import { splitLines } from '../results/jsonl';
@@ -78,6 +80,16 @@ export async function planRetryRound(staged: BatchFiles, round: RetryRound, code
   const firstIndex = checkPartIndex(spec.batchId, round.firstIndex);
   const ids = await retryableIds(staged, round.from, codes);
   if (ids.size === 0) return [];
+  if (limits.minRequests !== undefined && ids.size < limits.minRequests) {
+    // The provider would refuse the round's batch, and its refusal would replace these requests' own error lines.
+    log.warn('retry round not sent: fewer failed requests than the provider takes in one batch; they keep their error lines', {
+      batchId: spec.batchId,
+      round: round.round,
+      requests: ids.size,
+      minimum: limits.minRequests,
+    });
+    return [];
+  }
   const roundKey = keys.part(firstIndex);
   const cost = limits.sentBytes ?? ((line: Buffer) => line.length + 1);
   const written = await copyRequests(store, keys.input, ids, roundKey, cost);

@@ -125,6 +125,33 @@ test('a cancel during a retry round cancels it, and every id is still accounted 
   }
 });
 
+test("a retry round under the provider's minimum batch size is not sent: the failed requests keep their own error lines", async () => {
+  // Cerebras takes no batch under 10 requests. Seed 5 fails 6 of these 20 in the first batch: a round of 6 would be
+  // refused by the provider, and its refusal would replace the requests' own errors with a create failure.
+  env.sandbox.setFaults({ requestFaultRate: 0.3, seed: 5 });
+  try {
+    const created = await createBatch('cerebras', writeChatInput(env.home, 20, { model: 'llama3.1-8b' }), '/v1/chat/completions', {
+      ...env.options,
+      apiBase: env.sandbox.baseUrls.cerebras,
+      apiKey: 'k',
+      pollInterval: '100ms',
+      retryFailed: { rounds: 3 },
+    });
+    const done = await untilTerminalBatch('cerebras', created.id, env.options, 60_000);
+    expectEachOnce(done, 20);
+    const { output, errors } = results(done);
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors.length).toBeLessThan(10);
+    // The lines the provider wrote for them (an injected 500), not a refused create.
+    expect(errors.every((l) => l.response?.status_code === 500)).toBe(true);
+    expect(done.request_counts).toEqual({ total: 20, completed: output.length, failed: errors.length });
+    expect(done.anybatch.provider_batches).toHaveLength(1);
+    expect(done.anybatch.retries).toMatchObject({ rounds: 3, rounds_run: 0 });
+  } finally {
+    env.sandbox.setFaults({ requestFaultRate: 0.3, seed: 11 });
+  }
+});
+
 test('anybatch create --retry-failed N resubmits failed requests', async () => {
   const input = writeChatInput(env.home, 30);
   const run = await runCli(env, ['create', input, '--provider', 'openai', '--endpoint', '/v1/chat/completions', '--api-base', env.apiBase, '--api-key', 'k', '--poll-interval', '100ms', '--retry-failed', '3', '--wait', '--json']);
