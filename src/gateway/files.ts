@@ -1,15 +1,16 @@
 /**
  * The gateway's input files, in the blob store under the caller's scope:
- * `gateway/<provider>/<scope>/files/<file id>/input.jsonl` (validated as `createBatch` validates, while it is stored),
- * its ids beside it, and `file.json` (OpenAI's file object, with the endpoint its lines call). An upload is streamed
- * from the multipart body to a temporary file, then validated and staged into the store in one pass, so memory stays
- * flat whatever its size; a bad line is a 400 naming it, and nothing is kept.
+ * `gateway/<provider>/<scope>/files/<file id>/input.jsonl` (the bytes uploaded, validated as `createBatch` validates
+ * while they are stored) and `file.json` (OpenAI's file object, with the endpoint its lines call). An upload is
+ * streamed from the multipart body to a temporary file, then validated and put into the store at once (two reads of
+ * that file side by side), so memory stays flat whatever its size; a bad line is a 400 naming it, and nothing is kept.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import { InputValidationError } from '../errors';
@@ -77,7 +78,7 @@ export class GatewayFiles {
 
   private keys(scope: string, id: string) {
     const folder = `${scopeRoot(this.provider, scope)}files/${id}/`;
-    return { folder, input: `${folder}input.jsonl`, ids: `${folder}input.ids.jsonl`, meta: `${folder}file.json` };
+    return { folder, input: `${folder}input.jsonl`, meta: `${folder}file.json` };
   }
 
   /** Receives a multipart upload (`purpose`, `file`), validates it and stores it; the file object. */
@@ -92,20 +93,35 @@ export class GatewayFiles {
       }
       const id = newFileId();
       const keys = this.keys(scope, id);
+      // The bytes as uploaded go to the store (its content is what was sent, as at OpenAI; `createBatch` reads lines
+      // the same way from it) while the same temporary file is validated, both reading it at once. The put's body ends
+      // only once every line is accepted, so no object is ever complete before that (S3 sends a small body's single
+      // PUT only at its end); a refusal fails the body, and the put leaves nothing.
+      let refusal: { error: unknown } | null = null;
+      const validation = validateInputFile(received.path, {
+        file: received.filename,
+        endpoint,
+        capabilities: this.capabilities,
+        enforceBatchLimits: false,
+        checkPayload: this.checkPayload && ((payload) => this.checkPayload!(payload, endpoint)),
+      });
+      validation.catch((error: unknown) => (refusal = { error }));
+      const uploaded = received.path;
+      const body = async function* () {
+        for await (const chunk of fs.createReadStream(uploaded)) {
+          if (refusal) throw refusal.error;
+          yield chunk as Buffer;
+        }
+        await validation;
+      };
+      const stored = this.store.put(keys.input, Readable.from(body()), { contentType: 'application/jsonl' });
+      stored.catch(() => undefined); // awaited below; a failure meanwhile is not unhandled
       let validated;
       try {
-        validated = await validateInputFile(
-          received.path,
-          {
-            file: received.filename,
-            endpoint,
-            capabilities: this.capabilities,
-            enforceBatchLimits: false,
-            checkPayload: this.checkPayload && ((payload) => this.checkPayload!(payload, endpoint)),
-          },
-          { stageInto: { store: this.store, inputKey: keys.input, idsKey: keys.ids } },
-        );
+        validated = await validation;
+        await stored;
       } catch (err) {
+        await stored.catch(() => undefined);
         await this.store.removeFolder(keys.folder).catch(() => undefined);
         if (err instanceof InputValidationError) throw badRequest(err.message, 'file', 'invalid_file');
         throw err;

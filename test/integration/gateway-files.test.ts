@@ -12,13 +12,15 @@ import fs from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import OpenAI, { toFile } from 'openai';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/gateway';
 import type { ReceivedCredentials } from '../../src/sandbox';
-import { openStore } from '../../src/storage';
+import { openStore, S3BlobStore } from '../../src/storage';
 import { freePort } from '../../src/temporal/devserver';
 import { CLI } from '../support/cli';
 import { startTestEnv, writeChatInput, type TestEnv } from '../support/env';
+import { testS3Config } from '../support/s3';
 
 let env: TestEnv;
 let gateway: Gateway;
@@ -147,6 +149,65 @@ describe('an input file', () => {
     const got = await content(openai, uploaded.id);
     expect(got.equals(fs.readFileSync(file))).toBe(true);
     expect(uploaded.bytes).toBe(got.length);
+  });
+
+  test('its content is the bytes uploaded as an editor wrote them (CRLF line ends, a blank line, no final newline), and bytes counts them; a batch runs every line', async () => {
+    const openai = client('sk-files-content-editor');
+    const bytes = editorInput(4, 'crlf', false);
+    const uploaded = await openai.files.create({ file: await toFile(bytes, 'crlf.jsonl'), purpose: 'batch' });
+    expect(uploaded.bytes).toBe(bytes.length);
+    expect((await content(openai, uploaded.id)).toString('hex')).toBe(bytes.toString('hex'));
+    const created = await openai.batches.create({ input_file_id: uploaded.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    const done = await untilTerminal(openai, created.id);
+    expect(done).toMatchObject({ status: 'completed', request_counts: { total: 4, completed: 4, failed: 0 } });
+    expect(await customIds(openai, done.output_file_id)).toEqual(ids('crlf', 4));
+  });
+
+  /** A file of `n` good lines and a bad last one, as uploaded by `openai`: the 400 it gets. */
+  async function refusedUpload(openai: OpenAI, n: number): Promise<unknown> {
+    const good = editorInput(n, 'bad', false);
+    return failure(openai.files.create({ file: await toFile(Buffer.concat([good, Buffer.from('\n{not json\n')]), 'bad.jsonl'), purpose: 'batch' }));
+  }
+
+  test('a refused upload (a bad line) is a 400 naming the line and leaves nothing in the store', async () => {
+    const openai = client('sk-files-refused');
+    const before = await storeKeys('gateway/');
+    for (const n of [3, 20_000]) {
+      const err = await refusedUpload(openai, n);
+      expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((err as Error).message).toContain(`line ${n + 2}`);
+      expect(await storeKeys('gateway/')).toEqual(before);
+    }
+  });
+
+  test('on an S3 store: the content is the bytes uploaded, and a refused upload leaves no object', async () => {
+    // Parts of 5 MiB: the larger files below are multipart uploads, the small ones a single PUT.
+    const store = new S3BlobStore({ ...testS3Config(), prefix: `gateway-files-${crypto.randomBytes(4).toString('hex')}`, partSize: 5 * 1024 * 1024 });
+    const s3 = await startGateway({ store });
+    try {
+      const openai = client('sk-files-on-s3', '/v1', s3.base);
+      const bytes = editorInput(40_000, 's3', false);
+      expect(bytes.length).toBeGreaterThan(5 * 1024 * 1024);
+      const uploaded = await openai.files.create({ file: await toFile(bytes, 's3.jsonl'), purpose: 'batch' });
+      expect(uploaded.bytes).toBe(bytes.length);
+      expect((await content(openai, uploaded.id)).equals(bytes)).toBe(true);
+      const keys = async () => {
+        const all: string[] = [];
+        for await (const entry of store.list('gateway/')) all.push(entry.key);
+        return all.sort();
+      };
+      const before = await keys();
+      expect(before.filter((k) => k.includes(uploaded.id))).toHaveLength(2);
+      for (const n of [3, 40_000]) {
+        expect(await refusedUpload(openai, n)).toBeInstanceOf(OpenAI.BadRequestError);
+        expect(await keys()).toEqual(before);
+        const uploads = await store.client.send(new ListMultipartUploadsCommand({ Bucket: store.bucket, Prefix: `${store.prefix}/` }));
+        expect(uploads.Uploads ?? []).toEqual([]);
+      }
+    } finally {
+      await s3.gateway.close();
+      store.destroy();
+    }
   });
 });
 
