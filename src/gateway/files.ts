@@ -56,7 +56,8 @@ async function firstUrl(file: string): Promise<string | null> {
   try {
     const buffer = Buffer.alloc(1 << 20);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    const text = buffer.subarray(0, bytesRead).toString('utf8');
+    // A BOM before the first line is not part of it, as the validation reads lines.
+    const text = buffer.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '');
     const line = text.split('\n').find((l) => l.trim() !== '');
     if (!line) return null;
     const url = (JSON.parse(line) as { url?: unknown }).url;

@@ -163,6 +163,18 @@ describe('an input file', () => {
     expect(await customIds(openai, done.output_file_id)).toEqual(ids('crlf', 4));
   });
 
+  test("a file starting with a BOM (as Windows tools write UTF-8) is read with its lines' endpoint: taken, its content the bytes uploaded, a batch runs every line", async () => {
+    const openai = client('sk-files-content-bom');
+    const bytes = editorInput(4, 'bom', true);
+    const uploaded = await openai.files.create({ file: await toFile(bytes, 'bom.jsonl'), purpose: 'batch' });
+    expect(uploaded).toMatchObject({ bytes: bytes.length, anybatch: { endpoint: '/v1/chat/completions', request_count: 4 } });
+    expect((await content(openai, uploaded.id)).toString('hex')).toBe(bytes.toString('hex'));
+    const created = await openai.batches.create({ input_file_id: uploaded.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    const done = await untilTerminal(openai, created.id);
+    expect(done).toMatchObject({ status: 'completed', request_counts: { total: 4, completed: 4, failed: 0 } });
+    expect(await customIds(openai, done.output_file_id)).toEqual(ids('bom', 4));
+  });
+
   /** A file of `n` good lines and a bad last one, as uploaded by `openai`: the 400 it gets. */
   async function refusedUpload(openai: OpenAI, n: number): Promise<unknown> {
     const good = editorInput(n, 'bad', false);
