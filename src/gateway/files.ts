@@ -17,6 +17,7 @@ import { InputValidationError } from '../errors';
 import type { ProviderCapabilities } from '../providers/capabilities';
 import type { BlobStore } from '../storage';
 import { validateInputFile } from '../validation';
+import { LineSplitter } from '../validation/lines';
 import { readStoreJson } from './store-json';
 import { badRequest, GatewayError } from './errors';
 
@@ -50,22 +51,39 @@ export function isInputFileId(id: string): boolean {
   return FILE_ID.test(id);
 }
 
-/** The endpoint the file's first line calls (`url`), or null when it names none. */
-async function firstUrl(file: string): Promise<string | null> {
-  const handle = await fs.promises.open(file, 'r');
+/**
+ * The endpoint the file's first request line calls (`url`), or null when it names none. The line is framed as the
+ * validation frames lines (a BOM, `\r\n` and blank lines skipped) and read whole, however long: no longer than the
+ * validation itself holds a line (`maxLineBytes`; a longer one is refused by it, naming the line).
+ */
+async function firstUrl(file: string, maxLineBytes: number): Promise<string | null> {
+  const first: { line: Buffer | null; done: boolean } = { line: null, done: false };
+  const splitter = new LineSplitter(
+    {
+      line: (bytes) => {
+        if (!first.done) first.line = Buffer.from(bytes);
+        first.done = true;
+      },
+      oversized: () => (first.done = true),
+    },
+    maxLineBytes,
+  );
+  const stream = fs.createReadStream(file);
   try {
-    const buffer = Buffer.alloc(1 << 20);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    // A BOM before the first line is not part of it, as the validation reads lines.
-    const text = buffer.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '');
-    const line = text.split('\n').find((l) => l.trim() !== '');
-    if (!line) return null;
-    const url = (JSON.parse(line) as { url?: unknown }).url;
+    for await (const chunk of stream) {
+      splitter.push(chunk as Buffer);
+      if (first.done) break;
+    }
+    if (!first.done) splitter.end();
+  } finally {
+    stream.destroy();
+  }
+  if (first.line === null) return null;
+  try {
+    const url = (JSON.parse(first.line.toString('utf8')) as { url?: unknown } | null)?.url;
     return typeof url === 'string' ? url : null;
   } catch {
     return null;
-  } finally {
-    await handle.close();
   }
 }
 
@@ -88,7 +106,7 @@ export class GatewayFiles {
     try {
       const received = await receive(req, path.join(tmp, 'upload.jsonl'), maxBytes);
       if (received.purpose !== 'batch') throw badRequest(`purpose must be "batch" (got ${JSON.stringify(received.purpose)}): this gateway takes batch input files only.`, 'purpose');
-      const endpoint = (await firstUrl(received.path)) ?? this.capabilities.endpoints[0];
+      const endpoint = (await firstUrl(received.path, this.capabilities.maxBytesPerBatch - 1)) ?? this.capabilities.endpoints[0];
       if (!this.capabilities.endpoints.includes(endpoint)) {
         throw badRequest(`line 1: url ${JSON.stringify(endpoint)} is not an endpoint ${this.provider} batches take (${this.capabilities.endpoints.join(', ')}).`, 'file');
       }

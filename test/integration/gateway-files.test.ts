@@ -175,6 +175,16 @@ describe('an input file', () => {
     expect(await customIds(openai, done.output_file_id)).toEqual(ids('bom', 4));
   });
 
+  test('a first line longer than 1 MiB (a long document, an inline image) is read whole for its endpoint', async () => {
+    const openai = client('sk-files-long-first-line');
+    const long = JSON.stringify({ custom_id: 'long-0', method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'word '.repeat(400_000) }] } });
+    expect(Buffer.byteLength(long)).toBeGreaterThan(1 << 20);
+    const bytes = Buffer.from(`${long}\n${editorInput(2, 'short', false).toString('utf8')}\n`);
+    const uploaded = await openai.files.create({ file: await toFile(bytes, 'long.jsonl'), purpose: 'batch' });
+    expect(uploaded).toMatchObject({ bytes: bytes.length, anybatch: { endpoint: '/v1/chat/completions', request_count: 3 } });
+    expect((await content(openai, uploaded.id)).equals(bytes)).toBe(true);
+  });
+
   /** A file of `n` good lines and a bad last one, as uploaded by `openai`: the 400 it gets. */
   async function refusedUpload(openai: OpenAI, n: number): Promise<unknown> {
     const good = editorInput(n, 'bad', false);
