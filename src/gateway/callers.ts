@@ -11,6 +11,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { IncomingMessage } from 'node:http';
+import { checkOptionNames, COMMON_CREATE_OPTION_NAMES } from '../options';
+import { providerDefinition, supportedProviders } from '../providers/registry';
 import type { BlobStore } from '../storage';
 import { unauthorized } from './errors';
 import { readStoreText } from './store-json';
@@ -64,8 +66,22 @@ export function readKeysFile(file: string): GatewayKey[] {
     if (typeof e.tenant !== 'string' || !TENANT.test(e.tenant)) throw new Error(`${where}.tenant must be 1 to 63 lowercase letters, digits, "_" or "-" (got ${JSON.stringify(e.tenant)}).`);
     if (e.providers !== undefined && (typeof e.providers !== 'object' || e.providers === null)) throw new Error(`${where}.providers must be an object of provider names.`);
     if (e.options !== undefined && (typeof e.options !== 'object' || e.options === null)) throw new Error(`${where}.options must be an object.`);
+    if (e.options !== undefined) checkTenantOptions(e.options, where);
     return { key: e.key, tenant: e.tenant, ...(e.providers ? { providers: e.providers } : {}), ...(e.options ? { options: e.options } : {}) };
   });
+}
+
+/**
+ * A tenant's options are `createBatch`'s: its common ones and any provider's own (a tenant may use one provider only).
+ * A name of neither is the operator's mistake, said now (with the closest name), not as a 400 to each caller.
+ */
+function checkTenantOptions(options: Record<string, unknown>, where: string): void {
+  const known = [...new Set([...COMMON_CREATE_OPTION_NAMES, ...supportedProviders().flatMap((p) => providerDefinition(p).options.names)])];
+  try {
+    checkOptionNames(options, known, 'a tenant');
+  } catch (err) {
+    throw new Error(`${where}.options: ${(err as Error).message}`);
+  }
 }
 
 const SALT_KEY = 'gateway/salt';

@@ -78,6 +78,16 @@ describe('the keys file', () => {
     expect(() => readKeysFile(write(JSON.stringify({ keys: [{ key: 'gw-0123456789abcdef', tenant: 'Team A' }] })))).toThrow(/keys\[0\]\.tenant must be/);
     expect(() => readKeysFile(write(JSON.stringify({ keys: [{ key: 'gw-0123456789abcdef', tenant: 'a' }, { key: 'gw-0123456789abcdef', tenant: 'b' }] })))).toThrow(/keys\[1\]\.key is listed twice/);
   });
+
+  test("a tenant's options are createBatch's: a misspelt one is refused when the file is read (not at each of its callers' creates), naming the entry", () => {
+    const entry = (options: Record<string, unknown>) => write(JSON.stringify({ keys: [{ key: 'gw-0123456789abcdef', tenant: 'a' }, { key: 'gw-fedcba9876543210', tenant: 'b', options }] }));
+    const misspelt = entry({ maxRequestPerPart: 10 });
+    expect(() => readKeysFile(misspelt)).toThrow(`${misspelt}: keys[1].options: Unknown option "maxRequestPerPart"`);
+    expect(() => readKeysFile(misspelt)).toThrow(/did you mean "maxRequestsPerPart"\?/);
+    // Common options and a provider's own (a tenant on one provider) are taken.
+    const good = { maxRequestsPerPart: 10, retryFailed: { rounds: 1 }, admission: { batches: 2 }, pollInterval: '10s', roleArn: 'arn:aws:iam::123456789012:role/x' };
+    expect(readKeysFile(entry(good))[1]).toEqual({ key: 'gw-fedcba9876543210', tenant: 'b', options: good });
+  });
 });
 
 describe('an input file staged from a store on another host', () => {
