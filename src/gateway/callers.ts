@@ -66,16 +66,22 @@ export function readKeysFile(file: string): GatewayKey[] {
     if (typeof e.tenant !== 'string' || !TENANT.test(e.tenant)) throw new Error(`${where}.tenant must be 1 to 63 lowercase letters, digits, "_" or "-" (got ${JSON.stringify(e.tenant)}).`);
     if (e.providers !== undefined && (typeof e.providers !== 'object' || e.providers === null)) throw new Error(`${where}.providers must be an object of provider names.`);
     if (e.options !== undefined && (typeof e.options !== 'object' || e.options === null)) throw new Error(`${where}.options must be an object.`);
-    if (e.options !== undefined) checkTenantOptions(e.options, where);
+    if (e.options !== undefined) checkTenantOptions(e.options, file, i);
     return { key: e.key, tenant: e.tenant, ...(e.providers ? { providers: e.providers } : {}), ...(e.options ? { options: e.options } : {}) };
   });
 }
 
 /**
  * A tenant's options are `createBatch`'s: its common ones and any provider's own (a tenant may use one provider only).
- * A name of neither is the operator's mistake, said now (with the closest name), not as a 400 to each caller.
+ * A name of neither is the operator's mistake, said now (with the closest name), not as a 400 to each caller. A
+ * provider's key and base URL are not options here: they go to every provider the tenant calls, so one provider's key
+ * would reach another; they are held per provider (`providers.<name>`).
  */
-function checkTenantOptions(options: Record<string, unknown>, where: string): void {
+function checkTenantOptions(options: Record<string, unknown>, file: string, i: number): void {
+  const where = `${file}: keys[${i}]`;
+  for (const name of ['apiKey', 'apiBase'] as const) {
+    if (name in options) throw new Error(`${where}.options.${name}: a provider's key and base URL are held per provider, in keys[${i}].providers.<provider>.${name}, not in options (which every provider gets).`);
+  }
   const known = [...new Set([...COMMON_CREATE_OPTION_NAMES, ...supportedProviders().flatMap((p) => providerDefinition(p).options.names)])];
   try {
     checkOptionNames(options, known, 'a tenant');

@@ -88,6 +88,11 @@ describe('the keys file', () => {
     const good = { maxRequestsPerPart: 10, retryFailed: { rounds: 1 }, admission: { batches: 2 }, pollInterval: '10s', roleArn: 'arn:aws:iam::123456789012:role/x' };
     expect(readKeysFile(entry(good))[1]).toEqual({ key: 'gw-fedcba9876543210', tenant: 'b', options: good });
   });
+
+  test.each(['apiKey', 'apiBase'])("a tenant's options hold no %s: a provider's key and base are held per provider (providers.<name>); in options they would go to every provider the tenant calls", (name) => {
+    const file = write(JSON.stringify({ keys: [{ key: 'gw-0123456789abcdef', tenant: 'a', options: { [name]: 'sk-or-url' } }] }));
+    expect(() => readKeysFile(file)).toThrow(`${file}: keys[0].options.${name}: a provider's key and base URL are held per provider, in keys[0].providers.<provider>.${name}`);
+  });
 });
 
 describe('an input file staged from a store on another host', () => {
