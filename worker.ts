@@ -136,11 +136,11 @@ export async function runWorker(opts: AnybatchWorkerOptions = {}): Promise<void>
   const settings = temporalSettings({ address: opts.address, namespace: opts.namespace });
   console.error(`anybatch worker: task queue "${worker.options.taskQueue}" on ${settings.connection.address} (namespace ${settings.namespace})`);
   if (tracingEnabled()) console.error(`anybatch worker: OpenTelemetry traces to ${otlpTarget()}`);
-  // Provider webhooks (OpenAI's at /webhooks/openai) received in the worker process, waking the batches they name.
+  // Provider webhooks (OpenAI's at /webhooks/openai, Gemini's at /webhooks/gemini) received in the worker process, waking the batches they name.
   const receiver = webhooks
     ? await listenWebhooks(createWebhookReceiver({ client: { temporal: { address: opts.address, namespace: opts.namespace }, taskQueue: worker.options.taskQueue } }), webhooks.host, webhooks.port)
     : null;
-  if (webhooks) console.error(`anybatch worker: provider webhooks on http://${webhooks.address}/webhooks/openai`);
+  if (webhooks) console.error(`anybatch worker: provider webhooks on http://${webhooks.address}/webhooks/openai and /webhooks/gemini`);
   try {
     await worker.run();
   } finally {

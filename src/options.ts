@@ -172,7 +172,7 @@ export const DEFAULT_POLL_INTERVAL_MS = 30_000;
 /** The default poll of a provider whose batch webhooks reach anybatch's receiver: polling is then only the safety net. */
 export const WEBHOOK_POLL_INTERVAL_MS = 10 * 60_000;
 /** Providers whose batch webhooks anybatch receives (src/webhooks/receiver.ts). */
-export const WEBHOOK_PROVIDERS: readonly string[] = ['openai'];
+export const WEBHOOK_PROVIDERS: readonly string[] = ['openai', 'gemini'];
 /** The variable that says which providers' webhooks reach this deployment's receiver (comma-separated). */
 export const PROVIDER_WEBHOOKS_ENV = 'ANYBATCH_PROVIDER_WEBHOOKS';
 

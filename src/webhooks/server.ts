@@ -3,7 +3,7 @@
  * (`ANYBATCH_WEBHOOKS_ADDRESS`) serve it this way; `anybatch serve` mounts the receiver in the gateway instead.
  */
 import http from 'node:http';
-import type { WebhookReceiver } from './receiver';
+import { WEBHOOK_ROUTES, type WebhookReceiver } from './receiver';
 
 /** Listens on `host:port` (port 0: any free port) and serves the receiver's routes; any other path is a 404. */
 export async function listenWebhooks(receiver: WebhookReceiver, host: string, port: number): Promise<http.Server> {
@@ -12,7 +12,7 @@ export async function listenWebhooks(receiver: WebhookReceiver, host: string, po
     receiver
       .handle(req, res, url)
       .then((served) => {
-        if (!served) res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `no webhook route at ${url.pathname}: /webhooks/openai` }));
+        if (!served) res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `no webhook route at ${url.pathname}: ${WEBHOOK_ROUTES.join(', ')}` }));
       })
       .catch(() => {
         if (!res.headersSent) res.writeHead(500).end();

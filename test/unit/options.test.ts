@@ -211,11 +211,12 @@ describe('the default poll interval', () => {
     expect(defaultPollIntervalMs('openai', { ANYBATCH_PROVIDER_WEBHOOKS: 'openai' })).toBe(600_000);
     expect(defaultPollIntervalMs('anthropic', { ANYBATCH_PROVIDER_WEBHOOKS: ' openai ' })).toBe(30_000);
     expect(defaultPollIntervalMs('openai', { ANYBATCH_PROVIDER_WEBHOOKS: '' })).toBe(30_000);
+    expect(defaultPollIntervalMs('gemini', { ANYBATCH_PROVIDER_WEBHOOKS: 'openai,gemini' })).toBe(600_000);
   });
 
   test('names a provider whose webhooks anybatch cannot receive', () => {
     expect(() => defaultPollIntervalMs('openai', { ANYBATCH_PROVIDER_WEBHOOKS: 'openai,gemni' })).toThrow(
-      'ANYBATCH_PROVIDER_WEBHOOKS=openai,gemni: "gemni" is not a provider whose webhooks anybatch receives (only openai).',
+      'ANYBATCH_PROVIDER_WEBHOOKS=openai,gemni: "gemni" is not a provider whose webhooks anybatch receives (only openai, gemini).',
     );
   });
 
