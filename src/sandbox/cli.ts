@@ -35,6 +35,8 @@ interface SandboxCliOptions {
   bedrockMinRecords?: string;
   webhookUrl?: string;
   webhookSecret?: string;
+  geminiWebhookUrl?: string;
+  geminiWebhookSecret?: string;
 }
 
 export function registerSandboxCommand(program: Command): void {
@@ -72,6 +74,8 @@ export function registerSandboxCommand(program: Command): void {
     .option('--tpm <n>', 'tokens per minute of the online endpoints (prompt characters / 4 + max tokens); 429 with retry-after beyond it')
     .option('--webhook-url <url>', "send OpenAI's batch webhooks (batch.completed, ...) here when an openai batch ends (with --webhook-secret)")
     .option('--webhook-secret <whsec>', 'the signing secret of those webhooks, whsec_<base64> (as OpenAI shows it)')
+    .option('--gemini-webhook-url <url>', "send Gemini's static batch webhooks (batch.succeeded, ...) here when a gemini batch ends (with --gemini-webhook-secret)")
+    .option('--gemini-webhook-secret <whsec>', "the signing secret of those webhooks, whsec_<base64> (as Gemini's webhook create returns it)")
     .option('--bedrock-min-records <n>', "fewest records a bedrock job may hold, as Bedrock's quota (default 100)")
     .option('--gcs-buckets <names>', 'comma-separated Cloud Storage buckets the gcs module holds from the start (default anybatch-sandbox)')
     .action(async (raw: SandboxCliOptions) => {
@@ -109,6 +113,7 @@ function toOptions(raw: SandboxCliOptions): SandboxOptions {
     gcsBuckets: raw.gcsBuckets === undefined ? undefined : list('--gcs-buckets', raw.gcsBuckets),
     bedrockMinRecords: num('--bedrock-min-records', raw.bedrockMinRecords),
     ...(raw.webhookUrl !== undefined || raw.webhookSecret !== undefined ? { webhook: { url: raw.webhookUrl ?? '', secret: raw.webhookSecret ?? '' } } : {}),
+    ...(raw.geminiWebhookUrl !== undefined || raw.geminiWebhookSecret !== undefined ? { geminiWebhook: { url: raw.geminiWebhookUrl ?? '', secret: raw.geminiWebhookSecret ?? '' } } : {}),
     enqueuedTokenLimit: num('--enqueued-token-limit', raw.enqueuedTokenLimit),
     faults, // unset (undefined) settings are dropped by the option check
   };

@@ -32,6 +32,8 @@ export interface ResolvedOptions {
   gcsBuckets: string[];
   /** See `SandboxOptions.webhook`; null: no webhooks sent. */
   webhook: { url: string; secret: string } | null;
+  /** See `SandboxOptions.geminiWebhook`; null: none sent. */
+  geminiWebhook: { url: string; secret: string } | null;
   dataDir: string | null;
   now: () => number;
   log: ((line: string) => void) | null;
@@ -56,21 +58,24 @@ export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
     faults: checkFaults(options.faults ?? {}),
     gcsBuckets: bucketNames(options.gcsBuckets ?? ['anybatch-sandbox']),
     webhook: options.webhook ? checkWebhook(options.webhook) : null,
+    geminiWebhook: options.geminiWebhook ? checkWebhook(options.geminiWebhook, 'geminiWebhook') : null,
     dataDir: options.dataDir ?? null,
     now: options.now ?? Date.now,
     log: options.log ?? null,
   };
 }
 
-function checkWebhook(webhook: { url: string; secret: string }): { url: string; secret: string } {
+function checkWebhook(webhook: { url: string; secret: string }, name = 'webhook'): { url: string; secret: string } {
   try {
     const url = new URL(webhook.url);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme');
   } catch {
-    throw new SandboxSettingError(`webhook url must be an http(s) URL (got ${JSON.stringify(webhook.url)})`);
+    throw new SandboxSettingError(`${name} url must be an http(s) URL (got ${JSON.stringify(webhook.url)})`);
   }
-  if (typeof webhook.secret !== 'string' || Buffer.from(webhook.secret.replace(/^whsec_/, ''), 'base64').length < 16) {
-    throw new SandboxSettingError('webhook secret must be whsec_ followed by at least 16 bytes in base64');
+  // Gemini's is signed with the standardwebhooks library, which takes strict base64 only.
+  const strict = name === 'geminiWebhook';
+  if (typeof webhook.secret !== 'string' || (strict && !/^(whsec_)?[A-Za-z0-9+/]+={0,2}$/.test(webhook.secret)) || Buffer.from(webhook.secret.replace(/^whsec_/, ''), 'base64').length < 16) {
+    throw new SandboxSettingError(`${name} secret must be whsec_ followed by at least 16 bytes in base64`);
   }
   return { url: webhook.url, secret: webhook.secret };
 }

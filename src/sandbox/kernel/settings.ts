@@ -116,6 +116,12 @@ export interface SandboxOptions {
    * Standard Webhooks way as OpenAI signs them) to `url` when an openai batch ends, with `secret` (`whsec_<base64>`).
    */
   webhook?: { url: string; secret: string };
+  /**
+   * Send Gemini's static webhook events (`batch.succeeded`, `batch.failed`, `batch.cancelled`, `batch.expired`, the
+   * thin `{type, version, timestamp, data}` envelope signed the Standard Webhooks way) to `url` when a gemini batch
+   * ends, with `secret` (`whsec_<base64>`, as Gemini's webhook create returns it).
+   */
+  geminiWebhook?: { url: string; secret: string };
   /** Where uploaded and generated files are stored (default: a fresh temp dir, removed on close). */
   dataDir?: string;
   /** Clock in ms (default Date.now); all state is derived from it lazily. */

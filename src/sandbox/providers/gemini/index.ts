@@ -2,6 +2,7 @@
  * The `gemini` module: the Gemini Developer API's batch mode and Files API at `/gemini` (then `/v1beta/...` or
  * `/v1/...`, `/upload/...`, `/download/...`), as `@google/genai` talks to it with `httpOptions.baseUrl` set to
  * `${url}/gemini`. Keys come as `x-goog-api-key` (or `?key=`); errors are Google's `{error: {code, message, status}}`.
+ * With `geminiWebhook`, a batch's end is sent as Gemini's static webhook event (./webhooks.ts).
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import type { ProviderModule } from '../../kernel/provider';
 import { geminiError, sendGeminiError } from './errors';
 import { geminiRoutes } from './routes';
 import { GeminiStore } from './store';
+import { startGeminiWebhooks } from './webhooks';
 
 /** Inline requests total under 20 MB; an input file is at most 2 GB. */
 const MAX_INLINE_BYTES = 20_000_000;
@@ -48,6 +50,7 @@ export const gemini: ProviderModule = {
       maxInlineBytes: Math.min(options.maxBytes ?? Infinity, MAX_INLINE_BYTES),
       maxFileBytes: options.maxBytes ?? limits.maxBytesPerBatch,
     };
+    let stopWebhooks = () => undefined as void;
     return {
       name: 'gemini',
       routes: geminiRoutes(ctx),
@@ -55,9 +58,16 @@ export const gemini: ProviderModule = {
       sendError: (res, err) => sendGeminiError(res, err),
       requestIds: { headers: ['x-goog-request-id'], next: () => randomBytes(8).toString('hex') },
       store: {
-        init: () => store.init(),
+        init: async () => {
+          await store.init();
+          // Gemini's static batch webhooks, when the sandbox is given where to send them.
+          if (options.geminiWebhook) stopWebhooks = startGeminiWebhooks(store, options.geminiWebhook, options.log);
+        },
         stats: () => ({ ...store.counters, batchesByStatus: store.countByStatus() }),
-        drain: () => store.drain(),
+        drain: async () => {
+          stopWebhooks();
+          await store.drain();
+        },
       },
     };
   },

@@ -63,7 +63,7 @@ interface FinalView extends Derived {
   responsesFile: string | null;
 }
 
-interface BatchRecord extends Latched<FinalView> {
+export interface BatchRecord extends Latched<FinalView> {
   id: string;
   model: string;
   displayName: string | null;
@@ -342,6 +342,17 @@ export class GeminiStore {
       op.response = { '@type': 'type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatchOutput', ...output };
     }
     return op;
+  }
+
+  /** The batches that have ended now, with their state (for the webhooks the sandbox sends). */
+  ended(): Array<{ record: BatchRecord; state: BatchState }> {
+    const t = this.now();
+    const out: Array<{ record: BatchRecord; state: BatchState }> = [];
+    for (const record of this.batches.values()) {
+      const view = record.final ?? this.derive(record, Math.max(t, record.seenMs));
+      if (view.endMs !== null) out.push({ record, state: view.state });
+    }
+    return out;
   }
 
   countByStatus(): Record<string, number> {
