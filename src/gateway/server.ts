@@ -46,6 +46,11 @@ export interface GatewayOptions {
   log?: (line: string) => void;
   /** The blob store (default: the process's, ANYBATCH_STORAGE). */
   store?: BlobStore;
+  /**
+   * How long `close()` lets requests in progress finish before it cuts their connections (default 5 s), so a stalled
+   * client (an upload never finished, a download never read) cannot keep the gateway from stopping.
+   */
+  closeGraceMs?: number;
 }
 
 interface ProviderRoutes {
@@ -152,8 +157,12 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
   return {
     server,
     close: async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections?.();
+      // No new connections, idle ones closed now; requests in progress have the grace to finish, then are cut.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const cut = setTimeout(() => server.closeAllConnections(), options.closeGraceMs ?? 5000);
+      await closed;
+      clearTimeout(cut);
       fs.rmSync(tmpDir, { recursive: true, force: true });
     },
   };

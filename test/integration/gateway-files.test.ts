@@ -141,6 +141,54 @@ function editorInput(n: number, prefix: string, bom: boolean): Buffer {
   return Buffer.concat([Buffer.from(bom ? [0xef, 0xbb, 0xbf] : []), Buffer.from(`${lines[0]}\r\n\r\n${lines.slice(1).join('\r\n')}`, 'utf8')]);
 }
 
+/** A multipart upload body of one chat line, as an SDK sends it. */
+function multipartUpload(customId: string): { body: Buffer; type: string } {
+  const boundary = `b-${crypto.randomBytes(6).toString('hex')}`;
+  const line = JSON.stringify({ custom_id: customId, method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] } });
+  const body = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n` +
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${customId}.jsonl"\r\nContent-Type: application/jsonl\r\n\r\n${line}\n\r\n--${boundary}--\r\n`,
+  );
+  return { body, type: `multipart/form-data; boundary=${boundary}` };
+}
+
+/** The connections `halfUpload` made, destroyed after each test whatever became of them. */
+const handMade = new Set<net.Socket>();
+afterEach(() => {
+  for (const socket of handMade) socket.destroy();
+  handMade.clear();
+});
+
+/**
+ * An upload sent by hand, half of it: its headers, once answered by `100 Continue` (the server has the request in
+ * progress), and the first half of its body. `rest()` sends the other half; `answer` is all the server sent until it
+ * closed the connection.
+ */
+async function halfUpload(port: number, key: string): Promise<{ rest(): void; answer: Promise<string> }> {
+  const { body, type } = multipartUpload(`half-${crypto.randomBytes(3).toString('hex')}`);
+  const socket = net.connect({ host: '127.0.0.1', port });
+  handMade.add(socket);
+  let received = '';
+  const answer = new Promise<string>((resolve) => {
+    socket.on('data', (d: Buffer) => (received += d.toString()));
+    socket.on('close', () => resolve(received));
+    socket.on('error', () => undefined); // a reset is a close too
+  });
+  await new Promise<void>((resolve) => socket.once('connect', resolve));
+  socket.write(`POST /v1/files HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${key}\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`);
+  await new Promise<void>((resolve) => {
+    const check = () => {
+      if (!received.includes('100 Continue')) return;
+      socket.off('data', check);
+      resolve();
+    };
+    socket.on('data', check);
+  });
+  const half = Math.floor(body.length / 2);
+  socket.write(body.subarray(0, half));
+  return { rest: () => socket.write(body.subarray(half)), answer };
+}
+
 describe('an input file', () => {
   test('its content is the bytes uploaded', async () => {
     const openai = client('sk-files-content-plain');
@@ -425,6 +473,20 @@ test("open mode: the caller's bearer token is the key that reaches the provider,
   expect(filesHolding('"open-19"').length).toBeGreaterThan(0);
 });
 
+describe('closing', () => {
+  test('close() lets a request in progress finish, and cuts one still unfinished after the grace: a stalled client does not hold the gateway open', async () => {
+    const closing = await startGateway({ closeGraceMs: 500 });
+    const port = (closing.gateway.server.address() as AddressInfo).port;
+    const finishing = await halfUpload(port, 'sk-close-finishing');
+    const stalled = await halfUpload(port, 'sk-close-stalled');
+    const closed = closing.gateway.close();
+    finishing.rest();
+    expect(await finishing.answer).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n[\s\S]*"object":"file"/);
+    await closed;
+    expect(await stalled.answer).toBe('HTTP/1.1 100 Continue\r\n\r\n');
+  });
+});
+
 describe('anybatch serve, the process', () => {
   interface Served {
     child: ChildProcess;
@@ -498,8 +560,11 @@ describe('anybatch serve, the process', () => {
       expect(done.status).toBe('completed');
       expect(await customIds(openai, done.output_file_id)).toEqual(ids('proc', 5));
 
+      // A client stalled mid-upload does not keep it from ending.
+      const stalled = await halfUpload(served.port, 'sk-serve-stalled');
       served.child.kill('SIGTERM');
       expect(await served.exited).toEqual({ code: 0, signal: null });
+      expect(await stalled.answer).toBe('HTTP/1.1 100 Continue\r\n\r\n');
       ended = true;
       expect(await connects('127.0.0.1', served.port)).toBe(false);
     } finally {
