@@ -1,11 +1,13 @@
 /**
  * The gcs module: the Cloud Storage JSON API v1 subset at `<url>/gcs` (what `STORAGE_EMULATOR_HOST` is set to),
- * driven with plain fetch: buckets, media and multipart uploads, metadata, `alt=media` downloads (byte-exact, 5 MB
- * streamed both ways), listing by prefix and delimiter with paging, delete, and refusals in the JSON API's shape.
+ * driven with plain fetch: buckets, media, multipart and resumable uploads, metadata with `md5Hash` and `crc32c`,
+ * `alt=media` downloads (byte-exact, 5 MB streamed both ways, `Range` requests), listing by prefix and delimiter with
+ * paging, delete, request preconditions (`ifGenerationMatch`...), and refusals in the JSON API's shape.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { startSandbox, type Sandbox } from '../../src/sandbox';
+import { Crc32c } from '../../src/sandbox/providers/gcs/crc32c';
 
 let sandbox: Sandbox;
 let base: string;
@@ -33,6 +35,18 @@ async function uploadMedia(bucket: string, name: string, body: string | Buffer, 
 }
 
 const md5 = (data: Buffer): string => createHash('md5').update(data).digest('base64');
+const crc32c = (data: Buffer): string => new Crc32c().update(data).digest();
+
+test('CRC32C: the Castagnoli check value of "123456789", and the same digest whatever the pieces', () => {
+  expect(new Crc32c().update(Buffer.from('123456789')).value()).toBe(0xe3069283);
+  expect(crc32c(Buffer.from('123456789'))).toBe('4waSgw==');
+  // What google-crc32c (the C library google-cloud-storage uses) gives for these 16 bytes.
+  expect(crc32c(Buffer.from('{"a":1}\n{"b":2}\n'))).toBe('5Nebbg==');
+  const data = randomBytes(100_003);
+  const pieces = new Crc32c();
+  for (let i = 0; i < data.length; i += 777) pieces.update(data.subarray(i, i + 777));
+  expect(pieces.digest()).toBe(crc32c(data));
+});
 
 test('the base URL is <url>/gcs, the STORAGE_EMULATOR_HOST for Google libraries', () => {
   expect(sandbox.baseUrls.gcs).toBe(`${sandbox.url}/gcs`);
@@ -93,6 +107,7 @@ describe('objects', () => {
       bucket: 'anybatch-sandbox',
       size: String(content.length),
       md5Hash: md5(content),
+      crc32c: '5Nebbg==',
       contentType: 'application/jsonl',
       metageneration: '1',
     });
@@ -107,7 +122,7 @@ describe('objects', () => {
       const res = await gcs(path);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('application/jsonl');
-      expect(res.headers.get('x-goog-hash')).toBe(`md5=${md5(content)}`);
+      expect(res.headers.get('x-goog-hash')).toBe(`crc32c=5Nebbg==,md5=${md5(content)}`);
       expect(Buffer.from(await res.arrayBuffer())).toEqual(content);
     }
     // The mediaLink is an absolute URL on the mount the request came through.
@@ -185,6 +200,220 @@ describe('objects', () => {
       const res = await gcs(path, { method });
       expect([res.status, await res.json()]).toEqual([404, expected]);
     }
+  });
+});
+
+describe('checksums sent with an upload', () => {
+  function multipart(name: string, media: Buffer, extra: Record<string, string>): { headers: Record<string, string>; body: Buffer } {
+    const boundary = 'cs-boundary';
+    const body = Buffer.concat([
+      Buffer.from(`--${boundary}\r\ncontent-type: application/json; charset=UTF-8\r\n\r\n${JSON.stringify({ name, ...extra })}\r\n--${boundary}\r\ncontent-type: text/plain\r\n\r\n`),
+      media,
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    return { headers: { 'content-type': `multipart/related; boundary="${boundary}"` }, body };
+  }
+
+  test('a multipart upload whose crc32c or md5Hash is not that of its bytes is a 400 and stores nothing; the right ones are taken', async () => {
+    const media = randomBytes(3000);
+    const wrongCrc = await gcs('/upload/storage/v1/b/anybatch-sandbox/o?uploadType=multipart', { method: 'POST', ...multipart('sums/x.bin', media, { crc32c: 'AAAAAA==' }) });
+    const message = `Provided CRC32C "AAAAAA==" doesn't match calculated CRC32C "${crc32c(media)}".`;
+    expect([wrongCrc.status, await wrongCrc.json()]).toEqual([400, { error: { code: 400, message, errors: [{ message, domain: 'global', reason: 'invalid' }] } }]);
+    const wrongMd5 = await gcs('/upload/storage/v1/b/anybatch-sandbox/o?uploadType=multipart', { method: 'POST', ...multipart('sums/x.bin', media, { md5Hash: md5(Buffer.from('other')) }) });
+    expect(wrongMd5.status).toBe(400);
+    expect((await gcs('/storage/v1/b/anybatch-sandbox/o/sums%2Fx.bin')).status).toBe(404);
+
+    const right = await gcs('/upload/storage/v1/b/anybatch-sandbox/o?uploadType=multipart', { method: 'POST', ...multipart('sums/x.bin', media, { crc32c: crc32c(media), md5Hash: md5(media) }) });
+    expect(right.status).toBe(200);
+    expect(await right.json()).toMatchObject({ name: 'sums/x.bin', size: '3000', crc32c: crc32c(media), md5Hash: md5(media) });
+  });
+});
+
+describe('resumable uploads', () => {
+  const CHUNK = 256 * 1024;
+
+  async function startSession(name: string, headers: Record<string, string> = {}, query = ''): Promise<string> {
+    const res = await gcs(`/upload/storage/v1/b/anybatch-sandbox/o?uploadType=resumable&name=${enc(name)}${query}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=UTF-8', 'x-upload-content-type': 'application/jsonl', ...headers },
+      body: JSON.stringify({ name, metadata: { source: 'test' } }),
+    });
+    expect([res.status, await res.text()]).toEqual([200, '']);
+    const location = res.headers.get('location')!;
+    expect(location).toMatch(new RegExp(`^${base}/upload/storage/v1/b/anybatch-sandbox/o\\?uploadType=resumable&name=${enc(name)}&upload_id=[\\w-]+$`));
+    return location;
+  }
+
+  /** A session request, with no credential: the session URI is its own. */
+  function put(location: string, body: Buffer | null, contentRange: string | null, headers: Record<string, string> = {}): Promise<Response> {
+    return fetch(location, { method: 'PUT', headers: { ...(contentRange ? { 'content-range': contentRange } : {}), ...headers }, body: body ?? undefined });
+  }
+
+  test('chunk by chunk: 308 with the persisted Range, a status query, a chunk sent again, then 200 with the object', async () => {
+    const data = randomBytes(3 * CHUNK + 1234);
+    const location = await startSession('resumable/a.jsonl', { 'x-upload-content-length': String(data.length) });
+
+    const empty = await put(location, null, 'bytes */*');
+    expect([empty.status, empty.headers.get('range')]).toEqual([308, null]);
+
+    const first = await put(location, data.subarray(0, CHUNK), `bytes 0-${CHUNK - 1}/*`);
+    expect([first.status, first.headers.get('range'), await first.text()]).toEqual([308, `bytes=0-${CHUNK - 1}`, '']);
+    const second = await put(location, data.subarray(CHUNK, 2 * CHUNK), `bytes ${CHUNK}-${2 * CHUNK - 1}/*`);
+    expect(second.headers.get('range')).toBe(`bytes=0-${2 * CHUNK - 1}`);
+    // The answer to that chunk was "lost": the client sends it again; the bytes already there are skipped.
+    const again = await put(location, data.subarray(CHUNK, 2 * CHUNK), `bytes ${CHUNK}-${2 * CHUNK - 1}/*`);
+    expect([again.status, again.headers.get('range')]).toEqual([308, `bytes=0-${2 * CHUNK - 1}`]);
+    const status = await put(location, null, 'bytes */*');
+    expect([status.status, status.headers.get('range')]).toEqual([308, `bytes=0-${2 * CHUNK - 1}`]);
+
+    const last = await put(location, data.subarray(2 * CHUNK), `bytes ${2 * CHUNK}-${data.length - 1}/${data.length}`, { 'x-goog-hash': `crc32c=${crc32c(data)},md5=${md5(data)}` });
+    expect(last.status).toBe(200);
+    const object = (await last.json()) as Record<string, unknown>;
+    expect(object).toMatchObject({ name: 'resumable/a.jsonl', size: String(data.length), md5Hash: md5(data), crc32c: crc32c(data), contentType: 'application/jsonl', metadata: { source: 'test' } });
+    const down = await gcs(`/storage/v1/b/anybatch-sandbox/o/${enc('resumable/a.jsonl')}?alt=media`);
+    expect(Buffer.from(await down.arrayBuffer()).equals(data)).toBe(true);
+
+    // A finished session answers with its object.
+    const after = await put(location, null, 'bytes */*');
+    expect([after.status, await after.json()]).toEqual([200, object]);
+  });
+
+  test('a whole object in one PUT without Content-Range, and a final empty chunk naming the total', async () => {
+    const one = await startSession('resumable/one.bin');
+    const data = randomBytes(5000);
+    const res = await put(one, data, null);
+    expect([res.status, ((await res.json()) as { size: string }).size]).toEqual([200, '5000']);
+
+    const exact = await startSession('resumable/exact.bin');
+    const chunk = randomBytes(CHUNK);
+    expect((await put(exact, chunk, `bytes 0-${CHUNK - 1}/*`)).status).toBe(308);
+    const done = await put(exact, null, `bytes */${CHUNK}`);
+    expect([done.status, ((await done.json()) as { md5Hash: string }).md5Hash]).toEqual([200, md5(chunk)]);
+  });
+
+  test('a chunk past the persisted offset, or shorter than its Content-Range, is a 400 and persists nothing', async () => {
+    const location = await startSession('resumable/gaps.bin');
+    const data = randomBytes(2 * CHUNK);
+    const gap = await put(location, data.subarray(CHUNK), `bytes ${CHUNK}-${2 * CHUNK - 1}/*`);
+    expect(gap.status).toBe(400);
+    expect(((await gap.json()) as { error: { message: string } }).error.message).toBe(
+      `Invalid request. According to the Content-Range header, the upload offset is ${CHUNK} byte(s), which exceeds already uploaded size of 0 byte(s).`,
+    );
+    const short = await put(location, data.subarray(0, 100), `bytes 0-${CHUNK - 1}/*`);
+    expect(short.status).toBe(400);
+    const status = await put(location, null, 'bytes */*');
+    expect([status.status, status.headers.get('range')]).toEqual([308, null]);
+    expect((await put(location, null, 'nonsense')).status).toBe(400);
+  });
+
+  test('the final X-Goog-Hash and X-Upload-Content-Length are checked: a mismatch is a 400, no object, and the session is gone', async () => {
+    const data = randomBytes(1000);
+    const badHash = await startSession('resumable/bad-hash.bin');
+    const refused = await put(badHash, data, `bytes 0-999/1000`, { 'x-goog-hash': 'crc32c=AAAAAA==' });
+    expect([refused.status, ((await refused.json()) as { error: { message: string } }).error.message]).toEqual([
+      400,
+      `Provided CRC32C "AAAAAA==" doesn't match calculated CRC32C "${crc32c(data)}".`,
+    ]);
+    expect((await gcs('/storage/v1/b/anybatch-sandbox/o/resumable%2Fbad-hash.bin')).status).toBe(404);
+    expect((await put(badHash, null, 'bytes */*')).status).toBe(404);
+
+    const badSize = await startSession('resumable/bad-size.bin', { 'x-upload-content-length': '2000' });
+    expect((await put(badSize, data, 'bytes 0-999/1000')).status).toBe(400);
+    expect((await gcs('/storage/v1/b/anybatch-sandbox/o/resumable%2Fbad-size.bin')).status).toBe(404);
+  });
+
+  test('DELETE on the session URI cancels it: 499, then the session is a 404', async () => {
+    const location = await startSession('resumable/cancelled.bin');
+    expect((await put(location, randomBytes(CHUNK), `bytes 0-${CHUNK - 1}/*`)).status).toBe(308);
+    const cancelled = await fetch(location, { method: 'DELETE' });
+    expect([cancelled.status, await cancelled.text()]).toEqual([499, '']);
+    expect((await put(location, null, 'bytes */*')).status).toBe(404);
+    expect((await gcs('/storage/v1/b/anybatch-sandbox/o/resumable%2Fcancelled.bin')).status).toBe(404);
+  });
+
+  test('an unknown upload_id is a 404; starting a session still needs a credential', async () => {
+    expect((await put(`${base}/upload/storage/v1/b/anybatch-sandbox/o?uploadType=resumable&upload_id=nope`, null, 'bytes */*')).status).toBe(404);
+    const anonymous = await fetch(`${base}/upload/storage/v1/b/anybatch-sandbox/o?uploadType=resumable&name=x`, { method: 'POST', body: '{}' });
+    expect(anonymous.status).toBe(401);
+  });
+
+  test('ifGenerationMatch=0 in the session is checked when it finishes: an object made meanwhile makes it a 412', async () => {
+    const location = await startSession('resumable/racy.bin', {}, '&ifGenerationMatch=0');
+    await uploadMedia('anybatch-sandbox', 'resumable/racy.bin', 'first');
+    const res = await put(location, Buffer.from('second'), 'bytes 0-5/6');
+    expect([res.status, ((await res.json()) as { error: { errors: Array<{ reason: string }> } }).error.errors[0].reason]).toEqual([412, 'conditionNotMet']);
+    expect(await (await gcs('/storage/v1/b/anybatch-sandbox/o/resumable%2Fracy.bin?alt=media')).text()).toBe('first');
+  });
+});
+
+describe('ranged downloads', () => {
+  const data = Buffer.from('0123456789abcdefghij');
+
+  beforeAll(async () => {
+    await uploadMedia('anybatch-sandbox', 'ranged.txt', data, 'text/plain');
+  });
+
+  async function ranged(range: string): Promise<{ status: number; contentRange: string | null; length: string | null; body: string }> {
+    const res = await gcs('/storage/v1/b/anybatch-sandbox/o/ranged.txt?alt=media', { headers: { range } });
+    return { status: res.status, contentRange: res.headers.get('content-range'), length: res.headers.get('content-length'), body: await res.text() };
+  }
+
+  test('bytes=first-last, first-, -suffix: a 206 with Content-Range and only those bytes; a last past the end is cut', async () => {
+    expect(await ranged('bytes=2-5')).toEqual({ status: 206, contentRange: 'bytes 2-5/20', length: '4', body: '2345' });
+    expect(await ranged('bytes=15-')).toEqual({ status: 206, contentRange: 'bytes 15-19/20', length: '5', body: 'fghij' });
+    expect(await ranged('bytes=-3')).toEqual({ status: 206, contentRange: 'bytes 17-19/20', length: '3', body: 'hij' });
+    expect(await ranged('bytes=10-99')).toEqual({ status: 206, contentRange: 'bytes 10-19/20', length: '10', body: 'abcdefghij' });
+    // The whole object's checksums, as GCS sends them on a range too.
+    const res = await gcs('/download/storage/v1/b/anybatch-sandbox/o/ranged.txt?alt=media', { headers: { range: 'bytes=0-0' } });
+    expect([res.status, res.headers.get('x-goog-hash'), await res.text()]).toEqual([206, `crc32c=${crc32c(data)},md5=${md5(data)}`, '0']);
+  });
+
+  test('a range starting past the end is a 416; a header that is not one byte range is ignored', async () => {
+    const past = await gcs('/storage/v1/b/anybatch-sandbox/o/ranged.txt?alt=media', { headers: { range: 'bytes=20-' } });
+    expect([past.status, past.headers.get('content-range'), ((await past.json()) as { error: { errors: Array<{ reason: string }> } }).error.errors[0].reason]).toEqual([
+      416,
+      'bytes */20',
+      'requestedRangeNotSatisfiable',
+    ]);
+    expect(await ranged('bytes=0-1,4-5')).toMatchObject({ status: 200, body: data.toString() });
+    expect(await ranged('lines=1-2')).toMatchObject({ status: 200, body: data.toString() });
+  });
+});
+
+describe('preconditions', () => {
+  test('uploads: ifGenerationMatch=0 creates only; the live generation overwrites; another is a 412 leaving the object', async () => {
+    const created = await gcs('/upload/storage/v1/b/anybatch-sandbox/o?uploadType=media&name=pre%2Fx&ifGenerationMatch=0', { method: 'POST', body: 'one' });
+    expect(created.status).toBe(200);
+    const { generation } = (await created.json()) as { generation: string };
+    const again = await gcs('/upload/storage/v1/b/anybatch-sandbox/o?uploadType=media&name=pre%2Fx&ifGenerationMatch=0', { method: 'POST', body: 'two' });
+    const message = 'At least one of the pre-conditions you specified did not hold.';
+    expect([again.status, await again.json()]).toEqual([412, { error: { code: 412, message, errors: [{ message, domain: 'global', reason: 'conditionNotMet' }] } }]);
+    const stale = await gcs('/upload/storage/v1/b/anybatch-sandbox/o?uploadType=media&name=pre%2Fx&ifGenerationMatch=1', { method: 'POST', body: 'two' });
+    expect(stale.status).toBe(412);
+    const notMatch = await gcs(`/upload/storage/v1/b/anybatch-sandbox/o?uploadType=media&name=pre%2Fx&ifGenerationNotMatch=${generation}`, { method: 'POST', body: 'two' });
+    expect(notMatch.status).toBe(412);
+    expect(await (await gcs('/storage/v1/b/anybatch-sandbox/o/pre%2Fx?alt=media')).text()).toBe('one');
+    const replaced = await gcs(`/upload/storage/v1/b/anybatch-sandbox/o?uploadType=media&name=pre%2Fx&ifGenerationMatch=${generation}&ifMetagenerationMatch=1`, { method: 'POST', body: 'two' });
+    expect(replaced.status).toBe(200);
+    expect(await (await gcs('/storage/v1/b/anybatch-sandbox/o/pre%2Fx?alt=media')).text()).toBe('two');
+    expect((await gcs('/upload/storage/v1/b/anybatch-sandbox/o?uploadType=media&name=pre%2Fx&ifGenerationMatch=abc', { method: 'POST', body: 'x' })).status).toBe(400);
+  });
+
+  test('reads: ifGenerationMatch of another generation is a 412; ifGenerationNotMatch of this one a 304', async () => {
+    const { generation } = await uploadMedia('anybatch-sandbox', 'pre/read', 'data');
+    expect((await gcs(`/storage/v1/b/anybatch-sandbox/o/pre%2Fread?ifGenerationMatch=${generation}`)).status).toBe(200);
+    expect((await gcs('/storage/v1/b/anybatch-sandbox/o/pre%2Fread?ifGenerationMatch=1')).status).toBe(412);
+    expect((await gcs('/storage/v1/b/anybatch-sandbox/o/pre%2Fread?alt=media&ifMetagenerationMatch=2')).status).toBe(412);
+    const notModified = await gcs(`/download/storage/v1/b/anybatch-sandbox/o/pre%2Fread?alt=media&ifGenerationNotMatch=${generation}`);
+    expect([notModified.status, await notModified.text()]).toEqual([304, '']);
+    expect(await (await gcs('/storage/v1/b/anybatch-sandbox/o/pre%2Fread?alt=media&ifGenerationNotMatch=1')).text()).toBe('data');
+  });
+
+  test('delete: a generation that is not the live one is a 412 and the object stays', async () => {
+    const { generation } = await uploadMedia('anybatch-sandbox', 'pre/del', 'data');
+    expect((await gcs('/storage/v1/b/anybatch-sandbox/o/pre%2Fdel?ifGenerationMatch=1', { method: 'DELETE' })).status).toBe(412);
+    expect((await gcs('/storage/v1/b/anybatch-sandbox/o/pre%2Fdel')).status).toBe(200);
+    expect((await gcs(`/storage/v1/b/anybatch-sandbox/o/pre%2Fdel?ifGenerationMatch=${generation}`, { method: 'DELETE' })).status).toBe(204);
   });
 });
 

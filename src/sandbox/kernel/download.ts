@@ -1,4 +1,8 @@
-/** Streams a stored file as a response body, optionally throttled or cut off midway (download faults). */
+/**
+ * Streams a stored file as a response body, optionally throttled or cut off midway (download faults); with a
+ * `range` (inclusive byte offsets, already checked against the file's size), only those bytes, as a 206 with
+ * `Content-Range`.
+ */
 import { promises as fs } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,7 +19,7 @@ const MAX_PIECE = 64 * 1024;
 
 export async function streamFile(
   res: ServerResponse,
-  file: { id: string; path: string; bytes: number },
+  file: { id: string; path: string; bytes: number; range?: { start: number; end: number } },
   faults: DownloadFaults,
   contentType = 'application/octet-stream',
 ): Promise<void> {
@@ -27,9 +31,15 @@ export async function streamFile(
   }
   const rate = faults.bytesPerSecond;
   const pieceSize = rate ? Math.max(1, Math.min(MAX_PIECE, Math.floor(rate / 10))) : MAX_PIECE;
-  const stream = handle.createReadStream({ highWaterMark: pieceSize });
-  const limit = faults.truncate ? Math.floor(file.bytes / 2) : file.bytes;
-  res.writeHead(200, { 'content-type': contentType, 'content-length': String(file.bytes) });
+  const { range } = file;
+  const stream = handle.createReadStream({ highWaterMark: pieceSize, ...(range ? { start: range.start, end: range.end } : {}) });
+  const length = range ? range.end - range.start + 1 : file.bytes;
+  const limit = faults.truncate ? Math.floor(length / 2) : length;
+  if (range) {
+    res.writeHead(206, { 'content-type': contentType, 'content-length': String(length), 'content-range': `bytes ${range.start}-${range.end}/${file.bytes}` });
+  } else {
+    res.writeHead(200, { 'content-type': contentType, 'content-length': String(file.bytes) });
+  }
   const started = Date.now();
   let sent = 0;
   try {

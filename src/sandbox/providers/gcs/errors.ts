@@ -9,7 +9,7 @@ import { bearerToken, headerValue } from '../../kernel/auth';
 import { ApiError, sendJson } from '../../kernel/http';
 
 /** The reasons this module names itself; an error of another type (an injected fault) gets its status's reason. */
-const REASONS = new Set(['invalid', 'parseError', 'required', 'notFound', 'conflict', 'forbidden', 'conditionNotMet', 'rateLimitExceeded', 'backendError']);
+const REASONS = new Set(['invalid', 'parseError', 'required', 'notFound', 'conflict', 'forbidden', 'conditionNotMet', 'requestedRangeNotSatisfiable', 'rateLimitExceeded', 'backendError']);
 
 /** The reason GCS gives with each status (status-codes page above). */
 function reasonFor(status: number): string {
@@ -19,6 +19,7 @@ function reasonFor(status: number): string {
   if (status === 404) return 'notFound';
   if (status === 409) return 'conflict';
   if (status === 412) return 'conditionNotMet';
+  if (status === 416) return 'requestedRangeNotSatisfiable';
   if (status === 429) return 'rateLimitExceeded';
   return status >= 500 ? 'backendError' : 'invalid';
 }
@@ -51,8 +52,12 @@ function permissionOf(method: string, path: string): { permission: string; resou
   return { permission: method === 'POST' ? 'storage.buckets.create' : 'storage.buckets.list', resource: 'project' };
 }
 
-/** Admits any bearer token, `x-goog-api-key` or `?key=`; a request with none is anonymous, hence refused. */
+/**
+ * Admits any bearer token, `x-goog-api-key` or `?key=`; a request with none is anonymous, hence refused. A
+ * resumable upload session's URI (`/upload/...?upload_id=`) is its own credential, as at GCS.
+ */
 export function authenticateGcs(req: IncomingMessage, path: string, url: URL): void {
+  if (path.startsWith('/upload/') && req.method !== 'POST' && url.searchParams.has('upload_id')) return;
   if (bearerToken(req.headers.authorization) !== '' || headerValue(req.headers['x-goog-api-key']) !== '' || (url.searchParams.get('key') ?? '') !== '') return;
   const { permission, resource } = permissionOf(req.method ?? 'GET', path);
   throw gcsError(

@@ -1,8 +1,10 @@
 /**
  * The buckets and objects of one sandbox's Cloud Storage: metadata in memory, bytes on disk under
  * `<dataDir>/gcs/objects`, one file per object generation (named by a digest, so any object name is a safe file
- * name). A write streams into a temp file while its MD5 is computed and then replaces the object at once, as GCS's
- * uploads are atomic; a download already streaming keeps reading the generation it opened.
+ * name). A write streams into a temp file while its MD5 and CRC32C are computed and then replaces the object at once,
+ * as GCS's uploads are atomic: checksums the uploader sent and request preconditions are checked at that moment, so
+ * an upload refused for either leaves the object as it was. A download already streaming keeps reading the
+ * generation it opened.
  *
  * One store per sandbox is shared by two modules: `gcs` serves it over the JSON API and `vertexai` reads its jobs'
  * inputs from it and writes their predictions to it. Provider modules do not import each other
@@ -18,8 +20,10 @@ import { finished } from 'node:stream/promises';
 import { BUCKET_NAME } from '../../kernel/options';
 import type { Kernel } from '../../kernel/provider';
 import type { StorageStats } from '../../kernel/settings';
+import { Crc32c } from './crc32c';
 import { gcsError, noSuchBucket, noSuchObject } from './errors';
 import { listPage, type ListPage, type ListQuery } from './listing';
+import { checkWrite, NO_PRECONDITIONS, type Preconditions } from './preconditions';
 
 export interface GcsBucket {
   name: string;
@@ -36,6 +40,8 @@ export interface GcsObject {
   size: number;
   /** Base64 of the MD5 digest, as the JSON API's `md5Hash`. */
   md5Hash: string;
+  /** Base64 of the big-endian CRC32C, as the JSON API's `crc32c`. */
+  crc32c: string;
   createdMs: number;
   /** Custom metadata (`metadata` of the resource), when the upload set some. */
   metadata: Record<string, string> | null;
@@ -45,6 +51,31 @@ export interface GcsObject {
 export interface ObjectWrite {
   contentType: string;
   metadata?: Record<string, string> | null;
+  /** Checksums the uploader sent (base64, as in the resource); a mismatch refuses the upload with a 400. */
+  expected?: { md5Hash?: string | null; crc32c?: string | null };
+  /** Checked against the live object when the write commits. */
+  preconditions?: Preconditions;
+  /** The size the uploader announced (a resumable upload's `X-Upload-Content-Length`); another size is a 400. */
+  expectedSize?: number | null;
+}
+
+interface Digests {
+  size: number;
+  md5Hash: string;
+  crc32c: string;
+}
+
+/** Size, MD5 and CRC32C of a file, read once. */
+export async function digestFile(file: string): Promise<Digests> {
+  const md5 = createHash('md5');
+  const crc = new Crc32c();
+  let size = 0;
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+    md5.update(chunk);
+    crc.update(chunk);
+    size += chunk.length;
+  }
+  return { size, md5Hash: md5.digest('base64'), crc32c: crc.digest() };
 }
 
 /** Object names are 1 to 1024 bytes of UTF-8 without carriage returns or line feeds (GCS's naming rule). */
@@ -124,10 +155,12 @@ export class GcsStore {
     const out = createWriteStream(incoming);
     out.on('error', () => undefined); // surfaced by `finished` below
     const md5 = createHash('md5');
+    const crc = new Crc32c();
     let size = 0;
     try {
       for await (const chunk of body) {
         md5.update(chunk);
+        crc.update(chunk);
         size += chunk.length;
         if (!out.write(chunk)) await once(out, 'drain');
       }
@@ -138,7 +171,7 @@ export class GcsStore {
       await fs.rm(incoming, { force: true });
       throw err;
     }
-    const object = await this.commit(bucket, name, incoming, size, md5.digest('base64'), what);
+    const object = await this.commit(bucket, name, incoming, { size, md5Hash: md5.digest('base64'), crc32c: crc.digest() }, what);
     this.counters.uploads++;
     return object;
   }
@@ -147,17 +180,27 @@ export class GcsStore {
   async putFile(bucket: string, name: string, sourcePath: string, contentType: string): Promise<GcsObject> {
     this.bucket(bucket);
     checkObjectName(name);
-    const md5 = createHash('md5');
-    let size = 0;
-    for await (const chunk of createReadStream(sourcePath) as AsyncIterable<Buffer>) {
-      md5.update(chunk);
-      size += chunk.length;
-    }
-    return this.commit(bucket, name, sourcePath, size, md5.digest('base64'), { contentType });
+    return this.commit(bucket, name, sourcePath, await digestFile(sourcePath), { contentType });
   }
 
-  async remove(bucket: string, name: string): Promise<void> {
+  /**
+   * Makes the finished file of an upload (in the store's `incoming` folder, as `incomingPath` names them) the
+   * object's new generation, after the same checks as `write`; the file is removed when the upload is refused.
+   */
+  async commitUpload(bucket: string, name: string, file: string, what: ObjectWrite): Promise<GcsObject> {
+    const object = await this.commit(bucket, name, file, await digestFile(file), what);
+    this.counters.uploads++;
+    return object;
+  }
+
+  /** A fresh path in the folder uploads are written in before they commit (the objects' disk). */
+  incomingPath(): string {
+    return path.join(this.incomingDir, randomBytes(12).toString('hex'));
+  }
+
+  async remove(bucket: string, name: string, preconditions: Preconditions = NO_PRECONDITIONS): Promise<void> {
     const object = this.object(bucket, name);
+    checkWrite(object, preconditions);
     this.contents(bucket).delete(name);
     await fs.rm(object.path, { force: true });
   }
@@ -191,16 +234,38 @@ export class GcsStore {
     return String(this.lastGeneration);
   }
 
-  private async commit(bucket: string, name: string, from: string, size: number, md5Hash: string, what: ObjectWrite): Promise<GcsObject> {
+  private async commit(bucket: string, name: string, from: string, digests: Digests, what: ObjectWrite): Promise<GcsObject> {
+    try {
+      this.bucket(bucket);
+      checkObjectName(name);
+      checkUpload(digests, what);
+      checkWrite(this.contents(bucket).get(name) ?? null, what.preconditions ?? NO_PRECONDITIONS);
+    } catch (err) {
+      await fs.rm(from, { force: true });
+      throw err;
+    }
+    const { size, md5Hash, crc32c } = digests;
     const generation = this.nextGeneration();
     const target = path.join(this.objectsDir, createHash('sha256').update(`${bucket}\u0000${name}\u0000${generation}`).digest('hex'));
     await fs.rename(from, target);
     const contents = this.contents(bucket);
     const previous = contents.get(name);
-    const object: GcsObject = { bucket, name, generation, contentType: what.contentType, size, md5Hash, createdMs: this.now(), metadata: what.metadata ?? null, path: target };
+    const object: GcsObject = { bucket, name, generation, contentType: what.contentType, size, md5Hash, crc32c, createdMs: this.now(), metadata: what.metadata ?? null, path: target };
     contents.set(name, object);
     if (previous) await fs.rm(previous.path, { force: true });
     return object;
+  }
+}
+
+/** The uploader's checksums and announced size against what arrived, in GCS's words. */
+function checkUpload(digests: Digests, what: ObjectWrite): void {
+  const crc32c = what.expected?.crc32c;
+  if (crc32c && crc32c !== digests.crc32c) throw gcsError(400, `Provided CRC32C "${crc32c}" doesn't match calculated CRC32C "${digests.crc32c}".`);
+  const md5Hash = what.expected?.md5Hash;
+  if (md5Hash && md5Hash !== digests.md5Hash) throw gcsError(400, `Provided MD5 hash "${md5Hash}" doesn't match calculated MD5 hash "${digests.md5Hash}".`);
+  const size = what.expectedSize;
+  if (size !== undefined && size !== null && size !== digests.size) {
+    throw gcsError(400, `The upload's ${digests.size} byte(s) are not the ${size} announced in X-Upload-Content-Length.`);
   }
 }
 

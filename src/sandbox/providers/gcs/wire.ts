@@ -1,7 +1,7 @@
 /**
  * Cloud Storage JSON API resources as the sandbox sends them (https://cloud.google.com/storage/docs/json_api/v1/objects
  * and .../buckets): int64 fields (`size`, `generation`, `metageneration`) as strings, times as RFC 3339, `md5Hash`
- * in base64. `crc32c` is optional in the resource and left out (Node has no CRC32C). `mediaLink` is an absolute URL
+ * and `crc32c` in base64 (google-cloud-storage checks its uploads against `crc32c`). `mediaLink` is an absolute URL
  * on the mount the request came through, since google-cloud-storage downloads from it when it is set.
  */
 import type { GcsBucket, GcsObject } from './store';
@@ -28,6 +28,7 @@ export function objectJson(object: GcsObject, base: string): Record<string, unkn
     storageClass: 'STANDARD',
     size: String(object.size),
     md5Hash: object.md5Hash,
+    crc32c: object.crc32c,
     etag: Buffer.from(`${object.generation}/1`).toString('base64'),
     timeCreated: at,
     updated: at,
