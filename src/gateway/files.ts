@@ -226,6 +226,19 @@ function receive(req: IncomingMessage, target: string, maxBytes: number): Promis
     }
     let purpose: string | null = null;
     let written: Promise<{ bytes: number; filename: string; truncated: boolean }> | null = null;
+    let fileStream: Readable | null = null;
+    // A client gone before its body ended (the connection closed): the parser would wait for the rest for ever, and
+    // the upload's temporary file would never be removed. The file part is ended with an error, then the upload is.
+    req.once('close', () => {
+      if (req.complete) return;
+      const err = badRequest('The upload ended before its body did: the connection was closed.');
+      req.unpipe(parser);
+      parser.destroy();
+      fileStream?.destroy(err);
+      void Promise.resolve(written)
+        .catch(() => undefined)
+        .then(() => reject(err));
+    });
     parser.on('field', (name, value) => {
       if (name === 'purpose') purpose = value;
     });
@@ -234,6 +247,7 @@ function receive(req: IncomingMessage, target: string, maxBytes: number): Promis
         stream.resume();
         return;
       }
+      fileStream = stream;
       let bytes = 0;
       let truncated = false;
       stream.on('data', (chunk: Buffer) => (bytes += chunk.length));

@@ -19,7 +19,7 @@ import type { ReceivedCredentials } from '../../src/sandbox';
 import { openStore, S3BlobStore } from '../../src/storage';
 import { freePort } from '../../src/temporal/devserver';
 import { CLI } from '../support/cli';
-import { startTestEnv, writeChatInput, type TestEnv } from '../support/env';
+import { eventually, startTestEnv, writeChatInput, type TestEnv } from '../support/env';
 import { testS3Config } from '../support/s3';
 
 let env: TestEnv;
@@ -112,6 +112,15 @@ function filesHolding(secret: string): string[] {
   });
 }
 
+/** Every path under the OS temp dir's gateway folders (the uploads' and each gateway's own). */
+function gatewayTemp(): string[] {
+  return fs
+    .readdirSync(os.tmpdir())
+    .filter((n) => n.startsWith('anybatch-gateway-'))
+    .flatMap((n) => [path.join(os.tmpdir(), n), ...filesUnder(path.join(os.tmpdir(), n))])
+    .sort();
+}
+
 /** The keys a provider module received: each credential as sent, a bearer token without its scheme. */
 function keysSent(c: ReceivedCredentials | undefined): string[] {
   return Object.values(c ?? {}).map((v: string) => v.replace(/^Bearer\s+/i, ''));
@@ -161,10 +170,10 @@ afterEach(() => {
 
 /**
  * An upload sent by hand, half of it: its headers, once answered by `100 Continue` (the server has the request in
- * progress), and the first half of its body. `rest()` sends the other half; `answer` is all the server sent until it
- * closed the connection.
+ * progress), and the first half of its body. `rest()` sends the other half, `drop()` gives up (the connection cut);
+ * `answer` is all the server sent until it closed the connection.
  */
-async function halfUpload(port: number, key: string): Promise<{ rest(): void; answer: Promise<string> }> {
+async function halfUpload(port: number, key: string): Promise<{ rest(): void; drop(): void; answer: Promise<string> }> {
   const { body, type } = multipartUpload(`half-${crypto.randomBytes(3).toString('hex')}`);
   const socket = net.connect({ host: '127.0.0.1', port });
   handMade.add(socket);
@@ -186,7 +195,7 @@ async function halfUpload(port: number, key: string): Promise<{ rest(): void; an
   });
   const half = Math.floor(body.length / 2);
   socket.write(body.subarray(0, half));
-  return { rest: () => socket.write(body.subarray(half)), answer };
+  return { rest: () => socket.write(body.subarray(half)), drop: () => socket.destroy(), answer };
 }
 
 describe('an input file', () => {
@@ -352,15 +361,23 @@ describe('DELETE /v1/files/{id}', () => {
   });
 });
 
-describe('the upload size limit', () => {
-  /** Every path under the OS temp dir's gateway folders (the uploads' and each gateway's own). */
-  const gatewayTemp = () =>
-    fs
-      .readdirSync(os.tmpdir())
-      .filter((n) => n.startsWith('anybatch-gateway-'))
-      .flatMap((n) => [path.join(os.tmpdir(), n), ...filesUnder(path.join(os.tmpdir(), n))])
-      .sort();
+describe('an upload cut short', () => {
+  test('an upload its client gives up midway leaves nothing: its temporary file is removed, nothing is in the store', async () => {
+    const port = (gateway.server.address() as AddressInfo).port;
+    const tempBefore = gatewayTemp();
+    const upload = await halfUpload(port, 'sk-upload-given-up');
+    // The upload is being received into a temporary folder of its own.
+    await eventually(() => gatewayTemp().some((p) => !tempBefore.includes(p)));
+    const storeBefore = await storeKeys('gateway/');
+    upload.drop();
+    await eventually(() => JSON.stringify(gatewayTemp()) === JSON.stringify(tempBefore));
+    expect(await storeKeys('gateway/')).toEqual(storeBefore);
+    // The gateway serves on.
+    expect(await client('sk-upload-given-up').files.create({ file: await toFile(editorInput(2, 'after', false), 'after.jsonl'), purpose: 'batch' })).toMatchObject({ status: 'processed' });
+  });
+});
 
+describe('the upload size limit', () => {
   const line = (i: number) => JSON.stringify({ custom_id: `big-${i}`, method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] } }) + '\n';
   const lines = (n: number) => Array.from({ length: n }, (_, i) => line(i)).join('');
 
@@ -475,6 +492,7 @@ test("open mode: the caller's bearer token is the key that reaches the provider,
 
 describe('closing', () => {
   test('close() lets a request in progress finish, and cuts one still unfinished after the grace: a stalled client does not hold the gateway open', async () => {
+    const tempBefore = gatewayTemp();
     const closing = await startGateway({ closeGraceMs: 500 });
     const port = (closing.gateway.server.address() as AddressInfo).port;
     const finishing = await halfUpload(port, 'sk-close-finishing');
@@ -484,6 +502,8 @@ describe('closing', () => {
     expect(await finishing.answer).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n[\s\S]*"object":"file"/);
     await closed;
     expect(await stalled.answer).toBe('HTTP/1.1 100 Continue\r\n\r\n');
+    // The cut upload's temporary folder goes too, with the gateway's own.
+    await eventually(() => JSON.stringify(gatewayTemp()) === JSON.stringify(tempBefore));
   });
 });
 
