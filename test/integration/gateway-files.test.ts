@@ -493,7 +493,7 @@ test("open mode: the caller's bearer token is the key that reaches the provider,
 describe('closing', () => {
   test('close() lets a request in progress finish, and cuts one still unfinished after the grace: a stalled client does not hold the gateway open', async () => {
     const tempBefore = gatewayTemp();
-    const closing = await startGateway({ closeGraceMs: 500 });
+    const closing = await startGateway(); // the default grace, 5 s: ample for the finishing upload on a slow machine
     const port = (closing.gateway.server.address() as AddressInfo).port;
     const finishing = await halfUpload(port, 'sk-close-finishing');
     const stalled = await halfUpload(port, 'sk-close-stalled');
