@@ -122,6 +122,12 @@ export class GatewayBatches {
     if (endpoint !== file.anybatch.endpoint) throw badRequest(`endpoint ${JSON.stringify(endpoint)} is not the endpoint of the lines of ${inputFileId} (${file.anybatch.endpoint}).`, 'endpoint');
     if (body.metadata !== undefined && body.metadata !== null && (typeof body.metadata !== 'object' || Array.isArray(body.metadata))) throw badRequest('metadata must be an object of strings.', 'metadata');
     const split = optionsFromMetadata(this.provider, (body.metadata as Record<string, string> | null | undefined) ?? null);
+    // A keys file's options for a tenant are its operator's (a retry policy or an admission budget on a key the
+    // gateway holds for that tenant): a caller's metadata cannot change them.
+    const fixed = Object.keys({ ...split.options, ...split.providerOptions }).filter((name) => name in caller.options);
+    if (fixed.length > 0) {
+      throw badRequest(`${fixed.map((n) => JSON.stringify(n)).join(', ')} ${fixed.length === 1 ? 'is' : 'are'} set for this caller by the gateway's keys file; a batch's metadata cannot change ${fixed.length === 1 ? 'it' : 'them'}.`, 'metadata');
+    }
     const held = caller.credentials(this.provider);
     const options = {
       ...this.client,
@@ -129,9 +135,9 @@ export class GatewayBatches {
       // part: a failure after that is the batch's `failed` status and errors, as at OpenAI.
       noWait: true,
       ...this.defaults,
-      ...caller.options,
       ...split.options,
       ...split.providerOptions,
+      ...caller.options,
       ...(typeof body.completion_window === 'string' ? { completionWindow: body.completion_window } : {}),
       ...(split.metadata ? { metadata: split.metadata } : {}),
       ...(held?.apiKey !== undefined ? { apiKey: held.apiKey } : {}),

@@ -433,15 +433,18 @@ describe('a keys file', () => {
   });
   afterAll(() => keyed.gateway.close());
 
-  test("the tenant's options apply to its batches (three parts of 10); a caller's metadata overrides such a default, as documented", async () => {
+  test("the tenant's options apply to its batches (three parts of 10); a caller's metadata cannot change them (a 400 naming the option)", async () => {
     const a = client(KEY_A, '/v1', keyed.base);
     const file = await upload(a, 30, 'opt');
     const withDefault = await untilTerminal(a, (await a.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' })).id);
     expect(withDefault).toMatchObject({ status: 'completed', request_counts: { total: 30, completed: 30, failed: 0 } });
     expect((withDefault as unknown as { anybatch: { provider_batches: unknown[] } }).anybatch.provider_batches).toHaveLength(3);
-    const overridden = await untilTerminal(a, (await a.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h', metadata: { anybatch_max_requests_per_part: '15' } })).id);
-    expect(overridden).toMatchObject({ status: 'completed', request_counts: { total: 30, completed: 30, failed: 0 } });
-    expect((overridden as unknown as { anybatch: { provider_batches: unknown[] } }).anybatch.provider_batches).toHaveLength(2);
+    const overridden = await failure(a.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h', metadata: { anybatch_max_requests_per_part: '15' } }));
+    expect(overridden).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((overridden as Error).message).toContain(`"maxRequestsPerPart" is set for this caller by the gateway's keys file`);
+    // An option the tenant's entry does not set is still the caller's to choose.
+    const chosen = await untilTerminal(a, (await a.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h', metadata: { anybatch_submit_concurrency: '1' } })).id);
+    expect(chosen).toMatchObject({ status: 'completed', request_counts: { total: 30, completed: 30, failed: 0 } });
   });
 
   test("the held provider key reaches the provider, never the caller's gateway key; metadata cannot name another key or base; no key is in the store", async () => {
