@@ -16,7 +16,7 @@ test('ANYBATCH_METRICS_ADDRESS and ANYBATCH_WEBHOOKS_ADDRESS are host:port, or a
   }
 });
 
-test("the receiver's server: its route answers (503 without a signing secret, acting on nothing), any other path is a 404", async () => {
+test("the receiver's server: its routes answer (503 without a signing secret, acting on nothing), any other path is a 404", async () => {
   const lines: string[] = [];
   const server = await listenWebhooks(createWebhookReceiver({ env: {}, log: (l) => lines.push(l) }), '127.0.0.1', 0);
   try {
@@ -25,9 +25,12 @@ test("the receiver's server: its route answers (503 without a signing secret, ac
     expect(route.status).toBe(503);
     expect(await route.json()).toEqual({ error: 'OPENAI_WEBHOOK_SECRET is not set on this receiver' });
     expect(lines).toEqual([expect.stringContaining('OPENAI_WEBHOOK_SECRET is not set')]);
-    const other = await fetch(`${base}/webhooks/gemini`, { method: 'POST', body: '{}' });
+    const gemini = await fetch(`${base}/webhooks/gemini`, { method: 'POST', body: '{}' });
+    expect(gemini.status).toBe(503);
+    expect(await gemini.json()).toEqual({ error: 'GEMINI_WEBHOOK_SECRET is not set on this receiver' });
+    const other = await fetch(`${base}/webhooks/anthropic`, { method: 'POST', body: '{}' });
     expect(other.status).toBe(404);
-    expect(await other.json()).toEqual({ error: 'no webhook route at /webhooks/gemini: /webhooks/openai' });
+    expect(await other.json()).toEqual({ error: 'no webhook route at /webhooks/anthropic: /webhooks/openai, /webhooks/gemini' });
   } finally {
     await closeWebhooks(server);
   }
