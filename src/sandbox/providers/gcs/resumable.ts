@@ -30,15 +30,8 @@ import type { Preconditions } from './preconditions';
 import type { GcsObject, GcsStore } from './store';
 import { objectJson } from './wire';
 
-interface Session {
+interface Session extends SessionStart {
   id: string;
-  bucket: string;
-  name: string;
-  contentType: string;
-  metadata: Record<string, string> | null;
-  expected: { md5Hash: string | null; crc32c: string | null };
-  expectedSize: number | null;
-  preconditions: Preconditions;
   file: string;
   /** Bytes on disk, all of them from chunks received whole. */
   persisted: number;
